@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gosym internals shared by the files of libgosym.  Not installed.
+ *
+ * Open order (open.c): ELF headers and segments (elf.c) -> buildinfo
+ * (buildinfo.c) -> pclntab (pclntab.c) -> name index -> runtime offsets
+ * (offsets.c) -> wait reasons (waitreason.c).  Each step may only use
+ * what earlier steps filled in.
+ */
+#ifndef GOSYM_INTERNAL_H
+#define GOSYM_INTERNAL_H
+
+#include <gelf.h>
+#include <libelf.h>
+
+#include "gosym.h"
+
+#define GOSYM_MAX_SEGS 32
+
+struct gosym_seg {
+	uint64_t vaddr, memsz;
+	uint64_t offset, filesz;
+	uint32_t flags; /* PF_R/PF_W/PF_X */
+};
+
+struct gosym_pcln {
+	const uint8_t *data; /* start of pclntab (the magic) */
+	size_t size;	     /* bytes available from data to the end of its segment/section */
+	enum gosym_pcln_format format;
+	int quantum;	     /* minLC: instruction size quantum */
+	int ptrsize;
+	uint64_t nfunc, nfiles;
+	uint64_t textstart;
+	/* Sub-tables, as pointers into data with their sizes clamped to size. */
+	const uint8_t *funcnametab; size_t funcnametab_size;
+	const uint8_t *cutab; size_t cutab_size;
+	const uint8_t *filetab; size_t filetab_size;
+	const uint8_t *pctab; size_t pctab_size;
+	const uint8_t *functab; size_t functab_size; /* the functab itself */
+	const uint8_t *funcdata; size_t funcdata_size; /* base _func offsets are relative to */
+	/* moduledata.gofunc for 1.18+ funcdata offsets; 0 if unknown */
+	uint64_t gofunc;
+	/* Go 1.2-1.15 file table: nfiles u32 offsets */
+};
+
+struct gosym {
+	/* file image */
+	const uint8_t *image;
+	size_t image_size;
+	int fd;			/* -1 for gosym_open_mem */
+	bool mapped;		/* image came from mmap */
+	Elf *elf;
+	bool is64;
+	struct gosym_seg segs[GOSYM_MAX_SEGS];
+	int nsegs;
+
+	struct gosym_info info;
+	struct gosym_pcln pcln;
+
+	/* Function index sorted by name (indices into the functab). */
+	uint32_t *by_name;
+
+	/* Runtime offsets, computed at open. */
+	struct gosym_runtime_offsets rt;
+	int rt_err;
+
+	/* Wait reason strings (owned), computed at open. */
+	const char **waitreasons;
+	char *waitreason_buf;
+	int nwaitreasons;
+	const char *waitreason_source;
+
+	/* Owned strings for buildinfo fields. */
+	char *strbuf;
+};
+
+/* Record a formatted error message for gosym_errmsg() and return err. */
+int gosym__err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Endian-aware reads from the image. */
+uint16_t gosym__u16(const struct gosym *g, const uint8_t *p);
+uint32_t gosym__u32(const struct gosym *g, const uint8_t *p);
+uint64_t gosym__u64(const struct gosym *g, const uint8_t *p);
+uint64_t gosym__uptr(const struct gosym *g, const uint8_t *p); /* ptrsize wide */
+
+/* elf.c */
+int gosym__elf_load(struct gosym *g);
+/* A section by name: its data pointer into the image (NULL for SHT_NOBITS),
+ * size and address.  -ENOENT if absent. */
+int gosym__section(const struct gosym *g, const char *name, const uint8_t **data, size_t *size, uint64_t *addr);
+/* Bytes available in the image from vaddr to the end of its segment. */
+const uint8_t *gosym__vaddr_ptr(const struct gosym *g, uint64_t vaddr, size_t *avail);
+
+/* buildinfo.c: fills info.goversion, go_major/minor, path, mod_*, modinfo, cgo. */
+int gosym__buildinfo_load(struct gosym *g);
+/* Parse "go1.21.3" / "go1.22rc1" / "devel go1.23-abc" into major, minor. */
+bool gosym__parse_goversion(const char *v, int *major, int *minor);
+
+/* pclntab.c */
+int gosym__pcln_load(struct gosym *g);
+int gosym__name_index_build(struct gosym *g);
+
+/* offsets.c: fills g->rt (or g->rt_err). Never fails the open. */
+void gosym__offsets_load(struct gosym *g);
+
+/* waitreason.c: fills g->waitreasons. Never fails the open. */
+void gosym__waitreasons_load(struct gosym *g);
+void gosym__waitreasons_free(struct gosym *g);
+
+#endif /* GOSYM_INTERNAL_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tiny assertion helpers for the C unit tests, in the spirit of the
+ * kernel's test_progs: each ASSERT_* prints a FAIL line with the values and
+ * evaluates to false, so a test can `goto cleanup`.  CHECK_PASS() prints the
+ * PASS line of a subtest.  tests/run.py reads the PASS/FAIL/SKIP lines.
+ */
+#ifndef TESTS_CHECK_H
+#define TESTS_CHECK_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int check_failures;
+
+#define CHECK_FAIL(name, fmt, ...) \
+	(printf("FAIL: %s: " fmt " (%s:%d)\n", name, ##__VA_ARGS__, __FILE__, __LINE__), \
+	 check_failures++, 0)
+#define CHECK_PASS(name) printf("PASS: %s\n", name)
+#define CHECK_SKIP(name, why) printf("SKIP: %s: %s\n", name, why)
+
+#define ASSERT_TRUE(name, c) ((c) ? 1 : CHECK_FAIL(name, "expected %s", #c))
+#define ASSERT_EQ(name, a, b)                                                         \
+	({ long long _a = (long long)(a), _b = (long long)(b);                        \
+	   _a == _b ? 1 : CHECK_FAIL(name, "%s = %lld, expected %lld", #a, _a, _b); })
+#define ASSERT_STREQ(name, a, b)                                                      \
+	({ const char *_a = (a), *_b = (b);                                           \
+	   (_a && _b && !strcmp(_a, _b)) ? 1 :                                        \
+	   CHECK_FAIL(name, "%s = '%s', expected '%s'", #a, _a ? _a : "(null)", _b ? _b : "(null)"); })
+
+#endif
