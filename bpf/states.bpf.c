@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Goroutine state transitions from uprobes on the Go runtime.
+ *
+ *   runtime.casgstatus(gp *g, oldval, newval uint32)   program on_transition
+ *   runtime.casGToPreemptScan / casGFromPreempted      (same signature, same
+ *                                                      program; the cookie
+ *                                                      says which)
+ *   runtime.reentersyscall / runtime.exitsyscall       program on_syscall_fast
+ *     (Go 1.26+: a raw CAS running<->syscall bypasses casgstatus; the
+ *      cookie carries the from/to states, gp is the current g)
+ *
+ * Arguments: Go >= 1.17 amd64 / 1.18 arm64 pass them in registers (amd64
+ * RAX, RBX, RCX; arm64 R0-R2) and keep the current g in R14 / R28; older
+ * toolchains pass them on the stack at sp+8, sp+16, sp+20 and keep g in TLS.
+ * Entry probes only: never a uretprobe on Go code (BRIEF 3).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "states.h"
+
+/* Set by user space before load (from gosym). */
+const volatile __u32 targ_tgid = 0;
+const volatile bool regabi = true;
+const volatile __s32 off_goid = 152;
+const volatile __s32 off_waitreason = 176;
+const volatile __s32 off_startpc = -1;
+const volatile __s32 off_gopc = -1;
+const volatile __s32 off_parentgoid = -1;
+const volatile __s32 off_g_m = 48;
+const volatile __s32 off_m_curg = -1;
+const volatile __s64 tls_g = 0;	/* g at fs_base + tls_g (stack ABI only) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STATES_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* The g running on this thread (for a newproc1 on the system stack, g0). */
+static __always_inline __u64 current_g(struct pt_regs *ctx)
+{
+	__u64 g = 0;
+
+	if (regabi) {
+#if defined(__TARGET_ARCH_x86)
+		return ctx->r14;
+#elif defined(__TARGET_ARCH_arm64)
+		return ctx->regs[28];
+#endif
+	}
+#if defined(__TARGET_ARCH_x86)
+	if (tls_g) {
+		struct task_struct *task = (void *)bpf_get_current_task();
+		__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+
+		bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase + tls_g));
+	}
+#endif
+	return g;
+}
+
+static __always_inline __s64 read_goid(__u64 gp)
+{
+	__s64 goid = -1;
+
+	if (!gp || bpf_probe_read_user(&goid, sizeof(goid), (void *)(gp + off_goid)))
+		return -1;
+	return goid;
+}
+
+/* goid of the user goroutine of the current thread: g.m.curg.goid. */
+static __always_inline __s64 creator_goid(struct pt_regs *ctx)
+{
+	__u64 g = current_g(ctx), m = 0, curg = 0;
+
+	if (!g || off_m_curg < 0)
+		return -1;
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)(g + off_g_m)) || !m)
+		return -1;
+	if (bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + off_m_curg)) || !curg)
+		return -1;
+	return read_goid(curg);
+}
+
+static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32 to,
+				__u32 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct states_event *e;
+
+	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(STATES_CNT_DROPS);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->gp = gp;
+	e->tid = (__u32)pid_tgid;
+	e->from = from;
+	e->to = to;
+	e->flags = flags;
+	e->reason = 0;
+	e->startpc = 0;
+	e->gopc = 0;
+	e->parent_goid = -1;
+	e->pad = 0;
+	e->goid = read_goid(gp);
+	if (e->goid < 0) {
+		e->flags |= STATES_F_NOGOID;
+		count(STATES_CNT_READFAIL);
+	}
+	if ((to & ~STATES_G_SCAN) == STATES_G_WAITING && off_waitreason >= 0) {
+		__u8 r = 0;
+
+		bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
+		e->reason = r;
+	}
+	if ((from & ~STATES_G_SCAN) == STATES_G_DEAD &&
+	    (to & ~STATES_G_SCAN) == STATES_G_RUNNABLE) {
+		e->flags |= STATES_F_CREATE;
+		if (off_startpc >= 0)
+			bpf_probe_read_user(&e->startpc, 8, (void *)(gp + off_startpc));
+		if (off_gopc >= 0)
+			bpf_probe_read_user(&e->gopc, 8, (void *)(gp + off_gopc));
+		if (off_parentgoid >= 0)
+			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
+		else
+			e->parent_goid = creator_goid(ctx);
+	}
+	bpf_ringbuf_submit(e, 0);
+	count(STATES_CNT_EVENTS);
+	return 0;
+}
+
+SEC("uprobe")
+int on_transition(struct pt_regs *ctx)
+{
+	__u64 gp = 0;
+	__u32 from = 0, to = 0;
+
+	if (regabi) {
+#if defined(__TARGET_ARCH_x86)
+		gp = ctx->ax;
+		from = (__u32)ctx->bx;
+		to = (__u32)ctx->cx;
+#elif defined(__TARGET_ARCH_arm64)
+		gp = ctx->regs[0];
+		from = (__u32)ctx->regs[1];
+		to = (__u32)ctx->regs[2];
+#endif
+	} else {
+		__u64 sp = PT_REGS_SP(ctx);
+		__u32 st[2];
+
+		if (bpf_probe_read_user(&gp, sizeof(gp), (void *)(sp + 8)) ||
+		    bpf_probe_read_user(st, sizeof(st), (void *)(sp + 16))) {
+			count(STATES_CNT_READFAIL);
+			return 0;
+		}
+		from = st[0];
+		to = st[1];
+	}
+	return emit(ctx, gp, from, to, (__u32)bpf_get_attach_cookie(ctx));
+}
+
+SEC("uprobe")
+int on_syscall_fast(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	return emit(ctx, current_g(ctx), (__u32)(cookie >> 16), (__u32)(cookie & 0xffff),
+		    STATES_F_SYNTH);
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

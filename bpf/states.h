@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared between bpf/states.bpf.c and gotrace/states*.c: the event the BPF
+ * side sends for every goroutine state transition, and the probe kinds.
+ * Fixed-width fields only, 8-byte fields first.
+ */
+#ifndef GOTRACE_STATES_H
+#define GOTRACE_STATES_H
+
+/* runtime.g.atomicstatus values (runtime2.go), stable since Go 1.0 except
+ * the two 1.26 additions. */
+#define STATES_G_IDLE		0
+#define STATES_G_RUNNABLE	1
+#define STATES_G_RUNNING	2
+#define STATES_G_SYSCALL	3
+#define STATES_G_WAITING	4
+#define STATES_G_MORIBUND	5 /* unused by the runtime */
+#define STATES_G_DEAD		6
+#define STATES_G_ENQUEUE	7 /* unused by the runtime */
+#define STATES_G_COPYSTACK	8
+#define STATES_G_PREEMPTED	9
+#define STATES_G_LEAKED		10 /* Go 1.26+ */
+#define STATES_G_DEADEXTRA	11 /* Go 1.26+ */
+#define STATES_G_SCAN		0x1000
+
+/* states_event.flags */
+#define STATES_F_CREATE		0x1 /* dead -> runnable: startpc/gopc/parent filled */
+#define STATES_F_SYNTH		0x2 /* from a probe on a path that bypasses casgstatus */
+#define STATES_F_MAYFAIL	0x4 /* entry of a CAS that may fail (casGFromPreempted) */
+#define STATES_F_NOGOID		0x8 /* goid could not be read */
+
+/* Attach cookies of the transition program: which function it is on. */
+#define STATES_COOKIE_CASGSTATUS	0
+#define STATES_COOKIE_PREEMPTSCAN	STATES_F_SYNTH
+#define STATES_COOKIE_FROMPREEMPTED	(STATES_F_SYNTH | STATES_F_MAYFAIL)
+
+/* Attach cookies of the syscall fast-path program (Go 1.26+, where
+ * reentersyscall/exitsyscall CAS the status themselves): from << 16 | to. */
+#define STATES_SYSCALL_COOKIE(from, to) (((from) << 16) | (to))
+
+/* Index in the `counters` per-CPU array. */
+#define STATES_CNT_EVENTS	0 /* events submitted */
+#define STATES_CNT_DROPS	1 /* ring buffer full: event lost */
+#define STATES_CNT_READFAIL	2 /* user memory read failed */
+#define STATES_CNT_MAX		3
+
+struct states_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 gp;		/* address of the runtime.g changing state */
+	__s64 goid;		/* g.goid; may be stale on creation before Go 1.24 */
+	__u64 startpc;		/* creation: g.startpc (the go statement's target) */
+	__u64 gopc;		/* creation: g.gopc (PC of the go statement) */
+	__s64 parent_goid;	/* creation: creator's goid, -1 if unknown */
+	__u32 tid;		/* thread (kernel tid) that performed the change */
+	__u32 from;		/* raw status, may include STATES_G_SCAN */
+	__u32 to;
+	__u32 reason;		/* g.waitreason when to is waiting, else 0 */
+	__u32 flags;		/* STATES_F_* */
+	__u32 pad;
+};
+
+#endif /* GOTRACE_STATES_H */
