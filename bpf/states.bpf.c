@@ -134,8 +134,11 @@ static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32
 		bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
 		e->reason = r;
 	}
+	/* newproc1: dead -> runnable, or -> waiting for a goroutine created
+	 * parked (Go 1.24+). */
 	if ((from & ~STATES_G_SCAN) == STATES_G_DEAD &&
-	    (to & ~STATES_G_SCAN) == STATES_G_RUNNABLE) {
+	    ((to & ~STATES_G_SCAN) == STATES_G_RUNNABLE ||
+	     (to & ~STATES_G_SCAN) == STATES_G_WAITING)) {
 		e->flags |= STATES_F_CREATE;
 		if (off_startpc >= 0)
 			bpf_probe_read_user(&e->startpc, 8, (void *)(gp + off_startpc));

@@ -24,7 +24,7 @@
 #define STATES_G_SCAN		0x1000
 
 /* states_event.flags */
-#define STATES_F_CREATE		0x1 /* dead -> runnable: startpc/gopc/parent filled */
+#define STATES_F_CREATE		0x1 /* dead -> runnable/waiting: startpc/gopc/parent filled */
 #define STATES_F_SYNTH		0x2 /* from a probe on a path that bypasses casgstatus */
 #define STATES_F_MAYFAIL	0x4 /* entry of a CAS that may fail (casGFromPreempted) */
 #define STATES_F_NOGOID		0x8 /* goid could not be read */

@@ -1,0 +1,3 @@
+module gotrace.test/states
+
+go 1.17
