@@ -72,6 +72,15 @@ struct gosym {
 
 	/* Owned strings for buildinfo fields. */
 	char *strbuf;
+
+	/* R_*_RELATIVE dynamic relocations sorted by address (PIE binaries
+	 * leave pointers in data as 0 in the file; the addend is the value). */
+	struct gosym_reloc *relocs;
+	size_t nrelocs;
+};
+
+struct gosym_reloc {
+	uint64_t vaddr, addend;
 };
 
 /* Record a formatted error message for gosym_errmsg() and return err. */
@@ -91,6 +100,11 @@ int gosym__section(const struct gosym *g, const char *name, const uint8_t **data
 /* Bytes available in the image from vaddr to the end of its segment. */
 const uint8_t *gosym__vaddr_ptr(const struct gosym *g, uint64_t vaddr, size_t *avail);
 
+/* A pointer-sized value stored at vaddr, as the loader would see it before
+ * ASLR: applies R_*_RELATIVE relocations of PIE binaries.  -ENOENT if vaddr
+ * isn't file-backed. */
+int gosym__read_ptr(const struct gosym *g, uint64_t vaddr, uint64_t *val);
+
 /* buildinfo.c: fills info.goversion, go_major/minor, path, mod_*, modinfo, cgo. */
 int gosym__buildinfo_load(struct gosym *g);
 /* Parse "go1.21.3" / "go1.22rc1" / "devel go1.23-abc" into major, minor. */
@@ -99,6 +113,28 @@ bool gosym__parse_goversion(const char *v, int *major, int *minor);
 /* pclntab.c */
 int gosym__pcln_load(struct gosym *g);
 int gosym__name_index_build(struct gosym *g);
+
+/* One decoded _func record; table offsets are as stored (0 = no table). */
+struct gosym_rawfunc {
+	uint64_t entry;
+	uint32_t nameoff;
+	int32_t args;
+	uint32_t pcsp, pcfile, pcln;
+	uint32_t npcdata, nfuncdata, cuoff;
+	uint8_t funcid, flag;
+	const uint8_t *pcdata;	 /* npcdata u32 table offsets */
+	const uint8_t *funcdata; /* nfuncdata u32 offsets (1.18+) or pointers */
+};
+
+uint64_t gosym__func_entry(const struct gosym *g, size_t idx);
+/* Index of the function containing pc, or -1. */
+long gosym__find_func(const struct gosym *g, uint64_t pc);
+int gosym__func_raw(const struct gosym *g, size_t idx, struct gosym_rawfunc *f);
+const char *gosym__funcname(const struct gosym *g, uint32_t nameoff);
+/* Value of the pc-value table at table offset off for pc; false if none. */
+bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val);
+const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno);
+enum gosym_special gosym__special_by_name(const char *name);
 
 /* offsets.c: fills g->rt (or g->rt_err). Never fails the open. */
 void gosym__offsets_load(struct gosym *g);

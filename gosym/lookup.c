@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Lookups over an opened binary: functions by index, PC and name; pc-value
+ * tables (file, line, SP delta, inline tree index); the inline tree.
+ * Nothing here allocates.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PCDATA_INLTREEINDEX 2
+#define FUNCDATA_INLTREE 3
+#define MAX_INLINE_DEPTH 64
+
+static bool uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+	uint32_t r = 0;
+
+	for (int shift = 0; *p < end && shift < 35; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		r |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val)
+{
+	const struct gosym_pcln *t = &g->pcln;
+	const uint8_t *p, *end;
+	uint64_t cur = entry;
+	int32_t v = -1;
+	bool first = true;
+
+	if (!off || off >= t->pctab_size)
+		return false;
+	p = t->pctab + off;
+	end = t->pctab + t->pctab_size;
+	for (;;) {
+		uint32_t uv, pcd;
+
+		if (p >= end)
+			return false;
+		if (*p == 0 && !first)
+			return false;
+		if (!uvarint32(&p, end, &uv) || !uvarint32(&p, end, &pcd))
+			return false;
+		v += (int32_t)(-(uv & 1) ^ (uv >> 1));
+		cur += (uint64_t)pcd * t->quantum;
+		first = false;
+		if (pc < cur) {
+			*val = v;
+			return true;
+		}
+		if (!pcd) /* no progress: corrupted table */
+			return false;
+	}
+}
+
+static const char *cstr_in(const uint8_t *base, size_t size, uint64_t off)
+{
+	const char *s;
+
+	if (off >= size)
+		return NULL;
+	s = (const char *)base + off;
+	return memchr(s, '\0', size - off) ? s : NULL;
+}
+
+const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno)
+{
+	const struct gosym_pcln *t = &g->pcln;
+	const char *s = NULL;
+
+	if (fileno < 0)
+		return "?";
+	if (t->format == GOSYM_PCLN_12) {
+		/* filetab: nfiles u32, then u32 offsets into the pclntab. */
+		if ((uint64_t)fileno < t->nfiles && (uint64_t)(fileno + 1) * 4 + 4 <= t->filetab_size)
+			s = cstr_in(t->data, t->size, gosym__u32(g, t->filetab + fileno * 4));
+	} else {
+		uint64_t ci = (uint64_t)f->cuoff + (uint32_t)fileno;
+
+		if (ci < t->cutab_size / 4) {
+			uint32_t fo = gosym__u32(g, t->cutab + ci * 4);
+
+			if (fo != UINT32_MAX)
+				s = cstr_in(t->filetab, t->filetab_size, fo);
+		}
+	}
+	return s ? s : "?";
+}
+
+enum gosym_special gosym__special_by_name(const char *n)
+{
+	static const struct { const char *name; enum gosym_special s; } tab[] = {
+		{ "runtime.goexit", GOSYM_FN_GOEXIT },
+		{ "runtime.mstart", GOSYM_FN_MSTART },
+		{ "runtime.rt0_go", GOSYM_FN_RT0_GO },
+		{ "runtime.morestack", GOSYM_FN_MORESTACK },
+		{ "runtime.morestack_noctxt", GOSYM_FN_MORESTACK },
+		{ "runtime.systemstack", GOSYM_FN_SYSTEMSTACK },
+		{ "runtime.systemstack_switch", GOSYM_FN_SYSTEMSTACK },
+		{ "runtime.mcall", GOSYM_FN_MCALL },
+		{ "runtime.sigpanic", GOSYM_FN_SIGPANIC },
+		{ "runtime.asmcgocall", GOSYM_FN_ASMCGOCALL },
+		{ "runtime.gogo", GOSYM_FN_GOGO },
+		{ "runtime.sigtramp", GOSYM_FN_SIGTRAMP },
+		{ "runtime.cgoSigtramp", GOSYM_FN_SIGTRAMP },
+	};
+
+	if (strncmp(n, "runtime.", 8))
+		return GOSYM_FN_NORMAL;
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (!strcmp(n, tab[i].name))
+			return tab[i].s;
+	return GOSYM_FN_NORMAL;
+}
+
+const char *gosym_special_name(enum gosym_special s)
+{
+	static const char *const names[] = {
+		"normal", "goexit", "mstart", "rt0_go", "morestack", "systemstack",
+		"mcall", "sigpanic", "asmcgocall", "gogo", "sigtramp",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+int gosym_func_at(const struct gosym *g, size_t index, struct gosym_func *out)
+{
+	struct gosym_rawfunc f;
+	int32_t fileno, line;
+
+	if (index >= g->pcln.nfunc)
+		return -ENOENT;
+	if (gosym__func_raw(g, index, &f))
+		return -EPROTO;
+	out->name = gosym__funcname(g, f.nameoff);
+	/* The function table's entry is authoritative (the _func copy agrees
+	 * in valid binaries). */
+	out->entry = gosym__func_entry(g, index);
+	out->end = gosym__func_entry(g, index + 1);
+	out->index = index;
+	out->funcid = f.funcid;
+	out->flag = f.flag;
+	out->special = gosym__special_by_name(out->name);
+	out->args = f.args;
+	out->file = "";
+	out->line = 0;
+	if (gosym__pcvalue(g, f.pcfile, out->entry, out->entry, &fileno))
+		out->file = gosym__filename(g, &f, fileno);
+	if (gosym__pcvalue(g, f.pcln, out->entry, out->entry, &line))
+		out->line = line;
+	return 0;
+}
+
+int gosym_lookup_pc(const struct gosym *g, uint64_t pc, struct gosym_func *out)
+{
+	long idx = gosym__find_func(g, pc);
+
+	if (idx < 0)
+		return -ENOENT;
+	return gosym_func_at(g, idx, out);
+}
+
+int gosym_lookup_name(const struct gosym *g, const char *name, struct gosym_func *out)
+{
+	size_t lo = 0, hi = g->pcln.nfunc;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct gosym_rawfunc f;
+		const char *n = "";
+		int c;
+
+		if (!gosym__func_raw(g, g->by_name[mid], &f))
+			n = gosym__funcname(g, f.nameoff);
+		c = strcmp(n, name);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < g->pcln.nfunc && !gosym_func_at(g, g->by_name[lo], out) && !strcmp(out->name, name))
+		return 0;
+	return -ENOENT;
+}
+
+int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *line)
+{
+	long idx = gosym__find_func(g, pc);
+	struct gosym_rawfunc f;
+	uint64_t entry;
+	int32_t fileno, ln;
+
+	if (idx < 0 || gosym__func_raw(g, idx, &f))
+		return -ENOENT;
+	entry = gosym__func_entry(g, idx);
+	if (!gosym__pcvalue(g, f.pcfile, entry, pc, &fileno) ||
+	    !gosym__pcvalue(g, f.pcln, entry, pc, &ln))
+		return -ENOENT;
+	*file = gosym__filename(g, &f, fileno);
+	*line = ln;
+	return 0;
+}
+
+int gosym_pc_spdelta(const struct gosym *g, uint64_t pc, int32_t *delta)
+{
+	long idx = gosym__find_func(g, pc);
+	struct gosym_rawfunc f;
+
+	if (idx < 0 || gosym__func_raw(g, idx, &f))
+		return -ENOENT;
+	return gosym__pcvalue(g, f.pcsp, gosym__func_entry(g, idx), pc, delta) ? 0 : -ENOENT;
+}
+
+/* The inline tree's base address in the image, or NULL. */
+static const uint8_t *inline_tree(const struct gosym *g, const struct gosym_rawfunc *f, size_t *avail)
+{
+	const struct gosym_pcln *t = &g->pcln;
+	uint64_t va;
+
+	if (f->nfuncdata <= FUNCDATA_INLTREE)
+		return NULL;
+	if (t->format >= GOSYM_PCLN_118) {
+		uint32_t off = gosym__u32(g, f->funcdata + FUNCDATA_INLTREE * 4);
+
+		if (off == UINT32_MAX || !t->gofunc)
+			return NULL;
+		va = t->gofunc + off;
+	} else {
+		uint64_t fdva = g->info.pcln_vaddr + (f->funcdata - t->data) +
+				FUNCDATA_INLTREE * (uint64_t)t->ptrsize;
+
+		if (gosym__read_ptr(g, fdva, &va) || !va)
+			return NULL;
+	}
+	return gosym__vaddr_ptr(g, va, avail);
+}
+
+int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *frames, int max)
+{
+	long idx = gosym__find_func(g, pc);
+	struct gosym_rawfunc f;
+	const uint8_t *tree = NULL;
+	size_t tree_avail = 0, recsz;
+	uint64_t entry, cur = pc;
+	int n = 0;
+	int32_t ix = -1, fileno, line;
+
+	if (idx < 0 || gosym__func_raw(g, idx, &f))
+		return -ENOENT;
+	entry = gosym__func_entry(g, idx);
+	recsz = g->pcln.format >= GOSYM_PCLN_120 ? 16 : 20;
+	if (f.npcdata > PCDATA_INLTREEINDEX) {
+		uint32_t tab = gosym__u32(g, f.pcdata + PCDATA_INLTREEINDEX * 4);
+
+		if (gosym__pcvalue(g, tab, entry, cur, &ix) && ix >= 0)
+			tree = inline_tree(g, &f, &tree_avail);
+		/* Go 1.12 and older used a different record layout. */
+		if (g->pcln.format == GOSYM_PCLN_12 && (g->info.go_minor < 13 || !g->info.go_major))
+			tree = NULL;
+	}
+	while (tree && ix >= 0 && n < MAX_INLINE_DEPTH) {
+		const uint8_t *r;
+		uint32_t nameoff;
+		int32_t parentpc;
+
+		if ((uint64_t)ix >= tree_avail / recsz)
+			break;
+		r = tree + (size_t)ix * recsz;
+		if (recsz == 16) {
+			nameoff = gosym__u32(g, r + 4);
+			parentpc = (int32_t)gosym__u32(g, r + 8);
+		} else {
+			nameoff = gosym__u32(g, r + 12);
+			parentpc = (int32_t)gosym__u32(g, r + 16);
+		}
+		if (n < max) {
+			frames[n].func = gosym__funcname(g, nameoff);
+			frames[n].file = "?";
+			frames[n].line = 0;
+			if (gosym__pcvalue(g, f.pcfile, entry, cur, &fileno))
+				frames[n].file = gosym__filename(g, &f, fileno);
+			if (gosym__pcvalue(g, f.pcln, entry, cur, &line))
+				frames[n].line = line;
+			frames[n].inlined = true;
+		}
+		n++;
+		cur = entry + (uint32_t)parentpc;
+		uint32_t tab = gosym__u32(g, f.pcdata + PCDATA_INLTREEINDEX * 4);
+
+		if (!gosym__pcvalue(g, tab, entry, cur, &ix))
+			ix = -1;
+	}
+	if (n < max) {
+		frames[n].func = gosym__funcname(g, f.nameoff);
+		frames[n].file = "?";
+		frames[n].line = 0;
+		if (gosym__pcvalue(g, f.pcfile, entry, cur, &fileno))
+			frames[n].file = gosym__filename(g, &f, fileno);
+		if (gosym__pcvalue(g, f.pcln, entry, cur, &line))
+			frames[n].line = line;
+		frames[n].inlined = false;
+	}
+	return n + 1;
+}
