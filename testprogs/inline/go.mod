@@ -1,0 +1,3 @@
+module gotrace.test/inline
+
+go 1.15
