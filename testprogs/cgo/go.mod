@@ -1,0 +1,3 @@
+module gotrace.test/cgo
+
+go 1.15

@@ -1,0 +1,3 @@
+module gotrace.test/goroutines
+
+go 1.18

@@ -1,0 +1,68 @@
+// Command goroutines exercises what a goroutine tracer and a Go symbolizer
+// must handle: many goroutines blocking on channels, a mutex and sleeps,
+// deep recursion that grows the stack, closures, methods on value and pointer
+// receivers, generics (Go 1.18+), inlined calls, panics recovered several
+// frames up and runtime.Goexit.  It ends by itself well within two seconds.
+//
+// Usage: goroutines [-n WORKERS] [-rounds N] [-depth N] [-sleep DUR] [-frames] [-loop]
+//
+//	-frames  print, as JSON lines, the PCs and frames runtime.CallersFrames
+//	         reports for a few known call chains (an independent truth for
+//	         symbolizers; see selfframes.go) and exit
+//	-loop    repeat the workload until killed (for attaching tracers)
+//
+// It prints "goroutines: pid N" first and a one-line summary last.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	workers := flag.Int("n", 64, "worker goroutines")
+	rounds := flag.Int("rounds", 20, "jobs per worker")
+	depth := flag.Int("depth", 20000, "recursion depth (forces stack growth)")
+	sleep := flag.Duration("sleep", 2*time.Millisecond, "sleep per sleeper goroutine")
+	frames := flag.Bool("frames", false, "print self-reported frames as JSON lines and exit")
+	loop := flag.Bool("loop", false, "repeat until killed")
+	flag.Parse()
+
+	if *frames {
+		printSelfFrames(os.Stdout)
+		return
+	}
+	fmt.Printf("goroutines: pid %d\n", os.Getpid())
+	for {
+		start := time.Now()
+		s := runAll(*workers, *rounds, *depth, *sleep)
+		fmt.Printf("goroutines: sum=%d depth=%d recovered=%d goexits=%d generic=%d in %v\n",
+			s.sum, s.depth, s.recovered, s.goexits, s.generic, time.Since(start).Round(time.Millisecond))
+		if !*loop {
+			return
+		}
+	}
+}
+
+type summary struct {
+	sum       int64
+	depth     int
+	recovered int
+	goexits   int
+	generic   int
+}
+
+//go:noinline
+func runAll(workers, rounds, depth int, sleep time.Duration) summary {
+	var s summary
+	s.sum = runWorkers(workers, rounds)
+	s.depth = runRecursion(depth)
+	s.recovered = runPanics(8)
+	s.goexits = runGoexits(4)
+	sleepers(16, sleep)
+	s.sum += int64(runMethods(100))
+	s.generic = runGenerics(50)
+	return s
+}
