@@ -53,18 +53,16 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-/* The g running on this thread (for a newproc1 on the system stack, g0). */
-static __always_inline __u64 current_g(struct pt_regs *ctx)
+/* The g running on this thread (for a newproc1 on the system stack, g0).
+ * reg_g is R14 (amd64) / R28 (arm64), read by the caller at the top of the
+ * program: the verifier rejects ctx loads through a computed pointer, which
+ * clang produces when the read sits in a branch. */
+static __always_inline __u64 current_g(__u64 reg_g)
 {
 	__u64 g = 0;
 
-	if (regabi) {
-#if defined(__TARGET_ARCH_x86)
-		return ctx->r14;
-#elif defined(__TARGET_ARCH_arm64)
-		return ctx->regs[28];
-#endif
-	}
+	if (regabi)
+		return reg_g;
 #if defined(__TARGET_ARCH_x86)
 	if (tls_g) {
 		struct task_struct *task = (void *)bpf_get_current_task();
@@ -76,6 +74,18 @@ static __always_inline __u64 current_g(struct pt_regs *ctx)
 	return g;
 }
 
+#if defined(__TARGET_ARCH_x86)
+#define REG_G(ctx)	((ctx)->r14)
+#define REG_ARG0(ctx)	((ctx)->ax)
+#define REG_ARG1(ctx)	((ctx)->bx)
+#define REG_ARG2(ctx)	((ctx)->cx)
+#elif defined(__TARGET_ARCH_arm64)
+#define REG_G(ctx)	((ctx)->regs[28])
+#define REG_ARG0(ctx)	((ctx)->regs[0])
+#define REG_ARG1(ctx)	((ctx)->regs[1])
+#define REG_ARG2(ctx)	((ctx)->regs[2])
+#endif
+
 static __always_inline __s64 read_goid(__u64 gp)
 {
 	__s64 goid = -1;
@@ -86,9 +96,9 @@ static __always_inline __s64 read_goid(__u64 gp)
 }
 
 /* goid of the user goroutine of the current thread: g.m.curg.goid. */
-static __always_inline __s64 creator_goid(struct pt_regs *ctx)
+static __always_inline __s64 creator_goid(__u64 reg_g)
 {
-	__u64 g = current_g(ctx), m = 0, curg = 0;
+	__u64 g = current_g(reg_g), m = 0, curg = 0;
 
 	if (!g || off_m_curg < 0)
 		return -1;
@@ -99,7 +109,7 @@ static __always_inline __s64 creator_goid(struct pt_regs *ctx)
 	return read_goid(curg);
 }
 
-static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32 to,
+static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u32 to,
 				__u32 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -122,6 +132,7 @@ static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32
 	e->startpc = 0;
 	e->gopc = 0;
 	e->parent_goid = -1;
+	e->probe_ip = 0;
 	e->pad = 0;
 	e->goid = read_goid(gp);
 	if (e->goid < 0) {
@@ -140,6 +151,7 @@ static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32
 	    ((to & ~STATES_G_SCAN) == STATES_G_RUNNABLE ||
 	     (to & ~STATES_G_SCAN) == STATES_G_WAITING)) {
 		e->flags |= STATES_F_CREATE;
+		e->probe_ip = ip;
 		if (off_startpc >= 0)
 			bpf_probe_read_user(&e->startpc, 8, (void *)(gp + off_startpc));
 		if (off_gopc >= 0)
@@ -147,7 +159,7 @@ static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32
 		if (off_parentgoid >= 0)
 			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
 		else
-			e->parent_goid = creator_goid(ctx);
+			e->parent_goid = creator_goid(reg_g);
 	}
 	bpf_ringbuf_submit(e, 0);
 	count(STATES_CNT_EVENTS);
@@ -157,21 +169,13 @@ static __always_inline int emit(struct pt_regs *ctx, __u64 gp, __u32 from, __u32
 SEC("uprobe")
 int on_transition(struct pt_regs *ctx)
 {
-	__u64 gp = 0;
-	__u32 from = 0, to = 0;
+	/* Read every register first (see current_g). */
+	__u64 a0 = REG_ARG0(ctx), a1 = REG_ARG1(ctx), a2 = REG_ARG2(ctx);
+	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx), sp = PT_REGS_SP(ctx);
+	__u64 gp = a0;
+	__u32 from = (__u32)a1, to = (__u32)a2;
 
-	if (regabi) {
-#if defined(__TARGET_ARCH_x86)
-		gp = ctx->ax;
-		from = (__u32)ctx->bx;
-		to = (__u32)ctx->cx;
-#elif defined(__TARGET_ARCH_arm64)
-		gp = ctx->regs[0];
-		from = (__u32)ctx->regs[1];
-		to = (__u32)ctx->regs[2];
-#endif
-	} else {
-		__u64 sp = PT_REGS_SP(ctx);
+	if (!regabi) {
 		__u32 st[2];
 
 		if (bpf_probe_read_user(&gp, sizeof(gp), (void *)(sp + 8)) ||
@@ -182,15 +186,16 @@ int on_transition(struct pt_regs *ctx)
 		from = st[0];
 		to = st[1];
 	}
-	return emit(ctx, gp, from, to, (__u32)bpf_get_attach_cookie(ctx));
+	return emit(ip, reg_g, gp, from, to, (__u32)bpf_get_attach_cookie(ctx));
 }
 
 SEC("uprobe")
 int on_syscall_fast(struct pt_regs *ctx)
 {
+	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx);
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
-	return emit(ctx, current_g(ctx), (__u32)(cookie >> 16), (__u32)(cookie & 0xffff),
+	return emit(ip, reg_g, current_g(reg_g), (__u32)(cookie >> 16), (__u32)(cookie & 0xffff),
 		    STATES_F_SYNTH);
 }
 

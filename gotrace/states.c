@@ -1,9 +1,702 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the states subcommand lands (see its issue). */
+/*
+ * gotrace states: goroutine state transitions of an unmodified Go program,
+ * from uprobes on runtime.casgstatus (and the paths that bypass it), with a
+ * live stream, a per-goroutine summary, CSV and a Chrome trace.
+ *
+ * Flow: target (attach or launch held before exec) -> gosym (offsets, wait
+ * reasons, probe file offsets) -> skeleton open -> rodata -> load -> attach
+ * -> release the launched child -> poll the ring buffer until stop / target
+ * exit / -d -> detach every link -> drain -> summary.  docs/states.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "gosym.h"
 #include "gotrace.h"
+#include "chrome_trace.h"
+#include "target.h"
+#include "states_model.h"
+#include "states_output.h"
+#include "bpf/states.skel.h"
+
+#define MAX_LINKS 8
+
+static const char usage_text[] =
+"usage: gotrace states [OPTIONS] -p PID\n"
+"       gotrace states [OPTIONS] -- PROGRAM [ARGS...]\n"
+"\n"
+"Trace goroutine state transitions (running, runnable, waiting with its\n"
+"reason, syscall, ...) of a running Go program, or of a program launched\n"
+"under gotrace from its first instruction.  Prints one line per transition\n"
+"and a per-goroutine summary when tracing stops (Ctrl-C, SIGTERM, -d, or the\n"
+"target's exit).  In launch mode gotrace exits with the program's status.\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID          attach to a running process\n"
+"  -d, --duration DUR     stop after DUR (10, 500ms, 2s, 1m)\n"
+"  -q, --quiet            no live stream and no progress messages\n"
+"      --format FMT       stream and summary format: text (default) or jsonl\n"
+"  -o, --output FILE      write the stream and summary to FILE, not stdout\n"
+"      --goid N[,N...]    only these goroutines (stream, summary, trace)\n"
+"      --state S[,S...]   stream only transitions into these states\n"
+"                         (idle, runnable, running, syscall, waiting, dead,\n"
+"                         copystack, preempted)\n"
+"      --sort COL         summary order: goid, running, runnable, syscall,\n"
+"                         waiting, transitions, lifetime (default running)\n"
+"      --top N            summary: only the first N goroutines\n"
+"      --no-summary       no summary on exit\n"
+"      --csv FILE         write the summary as CSV to FILE\n"
+"      --json FILE        write a Chrome trace (Perfetto, chrome://tracing)\n"
+"  -h, --help             this help\n"
+"\n"
+"Examples:\n"
+"  gotrace states -p 1234                       # live stream until Ctrl-C\n"
+"  gotrace states -q -d 10s -p 1234 --top 20    # 10 s, then the top 20 by running time\n"
+"  gotrace states --format=jsonl -o t.jsonl -- ./server -addr :8080\n"
+"  gotrace states --json trace.json --csv sum.csv -- ./bin args\n"
+"  gotrace states --goid 1,18 --state waiting -p 1234\n";
+
+struct states_opts {
+	pid_t pid;
+	char **argv;
+	uint64_t duration_ns;
+	bool jsonl;
+	const char *output;
+	const char *csv;
+	const char *json;
+	int64_t *goids;
+	size_t ngoids;
+	uint32_t state_mask;
+	enum st_sort sort;
+	size_t top;
+	bool no_summary;
+};
+
+/* Everything the resolver needs to name a new goroutine's start function. */
+struct resolver {
+	struct gosym *gs;
+	uint64_t casgstatus_vaddr;
+	char **strs;	/* owned "file:line" strings */
+	size_t nstrs, capstrs;
+};
+
+static void resolve(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t gopc,
+		    const char **start_func, const char **created_at)
+{
+	struct resolver *r = ctx;
+	/* PIE: the probe's run-time address minus its link-time address. */
+	uint64_t bias = probe_ip ? probe_ip - r->casgstatus_vaddr : 0;
+	struct gosym_func fn;
+	const char *file;
+	int line;
+
+	if (startpc && !gosym_lookup_pc(r->gs, startpc - bias, &fn))
+		*start_func = fn.name;
+	if (gopc && !gosym_pc_line(r->gs, gopc - bias - 1, &file, &line)) {
+		char *s;
+
+		if (r->nstrs == r->capstrs) {
+			size_t nc = r->capstrs ? r->capstrs * 2 : 64;
+			char **ns = realloc(r->strs, nc * sizeof(*ns));
+
+			if (!ns)
+				return;
+			r->strs = ns;
+			r->capstrs = nc;
+		}
+		if (asprintf(&s, "%s:%d", file, line) < 0)
+			return;
+		r->strs[r->nstrs++] = s;
+		*created_at = s;
+	}
+}
+
+struct run {
+	uint64_t last_ts;	/* newest event seen */
+	struct st_model *model;
+	struct st_out out;
+	struct resolver res;
+};
+
+/* The model's sink forwards to the output writers. */
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct run *run = ctx;
+
+	if (len < sizeof(struct states_event))
+		return 0;
+	st_model_feed(run->model, data);
+	if (((const struct states_event *)data)->ts_ns > run->last_ts)
+		run->last_ts = ((const struct states_event *)data)->ts_ns;
+	return 0;
+}
+
+static void sink(void *ctx, const struct st_transition *t)
+{
+	struct run *run = ctx;
+
+	st_out_transition(&run->out, t);
+}
+
+static void resolve_cb(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t gopc,
+		       const char **start_func, const char **created_at)
+{
+	struct run *run = ctx;
+
+	resolve(&run->res, probe_ip, startpc, gopc, start_func, created_at);
+}
+
+static int parse_goids(const char *s, struct states_opts *o)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long long v = strtoll(tok, &end, 10);
+		int64_t *n;
+
+		if (*end || end == tok || v <= 0) {
+			err = -EINVAL;
+			break;
+		}
+		n = realloc(o->goids, (o->ngoids + 1) * sizeof(*n));
+		if (!n) {
+			err = -ENOMEM;
+			break;
+		}
+		o->goids = n;
+		o->goids[o->ngoids++] = v;
+	}
+	free(copy);
+	return err ? err : (o->ngoids ? 0 : -EINVAL);
+}
+
+static int parse_states(const char *s, uint32_t *mask)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int st = st_state_parse(tok);
+
+		if (st < 0) {
+			err = -EINVAL;
+			break;
+		}
+		*mask |= 1u << st;
+	}
+	free(copy);
+	return err;
+}
+
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+
+static int parse_args(int argc, char **argv, struct states_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "csv", required_argument, NULL, OPT_CSV },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "goid", required_argument, NULL, OPT_GOID },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "no-summary", no_argument, NULL, OPT_NOSUM },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	o->sort = ST_SORT_RUNNING;
+	optind = 1;
+	/* '+': stop at the first non-option (the program to launch). */
+	while ((c = getopt_long(argc, argv, "+p:d:qo:h", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'p': {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v <= 0 || v > 0x7fffffff) {
+				gt_error("states: invalid pid '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o->pid = (pid_t)v;
+			break;
+		}
+		case 'd':
+			if (gt_parse_duration(optarg, &o->duration_ns)) {
+				gt_error("states: invalid duration '%s' (e.g. 10, 500ms, 2s, 1m)",
+					 optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			gt_quiet = true;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "jsonl") || !strcmp(optarg, "json")) {
+				o->jsonl = true;
+			} else if (!strcmp(optarg, "text")) {
+				o->jsonl = false;
+			} else {
+				gt_error("states: unknown format '%s' (text or jsonl)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_CSV:
+			o->csv = optarg;
+			break;
+		case OPT_JSON:
+			o->json = optarg;
+			break;
+		case OPT_GOID:
+			if (parse_goids(optarg, o)) {
+				gt_error("states: invalid goroutine id list '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_STATE:
+			if (parse_states(optarg, &o->state_mask)) {
+				gt_error("states: invalid state list '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_SORT: {
+			int s = st_sort_parse(optarg);
+
+			if (s < 0) {
+				gt_error("states: unknown sort column '%s' (%s)", optarg,
+					 st_sort_names);
+				return EXIT_USAGE;
+			}
+			o->sort = s;
+			break;
+		}
+		case OPT_TOP: {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 0) {
+				gt_error("states: invalid --top '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o->top = (size_t)v;
+			break;
+		}
+		case OPT_NOSUM:
+			o->no_summary = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		o->argv = argv + optind;
+	if (!o->pid == !o->argv) {
+		gt_error("states: give either -p PID or -- PROGRAM [ARGS]");
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	return -1; /* continue */
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !getenv("GOTRACE_DEBUG")))
+		return 0;
+	if (level == LIBBPF_WARN && !getenv("GOTRACE_DEBUG"))
+		return 0; /* we report failures ourselves, in one line */
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Attach prog to func's entry in the target's executable.  Returns 0 or a
+ * negative errno; *missing is set when the binary has no such function. */
+static int attach_func(struct gosym *gs, struct bpf_program *prog, const struct gt_target *t,
+		       const char *func, uint64_t cookie, struct bpf_link **links, int *nlinks,
+		       bool *missing)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
+	struct gosym_func fn;
+	uint64_t off;
+	struct bpf_link *l;
+	int err;
+
+	*missing = false;
+	if (gosym_lookup_name(gs, func, &fn)) {
+		*missing = true;
+		return -ENOENT;
+	}
+	err = gosym_vaddr_to_offset(gs, fn.entry, &off);
+	if (err)
+		return err;
+	if (*nlinks >= MAX_LINKS)
+		return -E2BIG;
+	l = bpf_program__attach_uprobe_opts(prog, t->pid, t->exe_open, off, &uo);
+	if (!l)
+		return -errno;
+	links[(*nlinks)++] = l;
+	return 0;
+}
+
+static uint64_t sum_counter(struct states_bpf *skel, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals, total = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &idx, vals))
+		for (int i = 0; i < ncpu; i++)
+			total += vals[i];
+	free(vals);
+	return total;
+}
+
+static const char *errstr(int err)
+{
+	return strerror(err < 0 ? -err : err);
+}
 
 int cmd_states(int argc, char **argv)
 {
-	return gt_error("states: not built yet");
+	struct states_opts o = { 0 };
+	struct gt_target t = GT_TARGET_INIT;
+	struct gosym *gs = NULL;
+	const struct gosym_info *gi;
+	struct gosym_runtime_offsets ro;
+	struct gosym_func casg;
+	const char *const *reasons = NULL;
+	const char *reasons_src = "";
+	struct states_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct bpf_link *links[MAX_LINKS] = { NULL };
+	int nlinks = 0;
+	struct run run = { 0 };
+	FILE *out = stdout, *csvf = NULL;
+	uint64_t deadline = 0, end_ns, drops, readfail;
+	bool regabi, missing, target_gone = false;
+	int nreasons, err, ret = 1, status;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret >= 0)
+		goto cleanup_opts;
+	ret = 1;
+
+	if (o.output && !(out = fopen(o.output, "w"))) {
+		gt_error("states: cannot open '%s': %s", o.output, strerror(errno));
+		out = NULL;
+		goto cleanup;
+	}
+	if (o.csv && !(csvf = fopen(o.csv, "w"))) {
+		gt_error("states: cannot open '%s': %s", o.csv, strerror(errno));
+		goto cleanup;
+	}
+	gt_signals_install();
+	libbpf_set_print(libbpf_print);
+
+	if (o.pid)
+		err = gt_target_attach(o.pid, &t);
+	else
+		err = gt_target_launch(o.argv, &t);
+	if (err) {
+		gt_error("states: %s", gt_target_errmsg());
+		goto cleanup;
+	}
+
+	gt_progress("loading symbols of %s", t.exe);
+	err = gosym_open(t.exe_open, &gs);
+	if (err) {
+		if (err == -ENOEXEC)
+			gt_error("states: '%s'%s is not a Go program (%s)", t.exe,
+				 o.pid ? " (the target's executable)" : "", gosym_errmsg());
+		else
+			gt_error("states: cannot read '%s': %s", t.exe, gosym_errmsg());
+		goto cleanup;
+	}
+	gi = gosym_info(gs);
+	if (gosym_lookup_name(gs, "runtime.casgstatus", &casg)) {
+		gt_error("states: '%s' has no runtime.casgstatus: cannot trace goroutine states",
+			 t.exe);
+		goto cleanup;
+	}
+	err = gosym_runtime_offsets(gs, &ro);
+	if (err) {
+		gt_error("states: '%s' (%s): no runtime.g offsets: %s", t.exe,
+			 gi->goversion[0] ? gi->goversion : "unknown Go version", gosym_errmsg());
+		goto cleanup;
+	}
+	nreasons = gosym_wait_reasons(gs, &reasons, &reasons_src);
+	if (nreasons < 0) {
+		gt_warn("no wait reason names for %s (%s): printing numbers", t.exe,
+			gosym_errmsg());
+		nreasons = 0;
+		reasons = NULL;
+	}
+	/* Register ABI: amd64 from Go 1.17, arm64 from 1.18; unknown version:
+	 * assume a current toolchain. */
+	regabi = gi->go_major == 0 ||
+		 (gi->go_major == 1 && gi->go_minor >= (strcmp(gi->arch, "arm64") ? 17 : 18)) ||
+		 gi->go_major > 1;
+	if (strcmp(gi->arch, GOTRACE_ARCH)) {
+		gt_error("states: '%s' is a %s binary; this gotrace traces %s", t.exe, gi->arch,
+			 GOTRACE_ARCH);
+		goto cleanup;
+	}
+
+	skel = states_bpf__open();
+	if (!skel) {
+		gt_error("states: cannot open BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	skel->rodata->targ_tgid = (uint32_t)t.pid;
+	skel->rodata->regabi = regabi;
+	skel->rodata->off_goid = ro.g_goid;
+	skel->rodata->off_waitreason = ro.g_waitreason;
+	skel->rodata->off_startpc = ro.g_startpc;
+	skel->rodata->off_gopc = ro.g_gopc;
+	skel->rodata->off_parentgoid = ro.g_parentgoid;
+	skel->rodata->off_g_m = ro.g_m;
+	skel->rodata->off_m_curg = ro.m_curg;
+	skel->rodata->tls_g = ro.tls_g;
+	err = states_bpf__load(skel);
+	if (err) {
+		gt_error("states: cannot load BPF programs: %s%s", errstr(err),
+			 err == -EPERM ? " (run as root or with CAP_BPF and CAP_PERFMON; "
+					 "see 'gotrace doctor')" : "");
+		goto cleanup;
+	}
+
+	run.res.gs = gs;
+	run.res.casgstatus_vaddr = casg.entry;
+	run.out.stream = gt_quiet ? NULL : out;
+	run.out.jsonl = o.jsonl;
+	run.out.reasons = reasons;
+	run.out.nreasons = nreasons;
+	run.out.goids = o.goids;
+	run.out.ngoids = o.ngoids;
+	run.out.state_mask = o.state_mask;
+	{
+		struct st_model_opts mo = {
+			/* Go < 1.24 writes the new goid after the creation's casgstatus. */
+			.late_goid = gi->go_major == 0 || (gi->go_major == 1 && gi->go_minor < 24),
+			.resolve = resolve_cb,
+			.sink = sink,
+			.ctx = &run,
+		};
+
+		run.model = st_model_new(&mo);
+	}
+	if (!run.model) {
+		gt_error("states: out of memory");
+		goto cleanup;
+	}
+	if (o.json) {
+		struct chrome_trace_opts co = {
+			.binary = t.exe,
+			.go_version = gi->goversion,
+			.command_line = o.argv ? o.argv[0] : NULL,
+		};
+
+		if (o.goids) {
+			/* chrome_trace wants uint64 goids */
+			co.goids = (const uint64_t *)o.goids;
+			co.nr_goids = o.ngoids;
+		}
+		err = chrome_trace_open(&run.out.ct, o.json, &co);
+		if (err) {
+			gt_error("states: cannot create '%s': %s", o.json, errstr(err));
+			goto cleanup;
+		}
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &run, NULL);
+	if (!rb) {
+		gt_error("states: cannot create ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	gt_progress("attaching to %s (pid %d, %s, offsets from %s, wait reasons from %s)",
+		    t.exe, (int)t.pid, gi->goversion[0] ? gi->goversion : "unknown Go",
+		    ro.source ? ro.source : "?", reasons_src ? reasons_src : "?");
+	err = attach_func(gs, skel->progs.on_transition, &t, "runtime.casgstatus",
+			  STATES_COOKIE_CASGSTATUS, links, &nlinks, &missing);
+	if (err) {
+		gt_error("states: cannot attach uprobe to runtime.casgstatus in '%s': %s%s",
+			 t.exe, errstr(err),
+			 err == -EPERM || err == -EACCES ? " (see 'gotrace doctor')" : "");
+		goto cleanup;
+	}
+	/* Transitions that bypass casgstatus; absent or inlined is not fatal. */
+	err = attach_func(gs, skel->progs.on_transition, &t, "runtime.casGToPreemptScan",
+			  STATES_COOKIE_PREEMPTSCAN, links, &nlinks, &missing);
+	if (err && !missing)
+		gt_warn("cannot probe runtime.casGToPreemptScan: %s", errstr(err));
+	err = attach_func(gs, skel->progs.on_transition, &t, "runtime.casGFromPreempted",
+			  STATES_COOKIE_FROMPREEMPTED, links, &nlinks, &missing);
+	if (err && !missing)
+		gt_warn("cannot probe runtime.casGFromPreempted: %s", errstr(err));
+	if (regabi && (gi->go_major > 1 || (gi->go_major == 1 && gi->go_minor >= 26))) {
+		/* Go 1.26+: reentersyscall/exitsyscall CAS running<->syscall themselves. */
+		err = attach_func(gs, skel->progs.on_syscall_fast, &t, "runtime.reentersyscall",
+				  STATES_SYSCALL_COOKIE(STATES_G_RUNNING, STATES_G_SYSCALL), links,
+				  &nlinks, &missing);
+		if (err)
+			gt_warn("cannot probe runtime.reentersyscall (syscall entries will be "
+				"missed): %s", errstr(err));
+		err = attach_func(gs, skel->progs.on_syscall_fast, &t, "runtime.exitsyscall",
+				  STATES_SYSCALL_COOKIE(STATES_G_SYSCALL, STATES_G_RUNNING), links,
+				  &nlinks, &missing);
+		if (err)
+			gt_warn("cannot probe runtime.exitsyscall (syscall exits will be "
+				"missed): %s", errstr(err));
+	}
+	gt_progress("attached %d probes; tracing%s", nlinks,
+		    o.pid ? ", Ctrl-C to stop" : "");
+
+	run.out.t0_ns = gt_now_ns();
+	if (o.duration_ns)
+		deadline = run.out.t0_ns + o.duration_ns;
+	err = gt_target_release(&t);
+	if (err) {
+		gt_error("states: %s", gt_target_errmsg());
+		goto cleanup;
+	}
+
+	while (!gt_stop_requested()) {
+		err = ring_buffer__poll(rb, 100);
+		if (err < 0 && err != -EINTR) {
+			gt_error("states: reading events: %s", errstr(err));
+			break;
+		}
+		if (gt_target_exited(&t)) {
+			target_gone = true;
+			break;
+		}
+		if (deadline && gt_now_ns() >= deadline)
+			break;
+	}
+	if (gt_stop_requested())
+		gt_target_forward_stop(&t);
+
+	gt_progress("detaching %d probes", nlinks);
+	for (int i = 0; i < nlinks; i++) {
+		bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+	nlinks = 0;
+	ring_buffer__consume(rb);
+	/* A target that exited stopped at its last event, not when we noticed. */
+	end_ns = target_gone && run.last_ts ? run.last_ts : gt_now_ns();
+	st_model_finish(run.model, end_ns);
+	drops = sum_counter(skel, STATES_CNT_DROPS);
+	readfail = sum_counter(skel, STATES_CNT_READFAIL);
+
+	{
+		size_t n;
+		struct st_goroutine **all = st_model_goroutines(run.model, &n);
+		struct st_model_stats ms;
+
+		st_model_stats(run.model, &ms);
+		st_out_chrome_finish(&run.out, all, n, end_ns);
+		if (!o.no_summary) {
+			st_sort_goroutines(all, n, o.sort);
+			if (o.jsonl)
+				st_out_summary_jsonl(&run.out, out, all, n, o.top);
+			else {
+				if (!gt_quiet)
+					fputc('\n', out);
+				st_out_summary_text(&run.out, out, all, n, o.top);
+			}
+		}
+		if (csvf) {
+			if (o.no_summary)
+				st_sort_goroutines(all, n, o.sort);
+			st_out_summary_csv(&run.out, csvf, all, n, o.top);
+		}
+		if (o.jsonl)
+			fprintf(out, "{\"type\":\"stats\",\"events\":%" PRIu64 ",\"transitions\":%" PRIu64
+				     ",\"drops\":%" PRIu64 ",\"read_errors\":%" PRIu64
+				     ",\"goroutines\":%zu,\"duration_ns\":%" PRIu64 "}\n",
+				ms.events, ms.transitions, drops, readfail, n,
+				end_ns - run.out.t0_ns);
+		gt_progress("%" PRIu64 " events, %" PRIu64 " transitions, %zu goroutines", ms.events,
+			    ms.transitions, n);
+	}
+	if (drops)
+		gt_warn("%" PRIu64 " events dropped (ring buffer full): the summary undercounts",
+			drops);
+	if (readfail)
+		gt_warn("%" PRIu64 " events without a readable goid were skipped", readfail);
+	if (run.out.ct) {
+		struct chrome_trace_stats cs;
+
+		err = chrome_trace_close(run.out.ct, &cs);
+		run.out.ct = NULL;
+		if (err) {
+			gt_error("states: writing '%s': %s", o.json, errstr(err));
+			goto cleanup;
+		}
+		gt_progress("wrote %s (%u goroutines, %" PRIu64 " slices)", o.json, cs.goroutines,
+			    cs.slices);
+	}
+	if (fflush(out) || run.out.write_error || (csvf && fflush(csvf))) {
+		gt_error("states: write error: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	ret = 0;
+	if (t.launched) {
+		/* -d or a stop signal: the program goes on (or got the signal);
+		 * wait for it like a shell would, and exit with its status. */
+		if (!target_gone && !gt_stop_requested())
+			gt_progress("detached; waiting for pid %d to exit", (int)t.pid);
+		status = gt_target_finish(&t, -1);
+		ret = status < 0 ? 1 : status;
+	}
+cleanup:
+	for (int i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	chrome_trace_abort(run.out.ct);
+	ring_buffer__free(rb);
+	states_bpf__destroy(skel);
+	st_model_free(run.model);
+	for (size_t i = 0; i < run.res.nstrs; i++)
+		free(run.res.strs[i]);
+	free(run.res.strs);
+	gosym_free(gs);
+	gt_target_free(&t);
+	if (csvf)
+		fclose(csvf);
+	if (out && out != stdout)
+		fclose(out);
+cleanup_opts:
+	free(o.goids);
+	return ret;
 }

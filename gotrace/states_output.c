@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+/*
+ * states_output: live stream, summary table/CSV/JSON Lines, Chrome trace
+ * slices for `gotrace states`.  See states_output.h.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chrome_trace.h"
+#include "states_output.h"
+
+const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime";
+
+static const char *const sort_names[] = {
+	[ST_SORT_GOID] = "goid",
+	[ST_SORT_RUNNING] = "running",
+	[ST_SORT_RUNNABLE] = "runnable",
+	[ST_SORT_SYSCALL] = "syscall",
+	[ST_SORT_WAITING] = "waiting",
+	[ST_SORT_TRANSITIONS] = "transitions",
+	[ST_SORT_LIFETIME] = "lifetime",
+};
+
+int st_sort_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++)
+		if (!strcmp(name, sort_names[i]))
+			return (int)i;
+	return -1;
+}
+
+int st_state_parse(const char *name)
+{
+	for (int i = 0; i < ST_NSTATES; i++)
+		if (!strcmp(name, st_state_name(i)))
+			return i;
+	return -1;
+}
+
+const char *st_reason_name(const struct st_out *o, uint32_t reason)
+{
+	static _Thread_local char buf[32];
+
+	if ((int)reason < o->nreasons && o->reasons[reason] && o->reasons[reason][0])
+		return o->reasons[reason];
+	snprintf(buf, sizeof(buf), "reason%u", reason);
+	return buf;
+}
+
+bool st_out_wants_goid(const struct st_out *o, int64_t goid)
+{
+	if (!o->goids)
+		return true;
+	for (size_t i = 0; i < o->ngoids; i++)
+		if (o->goids[i] == goid)
+			return true;
+	return false;
+}
+
+const char *st_fmt_dur(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.3fs", ns / 1e9);
+	return buf;
+}
+
+/* JSON string body (no quotes) of s. */
+static void json_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void csv_str(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void chrome_transition(struct st_out *o, const struct st_transition *t)
+{
+	struct st_goroutine *g = t->g;
+
+	if (!chrome_trace_wants_goid(o->ct, (uint64_t)g->goid))
+		return;
+	if (t->flags & STATES_F_CREATE) {
+		chrome_trace_goroutine(o->ct, (uint64_t)g->goid, g->start_func);
+		if (g->parent > 0)
+			chrome_trace_flow(o->ct, "go", (uint64_t)g->parent, CHROME_TRACE_STATES,
+					  t->ts_ns, (uint64_t)g->goid, CHROME_TRACE_STATES,
+					  t->ts_ns);
+	}
+	if (t->prev_since && t->from != STATES_G_DEAD)
+		chrome_trace_state(o->ct, (uint64_t)g->goid, t->prev_since, t->ts_ns,
+				   st_state_name(t->from),
+				   t->from == STATES_G_WAITING ? st_reason_name(o, t->prev_reason)
+							       : NULL);
+}
+
+void st_out_transition(void *ctx, const struct st_transition *t)
+{
+	struct st_out *o = ctx;
+	const struct st_goroutine *g = t->g;
+	uint64_t rel = t->ts_ns >= o->t0_ns ? t->ts_ns - o->t0_ns : 0;
+	FILE *f = o->stream;
+
+	if (o->ct)
+		chrome_transition(o, t);
+	if (!f || !st_out_wants_goid(o, g->goid))
+		return;
+	if (o->state_mask && !(o->state_mask & (1u << t->to)))
+		return;
+	if (o->jsonl) {
+		fprintf(f, "{\"type\":\"state\",\"ts_ns\":%" PRIu64 ",\"goid\":%" PRId64
+			   ",\"tid\":%u,\"from\":\"%s\",\"to\":\"%s\"",
+			rel, g->goid, t->tid, st_state_name(t->from), st_state_name(t->to));
+		if (t->to == STATES_G_WAITING) {
+			fputs(",\"reason\":\"", f);
+			json_str(f, st_reason_name(o, t->reason));
+			fputc('"', f);
+		}
+		if (t->flags & STATES_F_CREATE) {
+			fprintf(f, ",\"created\":true,\"parent\":%" PRId64, g->parent);
+			if (g->start_func) {
+				fputs(",\"func\":\"", f);
+				json_str(f, g->start_func);
+				fputc('"', f);
+			}
+		}
+		fputs("}\n", f);
+	} else {
+		fprintf(f, "%12.6f G%-5" PRId64 " tid %-6u %s -> %s", rel / 1e9, g->goid, t->tid,
+			st_state_name(t->from), st_state_name(t->to));
+		if (t->to == STATES_G_WAITING)
+			fprintf(f, " (%s)", st_reason_name(o, t->reason));
+		if (t->flags & STATES_F_CREATE) {
+			fprintf(f, "  [new goroutine %s", g->start_func ? g->start_func : "?");
+			if (g->parent > 0)
+				fprintf(f, ", by G%" PRId64, g->parent);
+			fputc(']', f);
+		}
+		fputc('\n', f);
+	}
+	if (ferror(f))
+		o->write_error = true;
+}
+
+void st_out_chrome_finish(struct st_out *o, struct st_goroutine **gs, size_t n,
+			  uint64_t end_ns)
+{
+	if (!o->ct)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct st_goroutine *g = gs[i];
+
+		if (!g->created && g->start_func)
+			chrome_trace_goroutine(o->ct, (uint64_t)g->goid, g->start_func);
+		if (g->exited || g->state < 0 || !g->transitions || end_ns < g->last_ns)
+			continue;
+		chrome_trace_state(o->ct, (uint64_t)g->goid, g->last_ns, end_ns,
+				   st_state_name(g->state),
+				   g->state == STATES_G_WAITING ? st_reason_name(o, g->reason) : NULL);
+	}
+}
+
+static uint64_t lifetime(const struct st_goroutine *g)
+{
+	return g->since >= g->first_ns ? g->since - g->first_ns : 0;
+}
+
+static enum st_sort sort_col;
+
+static uint64_t sort_key(const struct st_goroutine *g)
+{
+	switch (sort_col) {
+	case ST_SORT_RUNNING: return g->ns[STATES_G_RUNNING];
+	case ST_SORT_RUNNABLE: return g->ns[STATES_G_RUNNABLE];
+	case ST_SORT_SYSCALL: return g->ns[STATES_G_SYSCALL];
+	case ST_SORT_WAITING: return g->ns[STATES_G_WAITING];
+	case ST_SORT_TRANSITIONS: return g->transitions;
+	case ST_SORT_LIFETIME: return lifetime(g);
+	case ST_SORT_GOID: break;
+	}
+	return 0;
+}
+
+static int cmp_g(const void *a, const void *b)
+{
+	const struct st_goroutine *x = *(struct st_goroutine *const *)a;
+	const struct st_goroutine *y = *(struct st_goroutine *const *)b;
+	uint64_t kx = sort_key(x), ky = sort_key(y);
+
+	if (kx != ky)
+		return kx > ky ? -1 : 1;
+	return x->goid < y->goid ? -1 : x->goid > y->goid;
+}
+
+void st_sort_goroutines(struct st_goroutine **gs, size_t n, enum st_sort col)
+{
+	sort_col = col;
+	qsort(gs, n, sizeof(*gs), cmp_g);
+}
+
+/* The reason with the most waiting time, -1 if none. */
+static int top_reason(const struct st_goroutine *g)
+{
+	int best = -1;
+
+	for (int r = 0; r < ST_MAX_REASONS; r++)
+		if (g->wait_ns[r] && (best < 0 || g->wait_ns[r] > g->wait_ns[best]))
+			best = r;
+	return best;
+}
+
+void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
+			 size_t top)
+{
+	char b[5][32];
+	size_t shown = 0;
+
+	fprintf(f, "%-7s %-36s %10s %10s %10s %10s %7s  %s\n", "GOID", "START FUNCTION",
+		"RUNNING", "RUNNABLE", "SYSCALL", "WAITING", "TRANS", "MOST WAITING ON");
+	for (size_t i = 0; i < n && (!top || shown < top); i++) {
+		const struct st_goroutine *g = gs[i];
+		int r = top_reason(g);
+
+		if (!st_out_wants_goid(o, g->goid))
+			continue;
+		shown++;
+		fprintf(f, "%-7" PRId64 " %-36.36s %10s %10s %10s %10s %7" PRIu64 "  ", g->goid,
+			g->start_func ? g->start_func : "?",
+			st_fmt_dur(g->ns[STATES_G_RUNNING], b[0], sizeof(b[0])),
+			st_fmt_dur(g->ns[STATES_G_RUNNABLE], b[1], sizeof(b[1])),
+			st_fmt_dur(g->ns[STATES_G_SYSCALL], b[2], sizeof(b[2])),
+			st_fmt_dur(g->ns[STATES_G_WAITING], b[3], sizeof(b[3])), g->transitions);
+		if (r >= 0)
+			fprintf(f, "%s %s", st_reason_name(o, (uint32_t)r),
+				st_fmt_dur(g->wait_ns[r], b[4], sizeof(b[4])));
+		fputc('\n', f);
+	}
+	if (top && shown < n)
+		fprintf(f, "(%zu of %zu goroutines; --top 0 for all)\n", shown, n);
+	if (ferror(f))
+		o->write_error = true;
+}
+
+void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
+			  size_t top)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < n && (!top || shown < top); i++) {
+		const struct st_goroutine *g = gs[i];
+		bool first = true;
+
+		if (!st_out_wants_goid(o, g->goid))
+			continue;
+		shown++;
+		fprintf(f, "{\"type\":\"goroutine\",\"goid\":%" PRId64, g->goid);
+		if (g->start_func) {
+			fputs(",\"func\":\"", f);
+			json_str(f, g->start_func);
+			fputc('"', f);
+		}
+		if (g->created_at) {
+			fputs(",\"created_at\":\"", f);
+			json_str(f, g->created_at);
+			fputc('"', f);
+		}
+		fprintf(f, ",\"parent\":%" PRId64 ",\"created\":%s,\"exited\":%s", g->parent,
+			g->created ? "true" : "false", g->exited ? "true" : "false");
+		fprintf(f, ",\"transitions\":%" PRIu64 ",\"ns\":{", g->transitions);
+		for (int s = 0; s < ST_NSTATES; s++) {
+			if (!g->ns[s] && s != STATES_G_RUNNING && s != STATES_G_RUNNABLE &&
+			    s != STATES_G_SYSCALL && s != STATES_G_WAITING)
+				continue;
+			fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", st_state_name(s), g->ns[s]);
+			first = false;
+		}
+		fputs("},\"count\":{", f);
+		first = true;
+		for (int s = 0; s < ST_NSTATES; s++) {
+			if (!g->nstate[s])
+				continue;
+			fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", st_state_name(s),
+				g->nstate[s]);
+			first = false;
+		}
+		fputs("},\"waiting\":{", f);
+		first = true;
+		for (int r = 0; r < ST_MAX_REASONS; r++) {
+			if (!g->nwaits[r] && !g->wait_ns[r])
+				continue;
+			fputs(first ? "\"" : ",\"", f);
+			json_str(f, st_reason_name(o, (uint32_t)r));
+			fprintf(f, "\":{\"ns\":%" PRIu64 ",\"count\":%" PRIu64 "}", g->wait_ns[r],
+				g->nwaits[r]);
+			first = false;
+		}
+		fputs("}}\n", f);
+	}
+	if (ferror(f))
+		o->write_error = true;
+}
+
+void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
+			size_t top)
+{
+	bool seen[ST_MAX_REASONS] = { false };
+	size_t shown = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (int r = 0; r < ST_MAX_REASONS; r++)
+			if (gs[i]->nwaits[r] || gs[i]->wait_ns[r])
+				seen[r] = true;
+	fputs("goid,start_func,created_at,parent,transitions,running_ns,runnable_ns,"
+	      "syscall_ns,waiting_ns", f);
+	for (int r = 0; r < ST_MAX_REASONS; r++) {
+		if (!seen[r])
+			continue;
+		char col[96];
+
+		snprintf(col, sizeof(col), "waiting_ns:%s", st_reason_name(o, (uint32_t)r));
+		fputc(',', f);
+		csv_str(f, col);
+	}
+	fputc('\n', f);
+	for (size_t i = 0; i < n && (!top || shown < top); i++) {
+		const struct st_goroutine *g = gs[i];
+
+		if (!st_out_wants_goid(o, g->goid))
+			continue;
+		shown++;
+		fprintf(f, "%" PRId64 ",", g->goid);
+		csv_str(f, g->start_func ? g->start_func : "");
+		fputc(',', f);
+		csv_str(f, g->created_at ? g->created_at : "");
+		fprintf(f, ",%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+			g->parent, g->transitions, g->ns[STATES_G_RUNNING],
+			g->ns[STATES_G_RUNNABLE], g->ns[STATES_G_SYSCALL], g->ns[STATES_G_WAITING]);
+		for (int r = 0; r < ST_MAX_REASONS; r++)
+			if (seen[r])
+				fprintf(f, ",%" PRIu64, g->wait_ns[r]);
+		fputc('\n', f);
+	}
+	if (ferror(f))
+		o->write_error = true;
+}

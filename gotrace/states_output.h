@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * states_output: the writers of `gotrace states`.
+ *
+ *   stream   one line per transition, text or JSON Lines (--format=jsonl):
+ *              "   12.345678 G18  tid 4321  running -> waiting (chan receive)"
+ *              {"type":"state","ts_ns":N,"goid":18,"tid":4321,"from":"running",
+ *               "to":"waiting","reason":"chan receive"}
+ *            ts is relative to the trace start (st_out.t0_ns).
+ *   summary  per goroutine: a text table sorted by a column (--sort,
+ *            --top), CSV (--csv FILE), or JSON Lines {"type":"goroutine",...}
+ *   chrome   state slices and creation flows into a chrome_trace (--json)
+ *
+ * The writers never fail the trace: a write error is remembered in
+ * st_out.write_error and reported by the caller at the end.
+ */
+#ifndef GOTRACE_STATES_OUTPUT_H
+#define GOTRACE_STATES_OUTPUT_H
+
+#include <stdio.h>
+
+#include "states_model.h"
+
+struct chrome_trace;
+
+enum st_sort {
+	ST_SORT_GOID,
+	ST_SORT_RUNNING,
+	ST_SORT_RUNNABLE,
+	ST_SORT_SYSCALL,
+	ST_SORT_WAITING,
+	ST_SORT_TRANSITIONS,
+	ST_SORT_LIFETIME,
+};
+
+struct st_out {
+	FILE *stream;			/* live stream; NULL = none (-q) */
+	bool jsonl;
+	uint64_t t0_ns;			/* trace start (CLOCK_MONOTONIC) */
+	const char *const *reasons;	/* waitReason -> string */
+	int nreasons;
+	const int64_t *goids;		/* --goid filter (NULL: all) */
+	size_t ngoids;
+	uint32_t state_mask;		/* --state filter on the new state; 0: all */
+	struct chrome_trace *ct;	/* --json; NULL: none */
+	bool write_error;
+};
+
+/* "chan receive", or "reason<N>" for values the table doesn't name. */
+const char *st_reason_name(const struct st_out *o, uint32_t reason);
+
+/* Parse a state name (as st_state_name() prints it) -> value, -1 if unknown. */
+int st_state_parse(const char *name);
+
+/* Parse a --sort column name; -1 if unknown.  st_sort_names lists them. */
+int st_sort_parse(const char *name);
+extern const char st_sort_names[];
+
+bool st_out_wants_goid(const struct st_out *o, int64_t goid);
+
+/* The model's sink: stream line and chrome slices for one transition. */
+void st_out_transition(void *ctx, const struct st_transition *t);
+
+/* After st_model_finish(end_ns): close the chrome trace's open slices. */
+void st_out_chrome_finish(struct st_out *o, struct st_goroutine **gs, size_t n,
+			  uint64_t end_ns);
+
+/* Sort gs in place by col (descending, goid ascending for ST_SORT_GOID). */
+void st_sort_goroutines(struct st_goroutine **gs, size_t n, enum st_sort col);
+
+/* The summary; top = 0 means all.  Goroutines filtered by --goid are left out. */
+void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
+			 size_t top);
+void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
+			  size_t top);
+/* CSV: one column per state and one per wait reason seen anywhere. */
+void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
+			size_t top);
+
+/* Human duration: "812ns", "12.3us", "4.56ms", "1.234s". */
+const char *st_fmt_dur(uint64_t ns, char *buf, size_t len);
+
+#endif /* GOTRACE_STATES_OUTPUT_H */
