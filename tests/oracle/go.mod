@@ -1,0 +1,3 @@
+module gotrace.test/oracle
+
+go 1.21
