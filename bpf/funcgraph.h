@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared between bpf/funcgraph.bpf.c and gotrace/funcgraph*.c: the event
+ * sent for every probe hit and the layout of the attach cookie that tells
+ * the probes apart.  Fixed-width fields only, 8-byte fields first.
+ *
+ * Every probe (function entry, each RET instruction, runtime.morestack,
+ * runtime.goexit0) runs the same program; its attach cookie says which
+ * function it belongs to and what kind of site it is.  The cookie, never
+ * the runtime IP, identifies the probe, so PIE and ASLR don't matter.
+ */
+#ifndef GOTRACE_FUNCGRAPH_H
+#define GOTRACE_FUNCGRAPH_H
+
+/* Probe kinds (cookie bits 32-39, event.kind). */
+#define FG_KIND_ENTRY		0 /* first instruction of a traced function */
+#define FG_KIND_RET		1 /* a RET instruction of a traced function */
+#define FG_KIND_MORESTACK	2 /* runtime.morestack: the caller's entry will fire again */
+#define FG_KIND_GEXIT		3 /* runtime.goexit0: the goroutine is gone */
+
+/* Cookie: func index (bits 0-31) | kind << 32 | flags. */
+#define FG_COOKIE_KIND_SHIFT	32
+#define FG_COOKIE_TLS		(1ULL << 40) /* ABI0 code: g from TLS, not R14 */
+#define FG_COOKIE_G0		(1ULL << 41) /* may run on g0: use g.m.curg's goid */
+#define FG_COOKIE(idx, kind, flags) \
+	((__u64)(__u32)(idx) | ((__u64)(kind) << FG_COOKIE_KIND_SHIFT) | (flags))
+
+/* fg_event.flags */
+#define FG_F_G0			0x1 /* ran on the scheduler stack (g0) */
+#define FG_F_NOGOID		0x2 /* g or goid could not be read */
+
+/* Index in the `counters` per-CPU array. */
+#define FG_CNT_EVENTS		0 /* events submitted */
+#define FG_CNT_DROPS		1 /* ring buffer full: event lost */
+#define FG_CNT_READFAIL		2 /* user memory read failed */
+#define FG_CNT_MAX		3
+
+struct fg_event {
+	__u64 ts_ns;	/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__s64 goid;	/* -1 if unreadable */
+	__u64 dist;	/* g.stack.hi - (SP at the function's entry) */
+	__u32 func;	/* cookie's function index */
+	__u32 tid;	/* kernel thread id */
+	__u8 kind;	/* FG_KIND_* */
+	__u8 flags;	/* FG_F_* */
+	__u16 pad;
+	__u32 pad2;
+};
+
+#endif /* GOTRACE_FUNCGRAPH_H */
