@@ -128,12 +128,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(GOSYM_SRC) $(UNWIND_SRC)
 	$(CLANG) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ -lelf -ldw -lz
 
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do \
-	  mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$f); \
-	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \
-	      $(BUILD)/fuzz/corpus-$$(basename $$f) tests/fuzz/seeds 2>&1 | tail -n 12 || exit 1; \
-	done
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 asan:
 	$(MAKE) BUILD=build/asan CC=$(CLANG) CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" unit cli
@@ -148,8 +143,8 @@ testprogs:
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
-	$(MAKE) $(FUZZ_BIN)
 	@bash scripts/build-testprogs.sh
+	$(MAKE) fuzz
 	$(PYTHON) tests/run.py
 
 demo: deps

@@ -57,8 +57,18 @@ struct gosym {
 	struct gosym_info info;
 	struct gosym_pcln pcln;
 
-	/* Function index sorted by name (indices into the functab). */
-	uint32_t *by_name;
+	/* Functions sorted by name. */
+	struct gosym_name *by_name;
+
+	/* PC -> function in O(1): bucket[i] is the index of the function
+	 * containing text_start + i * GOSYM_BUCKET (see pclntab.c). */
+	uint32_t *bucket;
+	size_t nbuckets;
+
+	/* Lazily built checkpoints into the line and file tables of large
+	 * functions (lookup.c); published with atomic compare-and-swap so
+	 * concurrent lookups stay safe.  [0] = pcln, [1] = pcfile. */
+	struct gosym_ckpts **ckpts[2];
 
 	/* Runtime offsets, computed at open. */
 	struct gosym_runtime_offsets rt;
@@ -79,6 +89,25 @@ struct gosym {
 	size_t nrelocs;
 };
 
+#define GOSYM_BUCKET 256
+
+/* Decoder state of a pc-value table after some steps. */
+struct gosym_ckpt {
+	uint32_t pcoff;	 /* pc - entry */
+	int32_t val;
+	uint32_t taboff; /* offset into pctab of the next step */
+};
+
+struct gosym_ckpts {
+	uint32_t n;
+	struct gosym_ckpt c[];
+};
+
+struct gosym_name {
+	const char *name;
+	uint32_t index;
+};
+
 struct gosym_reloc {
 	uint64_t vaddr, addend;
 };
@@ -86,11 +115,36 @@ struct gosym_reloc {
 /* Record a formatted error message for gosym_errmsg() and return err. */
 int gosym__err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Endian-aware reads from the image. */
-uint16_t gosym__u16(const struct gosym *g, const uint8_t *p);
-uint32_t gosym__u32(const struct gosym *g, const uint8_t *p);
-uint64_t gosym__u64(const struct gosym *g, const uint8_t *p);
-uint64_t gosym__uptr(const struct gosym *g, const uint8_t *p); /* ptrsize wide */
+/* Endian-aware reads from the image (inline: they are on every lookup path). */
+static inline uint16_t gosym__u16(const struct gosym *g, const uint8_t *p)
+{
+	uint16_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return g->info.big_endian ? __builtin_bswap16(v) : v;
+}
+
+static inline uint32_t gosym__u32(const struct gosym *g, const uint8_t *p)
+{
+	uint32_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return g->info.big_endian ? __builtin_bswap32(v) : v;
+}
+
+static inline uint64_t gosym__u64(const struct gosym *g, const uint8_t *p)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return g->info.big_endian ? __builtin_bswap64(v) : v;
+}
+
+/* A pointer-sized value. */
+static inline uint64_t gosym__uptr(const struct gosym *g, const uint8_t *p)
+{
+	return g->info.ptr_size == 8 ? gosym__u64(g, p) : gosym__u32(g, p);
+}
 
 /* elf.c */
 int gosym__elf_load(struct gosym *g);
@@ -133,6 +187,9 @@ int gosym__func_raw(const struct gosym *g, size_t idx, struct gosym_rawfunc *f);
 const char *gosym__funcname(const struct gosym *g, uint32_t nameoff);
 /* Value of the pc-value table at table offset off for pc; false if none. */
 bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val);
+/* Same, through the checkpoint cache of function idx (kind 0 = pcln, 1 = pcfile). */
+bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t off,
+			   uint64_t entry, uint64_t end, uint64_t pc, int32_t *val);
 const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno);
 enum gosym_special gosym__special_by_name(const char *name);
 

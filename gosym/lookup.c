@@ -5,6 +5,7 @@
  * Nothing here allocates.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -13,10 +14,14 @@
 #define FUNCDATA_INLTREE 3
 #define MAX_INLINE_DEPTH 64
 
-static bool uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+static inline bool uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
 {
 	uint32_t r = 0;
 
+	if (*p < end && !(**p & 0x80)) { /* most values fit one byte */
+		*v = *(*p)++;
+		return true;
+	}
 	for (int shift = 0; *p < end && shift < 35; shift += 7) {
 		uint8_t b = *(*p)++;
 
@@ -29,37 +34,118 @@ static bool uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
 	return false;
 }
 
-bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val)
+/* One decoding step; false at the end of the table or on corruption. */
+static inline bool pcvalue_step(const uint8_t **p, const uint8_t *end, bool first, int quantum,
+			 uint64_t *cur, int32_t *v)
 {
-	const struct gosym_pcln *t = &g->pcln;
-	const uint8_t *p, *end;
-	uint64_t cur = entry;
-	int32_t v = -1;
-	bool first = true;
+	uint32_t uv, pcd;
 
-	if (!off || off >= t->pctab_size)
+	if (*p >= end || (**p == 0 && !first))
 		return false;
-	p = t->pctab + off;
-	end = t->pctab + t->pctab_size;
-	for (;;) {
-		uint32_t uv, pcd;
+	if (!uvarint32(p, end, &uv) || !uvarint32(p, end, &pcd))
+		return false;
+	*v += (int32_t)(-(uv & 1) ^ (uv >> 1));
+	*cur += (uint64_t)pcd * quantum;
+	return pcd || first; /* no progress after the first step: corrupted */
+}
 
-		if (p >= end)
+static bool pcvalue_from(const struct gosym *g, const uint8_t *p, uint64_t cur, int32_t v,
+			 bool first, uint64_t pc, int32_t *val)
+{
+	const uint8_t *end = g->pcln.pctab + g->pcln.pctab_size;
+
+	for (;;) {
+		if (!pcvalue_step(&p, end, first, g->pcln.quantum, &cur, &v))
 			return false;
-		if (*p == 0 && !first)
-			return false;
-		if (!uvarint32(&p, end, &uv) || !uvarint32(&p, end, &pcd))
-			return false;
-		v += (int32_t)(-(uv & 1) ^ (uv >> 1));
-		cur += (uint64_t)pcd * t->quantum;
 		first = false;
 		if (pc < cur) {
 			*val = v;
 			return true;
 		}
-		if (!pcd) /* no progress: corrupted table */
-			return false;
 	}
+}
+
+bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val)
+{
+	if (!off || off >= g->pcln.pctab_size)
+		return false;
+	return pcvalue_from(g, g->pcln.pctab + off, entry, -1, true, pc, val);
+}
+
+#define CKPT_MIN_FUNC_SIZE 1024 /* smaller functions decode fast enough */
+#define CKPT_EVERY 8		/* steps between checkpoints */
+
+/* Decode a whole table once, keeping the state every CKPT_EVERY steps. */
+static struct gosym_ckpts *ckpts_build(const struct gosym *g, uint32_t off, uint64_t entry)
+{
+	const uint8_t *p = g->pcln.pctab + off, *end = g->pcln.pctab + g->pcln.pctab_size;
+	uint64_t cur = entry;
+	int32_t v = -1;
+	size_t cap = 64, steps = 0;
+	struct gosym_ckpts *c = malloc(sizeof(*c) + cap * sizeof(c->c[0]));
+
+	if (!c)
+		return NULL;
+	c->n = 0;
+	while (pcvalue_step(&p, end, steps == 0, g->pcln.quantum, &cur, &v)) {
+		if (++steps % CKPT_EVERY)
+			continue;
+		if (c->n == cap) {
+			struct gosym_ckpts *n = realloc(c, sizeof(*c) + cap * 2 * sizeof(c->c[0]));
+
+			if (!n) {
+				free(c);
+				return NULL;
+			}
+			c = n;
+			cap *= 2;
+		}
+		c->c[c->n].pcoff = cur - entry;
+		c->c[c->n].val = v;
+		c->c[c->n].taboff = p - g->pcln.pctab;
+		c->n++;
+	}
+	return c;
+}
+
+bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t off,
+			   uint64_t entry, uint64_t end, uint64_t pc, int32_t *val)
+{
+	struct gosym_ckpts *c, *expected = NULL;
+	size_t lo, hi;
+
+	if (!off || off >= g->pcln.pctab_size)
+		return false;
+	if (end - entry < CKPT_MIN_FUNC_SIZE || !g->ckpts[kind] || idx >= g->pcln.nfunc)
+		return gosym__pcvalue(g, off, entry, pc, val);
+	c = __atomic_load_n(&g->ckpts[kind][idx], __ATOMIC_ACQUIRE);
+	if (!c) {
+		c = ckpts_build(g, off, entry);
+		if (!c)
+			return gosym__pcvalue(g, off, entry, pc, val);
+		if (!__atomic_compare_exchange_n(&g->ckpts[kind][idx], &expected, c, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			free(c); /* another thread published first */
+			c = expected;
+		}
+	}
+	/* Last checkpoint whose pc is <= the target; checkpoint pcs are the
+	 * end of the range decoded so far, so resume strictly before pc. */
+	lo = 0;
+	hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (entry + c->c[mid].pcoff <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return gosym__pcvalue(g, off, entry, pc, val);
+	const struct gosym_ckpt *k = &c->c[lo - 1];
+
+	return pcvalue_from(g, g->pcln.pctab + k->taboff, entry + k->pcoff, k->val, false, pc, val);
 }
 
 static const char *cstr_in(const uint8_t *base, size_t size, uint64_t off)
@@ -175,19 +261,14 @@ int gosym_lookup_name(const struct gosym *g, const char *name, struct gosym_func
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct gosym_rawfunc f;
-		const char *n = "";
-		int c;
 
-		if (!gosym__func_raw(g, g->by_name[mid], &f))
-			n = gosym__funcname(g, f.nameoff);
-		c = strcmp(n, name);
-		if (c < 0)
+		if (strcmp(g->by_name[mid].name, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < g->pcln.nfunc && !gosym_func_at(g, g->by_name[lo], out) && !strcmp(out->name, name))
+	if (lo < g->pcln.nfunc && !strcmp(g->by_name[lo].name, name) &&
+	    !gosym_func_at(g, g->by_name[lo].index, out))
 		return 0;
 	return -ENOENT;
 }
@@ -202,8 +283,10 @@ int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *li
 	if (idx < 0 || gosym__func_raw(g, idx, &f))
 		return -ENOENT;
 	entry = gosym__func_entry(g, idx);
-	if (!gosym__pcvalue(g, f.pcfile, entry, pc, &fileno) ||
-	    !gosym__pcvalue(g, f.pcln, entry, pc, &ln))
+	uint64_t end = gosym__func_entry(g, idx + 1);
+
+	if (!gosym__pcvalue_cached(g, 1, idx, f.pcfile, entry, end, pc, &fileno) ||
+	    !gosym__pcvalue_cached(g, 0, idx, f.pcln, entry, end, pc, &ln))
 		return -ENOENT;
 	*file = gosym__filename(g, &f, fileno);
 	*line = ln;

@@ -33,35 +33,6 @@ const char *gosym_errmsg(void)
 	return errmsg[0] ? errmsg : "no error";
 }
 
-uint16_t gosym__u16(const struct gosym *g, const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return g->info.big_endian ? __builtin_bswap16(v) : v;
-}
-
-uint32_t gosym__u32(const struct gosym *g, const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return g->info.big_endian ? __builtin_bswap32(v) : v;
-}
-
-uint64_t gosym__u64(const struct gosym *g, const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return g->info.big_endian ? __builtin_bswap64(v) : v;
-}
-
-uint64_t gosym__uptr(const struct gosym *g, const uint8_t *p)
-{
-	return g->info.ptr_size == 8 ? gosym__u64(g, p) : gosym__u32(g, p);
-}
-
 const struct gosym_info *gosym_info(const struct gosym *g)
 {
 	return &g->info;
@@ -194,6 +165,12 @@ void gosym_free(struct gosym *g)
 		return;
 	gosym__waitreasons_free(g);
 	free(g->by_name);
+	free(g->bucket);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; g->ckpts[k] && i < g->pcln.nfunc; i++)
+			free(g->ckpts[k][i]);
+		free(g->ckpts[k]);
+	}
 	free(g->strbuf);
 	free(g->relocs);
 	if (g->elf)

@@ -163,6 +163,18 @@ long gosym__find_func(const struct gosym *g, uint64_t pc)
 
 	if (!hi || pc < gosym__func_entry(g, 0) || pc >= gosym__func_entry(g, hi))
 		return -1;
+	if (g->bucket) {
+		uint64_t b = (pc - gosym__func_entry(g, 0)) / GOSYM_BUCKET;
+
+		if (b < g->nbuckets) {
+			/* The bucket gives the function at its start; walk the
+			 * few entries up to pc. */
+			lo = g->bucket[b];
+			while (lo + 1 < g->pcln.nfunc && gosym__func_entry(g, lo + 1) <= pc)
+				lo++;
+			return (long)lo;
+		}
+	}
 	/* Largest idx with entry(idx) <= pc. */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -400,6 +412,34 @@ static int validate_functab(struct gosym *g)
 	return 0;
 }
 
+/* The bucket index behind gosym__find_func: one sweep over the sorted
+ * function table.  Skipped (binary search only) for absurd text sizes. */
+static int build_buckets(struct gosym *g)
+{
+	uint64_t start = gosym__func_entry(g, 0), end = gosym__func_entry(g, g->pcln.nfunc);
+	size_t n = (end - start) / GOSYM_BUCKET + 1, f = 0;
+
+	if (end - start > (1ull << 32))
+		return 0;
+	g->bucket = malloc(n * sizeof(*g->bucket));
+	if (!g->bucket)
+		return gosym__err(-ENOMEM, "out of memory");
+	for (size_t b = 0; b < n; b++) {
+		uint64_t pc = start + b * GOSYM_BUCKET;
+
+		while (f + 1 < g->pcln.nfunc && gosym__func_entry(g, f + 1) <= pc)
+			f++;
+		g->bucket[b] = f;
+	}
+	g->nbuckets = n;
+	for (int k = 0; k < 2; k++) {
+		g->ckpts[k] = calloc(g->pcln.nfunc, sizeof(*g->ckpts[k]));
+		if (!g->ckpts[k])
+			return gosym__err(-ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int gosym__pcln_load(struct gosym *g)
 {
 	struct gosym_pcln *t = &g->pcln;
@@ -447,6 +487,9 @@ int gosym__pcln_load(struct gosym *g)
 	err = validate_functab(g);
 	if (err)
 		return err;
+	err = build_buckets(g);
+	if (err)
+		return err;
 	g->info.nfuncs = t->nfunc;
 	g->info.nfiles = t->nfiles;
 	g->info.text_start = t->format >= GOSYM_PCLN_118 ? t->textstart : gosym__func_entry(g, 0);
@@ -456,21 +499,12 @@ int gosym__pcln_load(struct gosym *g)
 
 /* --- the name index ----------------------------------------------------- */
 
-static const char *name_of(const struct gosym *g, uint32_t idx)
+static int by_name_cmp(const void *a, const void *b)
 {
-	struct gosym_rawfunc f;
+	const struct gosym_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
 
-	if (gosym__func_raw(g, idx, &f))
-		return "";
-	return gosym__funcname(g, f.nameoff);
-}
-
-static int by_name_cmp(const void *a, const void *b, void *ctx)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	int c = strcmp(name_of(ctx, x), name_of(ctx, y));
-
-	return c ? c : (x < y ? -1 : x > y);
+	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
 }
 
 int gosym__name_index_build(struct gosym *g)
@@ -478,8 +512,12 @@ int gosym__name_index_build(struct gosym *g)
 	g->by_name = malloc(g->pcln.nfunc * sizeof(*g->by_name));
 	if (!g->by_name)
 		return gosym__err(-ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < g->pcln.nfunc; i++)
-		g->by_name[i] = i;
-	qsort_r(g->by_name, g->pcln.nfunc, sizeof(*g->by_name), by_name_cmp, g);
+	for (uint32_t i = 0; i < g->pcln.nfunc; i++) {
+		struct gosym_rawfunc f;
+
+		g->by_name[i].index = i;
+		g->by_name[i].name = gosym__func_raw(g, i, &f) ? "" : gosym__funcname(g, f.nameoff);
+	}
+	qsort(g->by_name, g->pcln.nfunc, sizeof(*g->by_name), by_name_cmp);
 	return 0;
 }

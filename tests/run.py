@@ -41,10 +41,15 @@ def report(status, name, detail="", integration=False):
 
 
 def run_c_tests(filt):
-    for binpath in sorted(glob.glob(os.path.join(harness.BUILD, "tests", "test_*"))):
+    # The plain build and the ASan/UBSan build (make asan) of every C test.
+    bins = sorted(glob.glob(os.path.join(harness.BUILD, "tests", "test_*")))
+    bins += sorted(glob.glob(os.path.join(harness.BUILD, "asan", "tests", "test_*")))
+    for binpath in bins:
         if not os.access(binpath, os.X_OK) or (filt and filt not in binpath):
             continue
         name = os.path.basename(binpath)
+        if "/asan/" in binpath:
+            name = "asan/" + name
         t0 = time.time()
         p = subprocess.run([binpath], cwd=harness.ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=600)

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_gosym BIN...: for each binary, open + index time (best and median of
+ * 7 runs) and PC -> function + file:line lookups over 1M random PCs inside
+ * its text (fixed seed), in ns per lookup; the same over a working set of
+ * 4096 PCs (a tracer symbolizes the same hot PCs again and again); PC ->
+ * inlined frames.  Times are this thread's CPU time, so other load on the
+ * machine inflates them less (cache pollution still shows).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gosym.h"
+
+#define RUNS 7
+#define LOOKUPS 1000000
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int bench(const char *path)
+{
+	double t[RUNS];
+	struct gosym *g = NULL;
+	struct stat st;
+
+	if (stat(path, &st))
+		return 1;
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_ns();
+
+		if (gosym_open(path, &g)) {
+			fprintf(stderr, "bench_gosym: %s\n", gosym_errmsg());
+			return 1;
+		}
+		t[r] = now_ns() - t0;
+		if (r < RUNS - 1)
+			gosym_free(g);
+	}
+	qsort(t, RUNS, sizeof(t[0]), cmp_double);
+	const struct gosym_info *in = gosym_info(g);
+	uint64_t lo = in->text_start, span = in->text_end - in->text_start;
+	uint64_t *pcs = malloc(LOOKUPS * sizeof(*pcs));
+	unsigned int seed = 42;
+	long found = 0;
+
+	for (int i = 0; i < LOOKUPS; i++)
+		pcs[i] = lo + ((uint64_t)rand_r(&seed) * RAND_MAX + rand_r(&seed)) % span;
+	double t0 = now_ns();
+
+	for (int i = 0; i < LOOKUPS; i++) {
+		struct gosym_func f;
+		const char *file;
+		int line;
+
+		if (!gosym_lookup_pc(g, pcs[i], &f) && !gosym_pc_line(g, pcs[i], &file, &line))
+			found++;
+	}
+	double per_lookup = (now_ns() - t0) / LOOKUPS;
+
+	t0 = now_ns();
+	for (int i = 0; i < LOOKUPS; i++) {
+		struct gosym_func f;
+		const char *file;
+		int line;
+		uint64_t pc = pcs[i & 4095];
+
+		if (!gosym_lookup_pc(g, pc, &f) && !gosym_pc_line(g, pc, &file, &line))
+			found++;
+	}
+	double per_hot = (now_ns() - t0) / LOOKUPS;
+
+	t0 = now_ns();
+	for (int i = 0; i < LOOKUPS; i++) {
+		struct gosym_frame fr[16];
+
+		gosym_pc_frames(g, pcs[i], fr, 16);
+	}
+	double per_frames = (now_ns() - t0) / LOOKUPS;
+
+	printf("%s: %.1f MB, %s, %zu functions\n", path, st.st_size / 1e6, in->goversion, in->nfuncs);
+	printf("  open+index: best %.1f ms, median %.1f ms (goal for 100 MB: < 100 ms)\n",
+	       t[0] / 1e6, t[RUNS / 2] / 1e6);
+	printf("  pc -> func + file:line: %.0f ns/lookup (%.2f M/s, %ld/%d found; goal < 200 ns)\n",
+	       per_lookup, 1e3 / per_lookup, found - 0, LOOKUPS);
+	printf("  pc -> func + file:line, 4096-PC working set: %.0f ns/lookup\n", per_hot);
+	printf("  pc -> inlined frames: %.0f ns/lookup\n", per_frames);
+	free(pcs);
+	gosym_free(g);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ret = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_gosym BIN...\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		ret |= bench(argv[i]);
+	return ret;
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libgosym unit tests that need no Go toolchain: glob matching, error codes
+ * on bad input; and, over every testprog build in the manifest, the lookup
+ * invariants (name -> function -> same entry; PC -> containing function;
+ * frames end with the physical function).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gosym.h"
+
+static void test_glob(void)
+{
+	static const struct { const char *pat, *name; bool want; } cases[] = {
+		{ "main.*", "main.main", true },
+		{ "main.*", "main.(*T).Get", true },
+		{ "main.*", "mainx.f", false },
+		{ "net/http.(*Server).*", "net/http.(*Server).Serve", true },
+		{ "net/http.(*Server).*", "net/http.(*Client).Do", false },
+		{ "*.rec", "main.rec", true },
+		{ "*.rec", "main.record", false },
+		{ "main.f?o", "main.foo", true },
+		{ "main.[fg]oo", "main.goo", true },
+		{ "main.[!f]oo", "main.foo", false },
+		{ "main.[a-c]x", "main.bx", true },
+		{ "*", "", true },
+		{ "a*b*c", "aXXbYYc", true },
+		{ "a*b*c", "aXXbYY", false },
+		{ "main.[", "main.[", true },
+		{ "main.go\\*", "main.go*", true },
+	};
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (gosym_glob_match(cases[i].pat, cases[i].name) != cases[i].want) {
+			CHECK_FAIL("glob", "'%s' vs '%s': expected %d", cases[i].pat, cases[i].name,
+				   cases[i].want);
+			bad++;
+		}
+	}
+	if (!bad)
+		CHECK_PASS("glob");
+}
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	if (fd >= 0) {
+		if (write(fd, buf, len) != (ssize_t)len)
+			perror("write");
+		close(fd);
+	}
+}
+
+static void test_bad_input(void)
+{
+	char dir[] = "/tmp/gosym-test-XXXXXX", path[256];
+	struct gosym *g = (struct gosym *)1;
+	static const char text[] = "#!/bin/sh\necho this is not an ELF file at all, just text padding\n";
+	unsigned char elf_garbage[256] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	bool ok = true;
+
+	if (!mkdtemp(dir)) {
+		CHECK_FAIL("bad_input", "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	ok &= ASSERT_EQ("bad_input/missing", gosym_open(path, &g), -ENOENT);
+	ok &= ASSERT_TRUE("bad_input/missing-null", g == NULL);
+	ok &= ASSERT_TRUE("bad_input/missing-msg", strstr(gosym_errmsg(), "missing") != NULL);
+	ok &= ASSERT_EQ("bad_input/dir", gosym_open(dir, &g), -EISDIR);
+	snprintf(path, sizeof(path), "%s/text", dir);
+	write_file(path, text, sizeof(text));
+	ok &= ASSERT_EQ("bad_input/text", gosym_open(path, &g), -ENOEXEC);
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	write_file(path, "", 0);
+	ok &= ASSERT_EQ("bad_input/empty", gosym_open(path, &g), -ENOEXEC);
+	snprintf(path, sizeof(path), "%s/elfgarbage", dir);
+	write_file(path, elf_garbage, sizeof(elf_garbage));
+	ok &= ASSERT_EQ("bad_input/elf-garbage", gosym_open(path, &g), -ENOEXEC);
+	ok &= ASSERT_EQ("bad_input/mem-short", gosym_open_mem(text, 10, &g), -ENOEXEC);
+	/* A real ELF that is not Go. */
+	ok &= ASSERT_EQ("bad_input/not-go", gosym_open("/bin/true", &g), -ENOEXEC);
+	ok &= ASSERT_TRUE("bad_input/not-go-msg", strstr(gosym_errmsg(), "not a Go binary") != NULL);
+	gosym_free(NULL);
+	if (ok)
+		CHECK_PASS("bad_input");
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path))
+		;
+}
+
+/* Invariants over one real binary. */
+static void test_binary(const char *name, const char *path)
+{
+	struct gosym *g = NULL;
+	const struct gosym_info *in;
+	size_t bad = 0, checked = 0;
+	int err = gosym_open(path, &g);
+
+	if (err) {
+		CHECK_FAIL(name, "gosym_open: %s", gosym_errmsg());
+		return;
+	}
+	in = gosym_info(g);
+	if (!ASSERT_TRUE(name, in->nfuncs > 100))
+		goto out;
+	for (size_t i = 0; i < in->nfuncs; i++) {
+		struct gosym_func f, byname, bypc, mid;
+		struct gosym_frame fr[16];
+		int n;
+
+		if (gosym_func_at(g, i, &f)) {
+			bad++;
+			continue;
+		}
+		checked++;
+		if (f.end < f.entry || (i && f.entry == 0)) {
+			if (bad++ < 3)
+				CHECK_FAIL(name, "function %zu '%s' has bounds 0x%llx-0x%llx", i, f.name,
+					   (unsigned long long)f.entry, (unsigned long long)f.end);
+			continue;
+		}
+		/* Names repeat only for compiler-generated duplicates; the
+		 * lookup must return a function with that name. */
+		if (gosym_lookup_name(g, f.name, &byname) || strcmp(byname.name, f.name)) {
+			if (bad++ < 3)
+				CHECK_FAIL(name, "lookup_name('%s') failed", f.name);
+		}
+		if (f.end > f.entry) {
+			uint64_t pc = f.entry + (f.end - f.entry) / 2;
+
+			if (gosym_lookup_pc(g, f.entry, &bypc) || bypc.index != i ||
+			    gosym_lookup_pc(g, pc, &mid) || mid.index != i) {
+				if (bad++ < 3)
+					CHECK_FAIL(name, "lookup_pc inside '%s' found another function", f.name);
+			}
+			n = gosym_pc_frames(g, f.entry, fr, 16);
+			if (n < 1 || (n <= 16 && strcmp(fr[n - 1].func, f.name))) {
+				if (bad++ < 3)
+					CHECK_FAIL(name, "frames at entry of '%s' end in '%s'", f.name,
+						   n >= 1 && n <= 16 ? fr[n - 1].func : "?");
+			}
+		}
+	}
+	struct gosym_func main_main, x;
+
+	ASSERT_EQ(name, gosym_lookup_name(g, "main.main", &main_main), 0);
+	ASSERT_EQ(name, gosym_lookup_name(g, "main.no_such_function", &x), -ENOENT);
+	ASSERT_EQ(name, gosym_lookup_pc(g, in->text_end + 0x100000, &x), -ENOENT);
+	if (!bad && checked == in->nfuncs)
+		CHECK_PASS(name);
+out:
+	gosym_free(g);
+}
+
+static void test_manifest(void)
+{
+	json_error_t jerr;
+	json_t *m = json_load_file("build/testprogs/manifest.json", 0, &jerr);
+	size_t i, n = 0;
+	json_t *b;
+
+	if (!m) {
+		CHECK_FAIL("manifest", "cannot read build/testprogs/manifest.json: %s", jerr.text);
+		return;
+	}
+	json_array_foreach(m, i, b) {
+		const char *path = json_string_value(json_object_get(b, "path"));
+		char name[256];
+
+		snprintf(name, sizeof(name), "invariants/%s/%s/%s/%s",
+			 json_string_value(json_object_get(b, "go")),
+			 json_string_value(json_object_get(b, "variant")),
+			 json_string_value(json_object_get(b, "goarch")),
+			 json_string_value(json_object_get(b, "prog")));
+		if (path) {
+			test_binary(name, path);
+			n++;
+		}
+	}
+	json_decref(m);
+	if (!n)
+		CHECK_FAIL("manifest", "no builds listed");
+}
+
+int main(void)
+{
+	test_glob();
+	test_bad_input();
+	test_manifest();
+	return check_failures ? 1 : 0;
+}
