@@ -127,7 +127,7 @@ func sleepWorker(n int, wg *sync.WaitGroup) {
 func syscallWorker(n int, wg *sync.WaitGroup) {
 	defer wg.Done()
 	id := goid()
-	ts := syscall.Timespec{Nsec: int64(pause)}
+	ts := syscall.NsecToTimespec(int64(pause))
 	for i := 0; i < n; i++ {
 		for syscall.Nanosleep(&ts, nil) == syscall.EINTR {
 		}
