@@ -530,6 +530,7 @@ int cmd_states(int argc, char **argv)
 			co.goids = (const uint64_t *)o.goids;
 			co.nr_goids = o.ngoids;
 		}
+		run.out.chrome = st_out_chrome_transition;
 		err = chrome_trace_open(&run.out.ct, o.json, &co);
 		if (err) {
 			gt_error("states: cannot create '%s': %s", o.json, errstr(err));

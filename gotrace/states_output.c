@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chrome_trace.h"
 #include "states_output.h"
 
 const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime";
@@ -101,26 +100,6 @@ static void csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void chrome_transition(struct st_out *o, const struct st_transition *t)
-{
-	struct st_goroutine *g = t->g;
-
-	if (!chrome_trace_wants_goid(o->ct, (uint64_t)g->goid))
-		return;
-	if (t->flags & STATES_F_CREATE) {
-		chrome_trace_goroutine(o->ct, (uint64_t)g->goid, g->start_func);
-		if (g->parent > 0)
-			chrome_trace_flow(o->ct, "go", (uint64_t)g->parent, CHROME_TRACE_STATES,
-					  t->ts_ns, (uint64_t)g->goid, CHROME_TRACE_STATES,
-					  t->ts_ns);
-	}
-	if (t->prev_since && t->from != STATES_G_DEAD)
-		chrome_trace_state(o->ct, (uint64_t)g->goid, t->prev_since, t->ts_ns,
-				   st_state_name(t->from),
-				   t->from == STATES_G_WAITING ? st_reason_name(o, t->prev_reason)
-							       : NULL);
-}
-
 void st_out_transition(void *ctx, const struct st_transition *t)
 {
 	struct st_out *o = ctx;
@@ -128,8 +107,8 @@ void st_out_transition(void *ctx, const struct st_transition *t)
 	uint64_t rel = t->ts_ns >= o->t0_ns ? t->ts_ns - o->t0_ns : 0;
 	FILE *f = o->stream;
 
-	if (o->ct)
-		chrome_transition(o, t);
+	if (o->ct && o->chrome)
+		o->chrome(o, t);
 	if (!f || !st_out_wants_goid(o, g->goid))
 		return;
 	if (o->state_mask && !(o->state_mask & (1u << t->to)))
@@ -167,24 +146,6 @@ void st_out_transition(void *ctx, const struct st_transition *t)
 	}
 	if (ferror(f))
 		o->write_error = true;
-}
-
-void st_out_chrome_finish(struct st_out *o, struct st_goroutine **gs, size_t n,
-			  uint64_t end_ns)
-{
-	if (!o->ct)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct st_goroutine *g = gs[i];
-
-		if (!g->created && g->start_func)
-			chrome_trace_goroutine(o->ct, (uint64_t)g->goid, g->start_func);
-		if (g->exited || g->state < 0 || !g->transitions || end_ns < g->last_ns)
-			continue;
-		chrome_trace_state(o->ct, (uint64_t)g->goid, g->last_ns, end_ns,
-				   st_state_name(g->state),
-				   g->state == STATES_G_WAITING ? st_reason_name(o, g->reason) : NULL);
-	}
 }
 
 static uint64_t lifetime(const struct st_goroutine *g)

@@ -43,6 +43,9 @@ struct st_out {
 	size_t ngoids;
 	uint32_t state_mask;		/* --state filter on the new state; 0: all */
 	struct chrome_trace *ct;	/* --json; NULL: none */
+	/* st_out_chrome_transition when ct is set (a hook, so that the
+	 * stream writers link without the trace writer) */
+	void (*chrome)(struct st_out *o, const struct st_transition *t);
 	bool write_error;
 };
 
@@ -60,6 +63,9 @@ bool st_out_wants_goid(const struct st_out *o, int64_t goid);
 
 /* The model's sink: stream line and chrome slices for one transition. */
 void st_out_transition(void *ctx, const struct st_transition *t);
+
+/* states_chrome.c: the slice that `t` closes, and the creation flow. */
+void st_out_chrome_transition(struct st_out *o, const struct st_transition *t);
 
 /* After st_model_finish(end_ns): close the chrome trace's open slices. */
 void st_out_chrome_finish(struct st_out *o, struct st_goroutine **gs, size_t n,
