@@ -1,9 +1,682 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the funcgraph subcommand lands (see its issue). */
+/*
+ * gotrace funcgraph: per-goroutine call graphs of Go functions.
+ *
+ * An entry uprobe on every matched function and a uprobe on each of its RET
+ * instructions (never a uretprobe: BRIEF 3), one BPF program that sends
+ * (goid, g.stack.hi - SP, cookie) per hit through a ring buffer, and the
+ * pairing engine (pairing.c) that turns hits into calls.  Probes attach as
+ * uprobe_multi links when the kernel has them, else one perf-event uprobe
+ * each.  docs/funcgraph.md has the user's view.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "funcgraph.h"
+#include "bpf/funcgraph.skel.h"
+#include "funcgraph_output.h"
+#include "funcgraph_probes.h"
+#include "gosym.h"
 #include "gotrace.h"
+#include "pairing.h"
+#include "target.h"
+#include "uprobe_multi.h"
+
+#define DEFAULT_MAX_PROBES 5000
+
+enum fg_mode_opt { MODE_AUTO, MODE_MULTI, MODE_SINGLE };
+
+struct fg_args {
+	pid_t pid;
+	char **inc;
+	int ninc;
+	char **exc;
+	int nexc;
+	char **cmd;
+	const char *out_path, *folded, *json;
+	bool jsonl, yes, summary;
+	int64_t *goids;
+	size_t ngoids;
+	uint64_t min_dur, duration;
+	int depth;
+	long max_probes;
+	enum fg_mode_opt mode;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: gotrace funcgraph [OPTIONS] PATTERN [PATTERN...] -- PROGRAM [ARGS...]\n"
+"       gotrace funcgraph [OPTIONS] PATTERN PROGRAM [ARGS...]\n"
+"       gotrace funcgraph [OPTIONS] -p PID PATTERN [PATTERN...]\n"
+"\n"
+"Per-goroutine call graphs of the Go functions matching PATTERN, with entry\n"
+"time, duration and self time of every call, and a per-function summary.\n"
+"PROGRAM is launched and traced from its first instruction; -p attaches to a\n"
+"running process.  Patterns are globs over function names ('*' also matches\n"
+"'/' and '.'): 'main.*', 'net/http.(*Server).*'.  Needs Go >= 1.17 (amd64).\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID            trace a running process\n"
+"  -x, --exclude PATTERN    leave out functions matching PATTERN (repeatable)\n"
+"  -o, --output FILE        write the call graph / jsonl to FILE\n"
+"      --format text|jsonl  jsonl: one {\"type\":\"call\",...} object per call\n"
+"      --goid N[,N...]      only these goroutines\n"
+"      --min-duration D     only calls lasting at least D (e.g. 10us, 2ms)\n"
+"      --depth N            only calls at depth < N (0 = outermost traced call)\n"
+"      --folded FILE        folded stacks weighted by self time (flame graphs)\n"
+"      --json FILE          Chrome trace (Perfetto, chrome://tracing)\n"
+"      --no-summary         no per-function summary at the end\n"
+"  -d, --duration D         stop after D (e.g. 10s, 1m)\n"
+"      --max-probes N       ask for --yes above N probes (default %d)\n"
+"  -y, --yes                attach even above --max-probes\n"
+"      --attach MODE        auto (default), multi (uprobe_multi), single\n"
+"                           (one perf-event uprobe per probe)\n"
+"  -q, --quiet              no progress messages\n"
+"  -h, --help               this help\n"
+"\n"
+"Output: calls ended by a panic or runtime.Goexit are marked [unwound];\n"
+"calls still running when tracing stops are marked [open].  In launch mode\n"
+"gotrace exits with the program's exit status.\n"
+"\n"
+"Examples:\n"
+"  gotrace funcgraph 'main.*' ./server -port 8080\n"
+"  gotrace funcgraph -o calls.jsonl --format=jsonl 'main.*' -- ./bin -n 3\n"
+"  gotrace funcgraph -p 1234 -d 10s --min-duration 1ms 'net/http.*'\n"
+"  gotrace funcgraph -x 'main.init*' --folded out.folded 'main.*' ./bin\n"
+"  gotrace funcgraph --json trace.json --goid 1,18 'main.(*Cache).*' ./bin\n",
+		DEFAULT_MAX_PROBES);
+}
+
+static int parse_goids(const char *s, struct fg_args *a)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long long v = strtoll(tok, &end, 10);
+		int64_t *n;
+
+		if (*end || end == tok || v < 0) {
+			free(copy);
+			return -EINVAL;
+		}
+		n = realloc(a->goids, (a->ngoids + 1) * sizeof(*n));
+		if (!n) {
+			free(copy);
+			return -ENOMEM;
+		}
+		a->goids = n;
+		a->goids[a->ngoids++] = v;
+	}
+	free(copy);
+	return a->ngoids ? 0 : -EINVAL;
+}
+
+/* 0 ok, -1 done (help), >0 usage error already reported */
+static int parse_args(int argc, char **argv, struct fg_args *a)
+{
+	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_MAXP, O_NOSUM,
+	       O_ATTACH };
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "goid", required_argument, NULL, O_GOID },
+		{ "min-duration", required_argument, NULL, O_MINDUR },
+		{ "depth", required_argument, NULL, O_DEPTH },
+		{ "folded", required_argument, NULL, O_FOLDED },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "no-summary", no_argument, NULL, O_NOSUM },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "max-probes", required_argument, NULL, O_MAXP },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "attach", required_argument, NULL, O_ATTACH },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c, dd = -1;
+	char *end;
+
+	a->summary = true;
+	a->max_probes = DEFAULT_MAX_PROBES;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:x:o:d:yqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0 || v > INT_MAX)
+				return gt_error("funcgraph: invalid pid '%s'", optarg) + 1;
+			a->pid = (pid_t)v;
+			break;
+		}
+		case 'x':
+			a->exc = realloc(a->exc, (a->nexc + 1) * sizeof(char *));
+			if (!a->exc)
+				return gt_error("funcgraph: out of memory");
+			a->exc[a->nexc++] = optarg;
+			break;
+		case 'o':
+			a->out_path = optarg;
+			break;
+		case O_FORMAT:
+			if (!strcmp(optarg, "jsonl"))
+				a->jsonl = true;
+			else if (!strcmp(optarg, "text"))
+				a->jsonl = false;
+			else
+				return gt_error("funcgraph: unknown format '%s' (text or jsonl)",
+						optarg) + 1;
+			break;
+		case O_GOID:
+			if (parse_goids(optarg, a))
+				return gt_error("funcgraph: invalid --goid '%s'", optarg) + 1;
+			break;
+		case O_MINDUR:
+			if (gt_parse_duration(optarg, &a->min_dur))
+				return gt_error("funcgraph: invalid duration '%s'", optarg) + 1;
+			break;
+		case O_DEPTH: {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0 || v > INT_MAX)
+				return gt_error("funcgraph: invalid depth '%s'", optarg) + 1;
+			a->depth = (int)v;
+			break;
+		}
+		case O_FOLDED:
+			a->folded = optarg;
+			break;
+		case O_JSON:
+			a->json = optarg;
+			break;
+		case O_NOSUM:
+			a->summary = false;
+			break;
+		case 'd':
+			if (gt_parse_duration(optarg, &a->duration))
+				return gt_error("funcgraph: invalid duration '%s'", optarg) + 1;
+			break;
+		case O_MAXP:
+			a->max_probes = strtol(optarg, &end, 10);
+			if (*end || a->max_probes <= 0)
+				return gt_error("funcgraph: invalid --max-probes '%s'", optarg) + 1;
+			break;
+		case 'y':
+			a->yes = true;
+			break;
+		case O_ATTACH:
+			if (!strcmp(optarg, "auto"))
+				a->mode = MODE_AUTO;
+			else if (!strcmp(optarg, "multi"))
+				a->mode = MODE_MULTI;
+			else if (!strcmp(optarg, "single"))
+				a->mode = MODE_SINGLE;
+			else
+				return gt_error("funcgraph: unknown attach mode '%s'", optarg) + 1;
+			break;
+		case 'q':
+			gt_quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			dd = i;
+			break;
+		}
+	if (a->pid) {
+		if (dd >= 0)
+			return gt_error("funcgraph: -p PID and a program to launch are exclusive") + 1;
+		a->inc = argv + optind;
+		a->ninc = argc - optind;
+	} else if (dd >= 0) {
+		a->inc = argv + optind;
+		a->ninc = dd - optind;
+		a->cmd = argv + dd + 1;
+		if (!a->cmd[0])
+			return gt_error("funcgraph: no program after '--'") + 1;
+	} else {
+		a->inc = argv + optind;
+		a->ninc = argc - optind > 0 ? 1 : 0;
+		a->cmd = argc - optind > 1 ? argv + optind + 1 : NULL;
+		if (!a->cmd && a->ninc) {
+			usage(stderr);
+			return gt_error("funcgraph: no program to launch and no -p PID") + 1;
+		}
+	}
+	if (a->ninc <= 0) {
+		usage(stderr);
+		return gt_error("funcgraph: no function pattern") + 1;
+	}
+	return 0;
+}
+
+struct fg_run {
+	struct pairing *pr;
+	uint64_t events;
+	int err;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct fg_run *r = ctx;
+	const struct fg_event *e = data;
+	bool g0 = e->flags & FG_F_G0;
+	int err = 0;
+
+	if (size < sizeof(*e))
+		return 0;
+	r->events++;
+	switch (e->kind) {
+	case FG_KIND_ENTRY:
+		err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
+		break;
+	case FG_KIND_RET:
+		err = pairing_ret(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
+		break;
+	case FG_KIND_MORESTACK:
+		err = pairing_morestack(r->pr, e->goid, false, e->dist, e->ts_ns);
+		break;
+	case FG_KIND_GEXIT:
+		err = pairing_gexit(r->pr, e->goid, e->ts_ns);
+		break;
+	}
+	if (err) {
+		r->err = err;
+		return err;
+	}
+	return 0;
+}
+
+static uint64_t counter_sum(struct funcgraph_bpf *skel, __u32 idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0;
+	__u64 *v;
+
+	if (ncpu <= 0)
+		return 0;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &idx, v))
+		for (int i = 0; i < ncpu; i++)
+			sum += v[i];
+	free(v);
+	return sum;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("GOTRACE_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static void attach_progress(size_t done, size_t total, void *arg)
+{
+	gt_progress("funcgraph: attached %zu/%zu probes", done, total);
+}
+
+/* Open and load the BPF object; *multi says whether fg_multi was loaded
+ * for uprobe_multi links. */
+static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offsets *ro,
+		    pid_t pid, bool want_multi, bool *multi)
+{
+	struct funcgraph_bpf *skel;
+	int err;
+
+	*out = NULL;
+	skel = funcgraph_bpf__open();
+	if (!skel)
+		return -errno ? -errno : -EINVAL;
+	skel->rodata->targ_tgid = pid;
+	skel->rodata->off_stack_hi = ro->g_stack_hi;
+	skel->rodata->off_goid = ro->g_goid;
+	skel->rodata->off_g_m = ro->g_m;
+	skel->rodata->off_m_g0 = ro->m_g0;
+	skel->rodata->off_m_curg = ro->m_curg;
+	skel->rodata->tls_g = ro->tls_g ? ro->tls_g : -8;
+	bpf_program__set_autoload(skel->progs.fg_empty_multi, false);
+	bpf_program__set_autoload(skel->progs.fg_empty_single, false);
+	if (want_multi)
+		err = uprobes_prepare_multi(skel->progs.fg_multi);
+	else
+		err = bpf_program__set_autoload(skel->progs.fg_multi, false);
+	if (!err)
+		err = funcgraph_bpf__load(skel);
+	if (err) {
+		funcgraph_bpf__destroy(skel);
+		return err;
+	}
+	*multi = want_multi;
+	*out = skel;
+	return 0;
+}
+
+static bool version_ok(const struct gosym_info *info)
+{
+	if (!info->go_major)
+		return true;	/* unknown: let it try */
+	return info->go_major > 1 || (info->go_major == 1 && info->go_minor >= 17);
+}
 
 int cmd_funcgraph(int argc, char **argv)
 {
-	return gt_error("funcgraph: not built yet");
+	struct fg_args a = { 0 };
+	struct gt_target t = GT_TARGET_INIT;
+	struct gosym *gs = NULL;
+	struct gosym_runtime_offsets ro;
+	struct fg_probes pr = { 0 };
+	struct funcgraph_bpf *skel = NULL;
+	struct uprobes *ups = NULL;
+	struct ring_buffer *rb = NULL;
+	struct fg_output *out = NULL;
+	struct fg_run run = { 0 };
+	const struct gosym_info *info;
+	const char **names = NULL;
+	char out_tmp[PATH_MAX] = "";
+	FILE *outf = stdout;
+	bool multi = false, ms_ok, gx_ok;
+	uint64_t t0, deadline = 0, tstart;
+	size_t nfunc_probes;
+	int err, status = 1;
+
+	err = parse_args(argc, argv, &a);
+	if (err)
+		return err < 0 ? 0 : (err == EXIT_USAGE ? EXIT_USAGE : EXIT_USAGE);
+	libbpf_set_print(libbpf_quiet);
+	gt_signals_install();
+
+	/* the target and its symbols */
+	if (a.pid) {
+		err = gt_target_attach(a.pid, &t);
+		if (err) {
+			gt_error("funcgraph: %s", gt_target_errmsg());
+			goto cleanup;
+		}
+	} else {
+		if (access(a.cmd[0], F_OK) == 0 && access(a.cmd[0], X_OK) != 0) {
+			gt_error("funcgraph: '%s' is not executable", a.cmd[0]);
+			goto cleanup;
+		}
+		err = gt_target_launch(a.cmd, &t);
+		if (err) {
+			gt_error("funcgraph: %s", gt_target_errmsg());
+			goto cleanup;
+		}
+	}
+	err = gosym_open(t.exe_open, &gs);
+	if (err) {
+		gt_error("funcgraph: '%s': %s", t.exe, gosym_errmsg());
+		goto cleanup;
+	}
+	info = gosym_info(gs);
+	if (strcmp(info->arch, GOTRACE_ARCH)) {
+		gt_error("funcgraph: '%s' is a %s binary; this gotrace traces %s", t.exe, info->arch,
+			 GOTRACE_ARCH);
+		goto cleanup;
+	}
+	if (!version_ok(info)) {
+		gt_error("funcgraph: '%s' was built by %s; funcgraph needs Go >= 1.17 "
+			 "(the register ABI keeps g in R14)", t.exe, info->goversion);
+		goto cleanup;
+	}
+	err = gosym_runtime_offsets(gs, &ro);
+	if (err) {
+		gt_error("funcgraph: '%s': no runtime.g offsets: %s", t.exe, gosym_errmsg());
+		goto cleanup;
+	}
+
+	/* probes */
+	gt_progress("funcgraph: decoding functions of %s (%s)", t.exe, info->goversion);
+	err = fg_probes_build(gs, a.inc, a.ninc, a.exc, a.nexc, &pr);
+	if (err == -ENOENT && pr.pattern_hits) {
+		for (int k = 0; k < a.ninc; k++) {
+			if (pr.pattern_hits[k])
+				continue;
+			gt_error("funcgraph: pattern '%s' matches no function in '%s'", a.inc[k],
+				 t.exe);
+			fg_suggest(gs, a.inc[k], 5);
+		}
+		goto cleanup;
+	} else if (err) {
+		gt_error("funcgraph: cannot place probes: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (!pr.nfuncs) {
+		gt_error("funcgraph: no traceable function left (%zu matched, %zu excluded or skipped)",
+			 pr.matched, pr.skipped);
+		goto cleanup;
+	}
+	nfunc_probes = pr.n;
+	gt_progress("funcgraph: %u functions, %zu probes (%u entries, %zu RET sites)%s", pr.nfuncs,
+		    nfunc_probes, pr.nfuncs, nfunc_probes - pr.nfuncs,
+		    pr.skipped ? "; some skipped, see warnings" : "");
+	if ((long)nfunc_probes > a.max_probes && !a.yes) {
+		gt_error("funcgraph: %zu probes is more than --max-probes %ld; narrow the patterns "
+			 "(-x excludes) or pass --yes.  Heaviest packages:", nfunc_probes,
+			 a.max_probes);
+		fg_heaviest_packages(&pr, 5);
+		goto cleanup;
+	}
+	ms_ok = !fg_probes_add_special(gs, &pr, "runtime.morestack", FG_KIND_MORESTACK,
+				       FG_COOKIE_TLS);
+	gx_ok = !fg_probes_add_special(gs, &pr, "runtime.goexit0", FG_KIND_GEXIT, FG_COOKIE_G0);
+	if (!ms_ok)
+		gt_warn("no runtime.morestack: duplicate entries are dropped by identity");
+	if (!gx_ok)
+		gt_warn("no runtime.goexit0: calls left by runtime.Goexit show as open");
+
+	/* BPF */
+	err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, &multi);
+	if (err && a.mode == MODE_AUTO)
+		err = load_bpf(&skel, &ro, t.pid, false, &multi);
+	if (err) {
+		gt_error("funcgraph: cannot load the BPF program: %s", strerror(-err));
+		goto cleanup;
+	}
+
+	/* outputs */
+	names = calloc(pr.nfuncs, sizeof(*names));
+	if (!names) {
+		gt_error("funcgraph: out of memory");
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < pr.nfuncs; i++)
+		names[i] = pr.funcs[i].name;
+	if (a.out_path) {
+		snprintf(out_tmp, sizeof(out_tmp), "%s.tmp", a.out_path);
+		outf = fopen(out_tmp, "w");
+		if (!outf) {
+			gt_error("funcgraph: cannot create '%s': %s", a.out_path, strerror(errno));
+			outf = stdout;
+			out_tmp[0] = 0;
+			goto cleanup;
+		}
+	}
+	{
+		struct fg_output_opts oo = {
+			.out = outf, .jsonl = a.jsonl, .summary = a.summary,
+			.folded_path = a.folded, .json_path = a.json,
+			.goids = a.goids, .ngoids = a.ngoids, .min_dur_ns = a.min_dur,
+			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,
+			.binary = t.exe, .go_version = info->goversion,
+		};
+		struct pairing_opts po = { .morestack_markers = ms_ok, .on_call = fg_output_call,
+					   .on_idle = fg_output_idle };
+
+		err = fg_output_new(&oo, &out);
+		if (err == -EOPNOTSUPP) {
+			gt_error("funcgraph: --json is not available in this build (no Chrome trace writer)");
+			goto cleanup;
+		} else if (err) {
+			gt_error("funcgraph: cannot create '%s': %s", a.json, strerror(-err));
+			goto cleanup;
+		}
+		po.arg = out;
+		run.pr = pairing_new(&po);
+		if (!run.pr) {
+			gt_error("funcgraph: out of memory");
+			goto cleanup;
+		}
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &run, NULL);
+	if (!rb) {
+		gt_error("funcgraph: cannot create the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	/* attach */
+	tstart = gt_now_ns();
+	if (multi) {
+		err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.fg_multi, t.exe_open,
+				     pr.offsets, pr.cookies, pr.n, t.pid, NULL, NULL);
+		if (err && a.mode == MODE_AUTO) {
+			gt_warn("uprobe_multi attach failed (%s); one perf-event uprobe per probe",
+				strerror(-err));
+			multi = false;
+		}
+	}
+	if (!multi) {
+		if (pr.n > 1000)
+			gt_progress("funcgraph: attaching %zu probes one by one (no uprobe_multi)", pr.n);
+		err = uprobes_attach(&ups, UPROBES_SINGLE, skel->progs.fg_single, t.exe_open,
+				     pr.offsets, pr.cookies, pr.n, t.pid, attach_progress, NULL);
+	}
+	if (err) {
+		gt_error("funcgraph: cannot attach %zu uprobes to '%s': %s", pr.n, t.exe,
+			 strerror(-err));
+		goto cleanup;
+	}
+	gt_progress("funcgraph: attached %zu probes with %s in %.1f ms; tracing pid %d%s", pr.n,
+		    uprobes_mode_name(multi ? UPROBES_MULTI : UPROBES_SINGLE),
+		    (gt_now_ns() - tstart) / 1e6, (int)t.pid,
+		    a.pid ? ", Ctrl-C to stop" : "");
+
+	t0 = gt_now_ns();
+	fg_output_set_t0(out, t0);
+	if (a.duration)
+		deadline = t0 + a.duration;
+	if (t.launched) {
+		err = gt_target_release(&t);
+		if (err) {
+			gt_error("funcgraph: %s", gt_target_errmsg());
+			goto cleanup;
+		}
+	}
+
+	/* trace */
+	for (;;) {
+		err = ring_buffer__poll(rb, 50);
+		if (err < 0 && err != -EINTR) {
+			gt_error("funcgraph: reading events: %s", strerror(-err));
+			break;
+		}
+		if (run.err) {
+			gt_error("funcgraph: %s", strerror(-run.err));
+			break;
+		}
+		if (gt_target_exited(&t))
+			break;
+		if (gt_stop_requested()) {
+			if (!t.launched)
+				break;
+			/* launch mode: the program gets the signal too (or we
+			 * forward it); keep tracing until it is gone */
+			gt_target_forward_stop(&t);
+		}
+		if (deadline && gt_now_ns() >= deadline)
+			break;
+	}
+	ring_buffer__consume(rb);
+	{
+		uint64_t drops = counter_sum(skel, FG_CNT_DROPS);
+		uint64_t rf = counter_sum(skel, FG_CNT_READFAIL);
+		const struct pairing_stats *st;
+		const char *what = NULL;
+		size_t nprobes = uprobes_count(ups);
+
+		tstart = gt_now_ns();
+		uprobes_free(ups);
+		ups = NULL;
+		gt_progress("funcgraph: detached %zu probes in %.1f ms", nprobes,
+			    (gt_now_ns() - tstart) / 1e6);
+		pairing_finish(run.pr, gt_now_ns());
+		err = fg_output_finish(out, &what);
+		st = pairing_stats(run.pr);
+		gt_progress("funcgraph: %" PRIu64 " events, %" PRIu64 " calls returned, %" PRIu64
+			    " unwound, %" PRIu64 " open, %" PRIu64 " duplicate entries dropped, %"
+			    PRIu64 " unmatched returns",
+			    run.events, st->rets, st->unwound, st->open, st->dup_entries,
+			    st->unmatched_rets);
+		if (drops)
+			gt_warn("%" PRIu64 " events lost (ring buffer full): call graphs are incomplete",
+				drops);
+		if (rf || st->bad_goid)
+			gt_warn("%" PRIu64 " probe hits could not read the goroutine id", rf);
+		if (err) {
+			gt_error("funcgraph: cannot write '%s': %s", what ? what : "output",
+				 strerror(-err));
+			goto cleanup;
+		}
+	}
+	if (outf != stdout) {
+		if (fclose(outf)) {
+			outf = stdout;
+			gt_error("funcgraph: cannot write '%s': %s", a.out_path, strerror(errno));
+			goto cleanup;
+		}
+		outf = stdout;
+		if (rename(out_tmp, a.out_path)) {
+			gt_error("funcgraph: cannot write '%s': %s", a.out_path, strerror(errno));
+			goto cleanup;
+		}
+		out_tmp[0] = 0;
+	}
+	status = 0;
+	if (t.launched) {
+		int st = gt_target_finish(&t, -1);
+
+		if (st >= 0)
+			status = st;
+	}
+
+cleanup:
+	ring_buffer__free(rb);
+	uprobes_free(ups);
+	funcgraph_bpf__destroy(skel);
+	if (outf != stdout)
+		fclose(outf);
+	if (out_tmp[0])
+		unlink(out_tmp);
+	fg_output_free(out);
+	pairing_free(run.pr);
+	free(names);
+	fg_probes_release(&pr);
+	gosym_free(gs);
+	gt_target_free(&t);
+	free(a.exc);
+	free(a.goids);
+	return status;
 }

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: MIT
+/*
+ * funcgraph writers (see funcgraph_output.h).
+ *
+ * Text: calls arrive in completion order (children first); each goroutine's
+ * calls are buffered until its outermost traced call ends (the track goes
+ * idle), then printed in entry order, indented by depth, ftrace
+ * function_graph style.  jsonl: one line per call as it completes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chrome_trace.h"
+#include "funcgraph_output.h"
+
+/* The Chrome trace writer is another module; link without it if absent. */
+#pragma weak chrome_trace_open
+#pragma weak chrome_trace_slice
+#pragma weak chrome_trace_close
+#pragma weak chrome_trace_abort
+
+struct bcall {
+	uint64_t seq, start, dur, self;
+	uint32_t func;
+	int depth;
+	enum pairing_end end;
+};
+
+struct tbuf {
+	uint64_t key;		/* goid << 1 | g0 */
+	struct bcall *c;
+	size_t n, cap;
+};
+
+/* log-linear histogram: exact below 16, then 16 steps per power of two */
+#define HBUCKETS (16 + 60 * 16)
+
+struct fstat {
+	uint64_t calls, total, max, unwound, open;
+	uint32_t *hist;		/* HBUCKETS, allocated on first call */
+};
+
+struct folded {
+	char *stack;
+	uint64_t ns;
+	struct folded *next;
+};
+
+struct fg_output {
+	struct fg_output_opts o;
+	struct tbuf *tb;	/* open addressing by key; key 0 = empty, so +1 */
+	size_t ntb;
+	struct fstat *fs;
+	struct folded **fold;
+	size_t nfold;
+	struct chrome_trace *ct;
+	int err;
+};
+
+static int hbucket(uint64_t v)
+{
+	int e;
+
+	if (v < 16)
+		return (int)v;
+	e = 63 - __builtin_clzll(v);
+	return 16 + (e - 4) * 16 + (int)((v >> (e - 4)) & 15);
+}
+
+static uint64_t hbucket_hi(int b)
+{
+	int e;
+
+	if (b < 16)
+		return b;
+	e = (b - 16) / 16 + 4;
+	return ((uint64_t)(16 + (b - 16) % 16 + 1) << (e - 4)) - 1;
+}
+
+int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
+{
+	struct fg_output *o = calloc(1, sizeof(*o));
+	int err;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	o->o = *opts;
+	o->ntb = 256;
+	o->tb = calloc(o->ntb, sizeof(*o->tb));
+	o->fs = calloc(opts->nfuncs ? opts->nfuncs : 1, sizeof(*o->fs));
+	if (!o->tb || !o->fs) {
+		fg_output_free(o);
+		return -ENOMEM;
+	}
+	if (opts->folded_path) {
+		o->nfold = 4096;
+		o->fold = calloc(o->nfold, sizeof(*o->fold));
+		if (!o->fold) {
+			fg_output_free(o);
+			return -ENOMEM;
+		}
+	}
+	if (opts->json_path) {
+		struct chrome_trace_opts co = {
+			.start_ns = opts->t0,
+			.min_dur_ns = opts->min_dur_ns,
+			.binary = opts->binary,
+			.go_version = opts->go_version,
+			.command_line = opts->command_line,
+		};
+
+		if (!chrome_trace_open) {
+			fg_output_free(o);
+			return -EOPNOTSUPP;
+		}
+		if (opts->goids) {
+			/* chrome_trace takes uint64 goids */
+			co.goids = (const uint64_t *)opts->goids;
+			co.nr_goids = opts->ngoids;
+		}
+		err = chrome_trace_open(&o->ct, opts->json_path, &co);
+		if (err) {
+			fg_output_free(o);
+			return err;
+		}
+	}
+	*out = o;
+	return 0;
+}
+
+static bool want_goid(const struct fg_output *o, int64_t goid)
+{
+	if (!o->o.goids)
+		return true;
+	for (size_t i = 0; i < o->o.ngoids; i++)
+		if (o->o.goids[i] == goid)
+			return true;
+	return false;
+}
+
+static struct tbuf *tbuf_get(struct fg_output *o, uint64_t key, bool create)
+{
+	size_t i, used = 0;
+
+	key += 1;
+	for (i = (key * 0x9e3779b97f4a7c15ULL) >> 40 & (o->ntb - 1);; i = (i + 1) & (o->ntb - 1)) {
+		if (o->tb[i].key == key)
+			return &o->tb[i];
+		if (!o->tb[i].key)
+			break;
+	}
+	if (!create)
+		return NULL;
+	for (size_t j = 0; j < o->ntb; j++)
+		used += o->tb[j].key != 0;
+	if ((used + 1) * 2 > o->ntb) {
+		size_t n = o->ntb * 2;
+		struct tbuf *t = calloc(n, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		for (size_t j = 0; j < o->ntb; j++) {
+			size_t k;
+
+			if (!o->tb[j].key)
+				continue;
+			for (k = (o->tb[j].key * 0x9e3779b97f4a7c15ULL) >> 40 & (n - 1); t[k].key;
+			     k = (k + 1) & (n - 1))
+				;
+			t[k] = o->tb[j];
+		}
+		free(o->tb);
+		o->tb = t;
+		o->ntb = n;
+		return tbuf_get(o, key - 1, true);
+	}
+	o->tb[i].key = key;
+	return &o->tb[i];
+}
+
+void fg_json_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static const char *fname(const struct fg_output *o, uint32_t func)
+{
+	return func < o->o.nfuncs ? o->o.names[func] : "?";
+}
+
+static void fold_add(struct fg_output *o, const struct pairing_call *c)
+{
+	size_t len = 0, h = 5381;
+	struct folded *f;
+	char *s, *p;
+
+	for (int i = 0; i <= c->depth; i++)
+		len += strlen(fname(o, c->stack[i])) + 1;
+	s = malloc(len + 16);
+	if (!s) {
+		o->err = -ENOMEM;
+		return;
+	}
+	p = s;
+	p += sprintf(p, "G%" PRId64, c->goid);
+	for (int i = 0; i <= c->depth; i++)
+		p += sprintf(p, ";%s", fname(o, c->stack[i]));
+	for (p = s; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	h &= o->nfold - 1;
+	for (f = o->fold[h]; f; f = f->next) {
+		if (!strcmp(f->stack, s)) {
+			f->ns += c->self_ns;
+			free(s);
+			return;
+		}
+	}
+	f = malloc(sizeof(*f));
+	if (!f) {
+		free(s);
+		o->err = -ENOMEM;
+		return;
+	}
+	f->stack = s;
+	f->ns = c->self_ns;
+	f->next = o->fold[h];
+	o->fold[h] = f;
+}
+
+void fg_output_call(const struct pairing_call *c, void *arg)
+{
+	struct fg_output *o = arg;
+	uint64_t dur = c->end_ns - c->start_ns;
+	struct fstat *fs;
+
+	if (!want_goid(o, c->goid))
+		return;
+	if (c->func < o->o.nfuncs) {
+		fs = &o->fs[c->func];
+		if (c->end == PAIRING_OPEN) {
+			fs->open++;
+		} else {
+			if (!fs->hist)
+				fs->hist = calloc(HBUCKETS, sizeof(*fs->hist));
+			if (fs->hist)
+				fs->hist[hbucket(dur)]++;
+			fs->calls++;
+			fs->total += dur;
+			if (dur > fs->max)
+				fs->max = dur;
+			if (c->end == PAIRING_UNWOUND)
+				fs->unwound++;
+		}
+	}
+	if (o->fold)
+		fold_add(o, c);
+	if (o->ct) {
+		char nm[512];
+
+		snprintf(nm, sizeof(nm), "%s%s", fname(o, c->func),
+			 c->end == PAIRING_UNWOUND ? " [unwound]" : "");
+		chrome_trace_slice(o->ct, (uint64_t)c->goid, CHROME_TRACE_CALLS, c->start_ns,
+				   c->end_ns, nm, NULL, NULL, 0);
+	}
+	if (o->o.max_depth > 0 && c->depth >= o->o.max_depth)
+		return;
+	if (dur < o->o.min_dur_ns)
+		return;
+	if (o->o.jsonl) {
+		FILE *f = o->o.out;
+
+		fprintf(f, "{\"type\":\"call\",\"goid\":%" PRId64 ",\"func\":\"", c->goid);
+		fg_json_str(f, fname(o, c->func));
+		fprintf(f, "\",\"depth\":%d,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64
+			   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s}\n",
+			c->depth, c->start_ns > o->o.t0 ? c->start_ns - o->o.t0 : 0, dur, c->self_ns,
+			pairing_end_name(c->end), c->g0 ? ",\"g0\":true" : "");
+		return;
+	}
+	{
+		struct tbuf *t = tbuf_get(o, ((uint64_t)c->goid << 1) | c->g0, true);
+
+		if (!t) {
+			o->err = -ENOMEM;
+			return;
+		}
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 64;
+			struct bcall *b = realloc(t->c, cap * sizeof(*b));
+
+			if (!b) {
+				o->err = -ENOMEM;
+				return;
+			}
+			t->c = b;
+			t->cap = cap;
+		}
+		t->c[t->n++] = (struct bcall){ c->seq, c->start_ns, dur, c->self_ns, c->func,
+					       c->depth, c->end };
+	}
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct bcall *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void fmt_dur(char *buf, size_t n, uint64_t ns)
+{
+	if (ns < 10000)
+		snprintf(buf, n, "%" PRIu64 " ns", ns);
+	else if (ns < 10000000)
+		snprintf(buf, n, "%.3f us", ns / 1e3);
+	else if (ns < 10000000000ULL)
+		snprintf(buf, n, "%.3f ms", ns / 1e6);
+	else
+		snprintf(buf, n, "%.3f s", ns / 1e9);
+}
+
+static void flush_track(struct fg_output *o, struct tbuf *t)
+{
+	FILE *f = o->o.out;
+
+	if (!t->n)
+		return;
+	qsort(t->c, t->n, sizeof(*t->c), cmp_seq);
+	fprintf(f, "goroutine %" PRId64 "%s:\n", (int64_t)((t->key - 1) >> 1),
+		((t->key - 1) & 1) ? " (on g0)" : "");
+	fprintf(f, "  %12s  %12s  %12s  %s\n", "START(us)", "DURATION", "SELF", "FUNCTION");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct bcall *b = &t->c[i];
+		char d[32], s[32];
+
+		fmt_dur(d, sizeof(d), b->dur);
+		fmt_dur(s, sizeof(s), b->self);
+		fprintf(f, "  %12.3f  %12s  %12s  %*s%s%s\n",
+			(b->start > o->o.t0 ? b->start - o->o.t0 : 0) / 1e3, d, s, 2 * b->depth, "",
+			fname(o, b->func),
+			b->end == PAIRING_UNWOUND ? "  [unwound]" :
+			b->end == PAIRING_OPEN ? "  [open]" : "");
+	}
+	t->n = 0;
+	free(t->c);
+	t->c = NULL;
+	t->cap = 0;
+}
+
+void fg_output_idle(int64_t goid, bool g0, void *arg)
+{
+	struct fg_output *o = arg;
+	struct tbuf *t;
+
+	if (o->o.jsonl)
+		return;
+	t = tbuf_get(o, ((uint64_t)goid << 1) | g0, false);
+	if (t)
+		flush_track(o, t);
+}
+
+static uint64_t p99(const struct fstat *fs)
+{
+	uint64_t want = fs->calls - fs->calls / 100, seen = 0;
+
+	if (!fs->hist || !fs->calls)
+		return 0;
+	for (int b = 0; b < HBUCKETS; b++) {
+		seen += fs->hist[b];
+		if (seen >= want) {
+			uint64_t hi = hbucket_hi(b);
+
+			return hi < fs->max ? hi : fs->max;
+		}
+	}
+	return fs->max;
+}
+
+static const struct fg_output *sort_ctx;
+
+static int cmp_total(const void *a, const void *b)
+{
+	const struct fstat *x = &sort_ctx->fs[*(const uint32_t *)a];
+	const struct fstat *y = &sort_ctx->fs[*(const uint32_t *)b];
+
+	return x->total > y->total ? -1 : x->total < y->total;
+}
+
+static void write_summary(struct fg_output *o)
+{
+	FILE *f = o->o.out;
+	uint32_t *idx = malloc(sizeof(*idx) * (o->o.nfuncs + 1));
+	uint32_t n = 0;
+
+	if (!idx)
+		return;
+	for (uint32_t i = 0; i < o->o.nfuncs; i++)
+		if (o->fs[i].calls || o->fs[i].open)
+			idx[n++] = i;
+	sort_ctx = o;
+	qsort(idx, n, sizeof(*idx), cmp_total);
+	if (!o->o.jsonl)
+		fprintf(f, "\n%10s %8s %8s %12s %12s %12s %12s  %s\n", "CALLS", "UNWOUND", "OPEN",
+			"TOTAL", "MEAN", "MAX", "P99", "FUNCTION");
+	for (uint32_t k = 0; k < n; k++) {
+		const struct fstat *fs = &o->fs[idx[k]];
+		uint64_t mean = fs->calls ? fs->total / fs->calls : 0;
+
+		if (o->o.jsonl) {
+			fprintf(f, "{\"type\":\"summary\",\"func\":\"");
+			fg_json_str(f, fname(o, idx[k]));
+			fprintf(f, "\",\"calls\":%" PRIu64 ",\"unwound\":%" PRIu64 ",\"open\":%" PRIu64
+				   ",\"total_ns\":%" PRIu64 ",\"mean_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
+				   ",\"p99_ns\":%" PRIu64 "}\n",
+				fs->calls, fs->unwound, fs->open, fs->total, mean, fs->max, p99(fs));
+		} else {
+			char t[32], m[32], x[32], p[32];
+
+			fmt_dur(t, sizeof(t), fs->total);
+			fmt_dur(m, sizeof(m), mean);
+			fmt_dur(x, sizeof(x), fs->max);
+			fmt_dur(p, sizeof(p), p99(fs));
+			fprintf(f, "%10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %12s %12s %12s %12s  %s\n",
+				fs->calls, fs->unwound, fs->open, t, m, x, p, fname(o, idx[k]));
+		}
+	}
+	free(idx);
+}
+
+static int write_folded(struct fg_output *o)
+{
+	char tmp[4096];
+	FILE *f;
+	int err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o->o.folded_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < o->nfold; i++)
+		for (struct folded *x = o->fold[i]; x; x = x->next)
+			if (x->ns)
+				fprintf(f, "%s %" PRIu64 "\n", x->stack, x->ns);
+	if (fclose(f))
+		err = -errno;
+	if (!err && rename(tmp, o->o.folded_path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int fg_output_finish(struct fg_output *o, const char **what)
+{
+	int err = o->err;
+
+	if (!o->o.jsonl)
+		for (size_t i = 0; i < o->ntb; i++)
+			if (o->tb[i].key)
+				flush_track(o, &o->tb[i]);
+	if (o->o.summary)
+		write_summary(o);
+	fflush(o->o.out);
+	if (o->fold && !err) {
+		err = write_folded(o);
+		if (err)
+			*what = o->o.folded_path;
+	}
+	if (o->ct) {
+		int e = chrome_trace_close(o->ct, NULL);
+
+		o->ct = NULL;
+		if (e && !err) {
+			err = e;
+			*what = o->o.json_path;
+		}
+	}
+	return err;
+}
+
+void fg_output_free(struct fg_output *o)
+{
+	if (!o)
+		return;
+	if (o->ct && chrome_trace_abort)
+		chrome_trace_abort(o->ct);
+	for (size_t i = 0; i < o->ntb; i++)
+		free(o->tb[i].c);
+	free(o->tb);
+	if (o->fs)
+		for (uint32_t i = 0; i < o->o.nfuncs; i++)
+			free(o->fs[i].hist);
+	free(o->fs);
+	for (size_t i = 0; i < o->nfold; i++) {
+		struct folded *x = o->fold[i], *nx;
+
+		for (; x; x = nx) {
+			nx = x->next;
+			free(x->stack);
+			free(x);
+		}
+	}
+	free(o->fold);
+	free(o);
+}
+
+void fg_output_set_t0(struct fg_output *o, uint64_t t0)
+{
+	o->o.t0 = t0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * funcgraph's writers: the indented call graph per goroutine (text), one
+ * JSON object per call (jsonl), folded stacks, the Chrome trace, and the
+ * per-function summary.  Fed with the pairing engine's completed calls.
+ * Errors are negative errno; nothing here prints except to the outputs.
+ */
+#ifndef GOTRACE_FUNCGRAPH_OUTPUT_H
+#define GOTRACE_FUNCGRAPH_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pairing.h"
+
+struct fg_output_opts {
+	FILE *out;			/* text or jsonl stream */
+	bool jsonl;
+	bool summary;			/* per-function summary at the end */
+	const char *folded_path;	/* NULL: none */
+	const char *json_path;		/* Chrome trace; NULL: none */
+	const int64_t *goids;		/* --goid filter; NULL: all */
+	size_t ngoids;
+	uint64_t min_dur_ns;		/* --min-duration */
+	int max_depth;			/* --depth: show depth < max_depth; <= 0 all */
+	uint64_t t0;			/* times are printed relative to this */
+	const char *const *names;	/* function names by index */
+	uint32_t nfuncs;
+	const char *binary, *go_version, *command_line;
+};
+
+struct fg_output;
+
+int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out);
+/* pairing callbacks (arg = the fg_output) */
+void fg_output_call(const struct pairing_call *c, void *arg);
+void fg_output_idle(int64_t goid, bool g0, void *arg);
+/* Write what is buffered, the summary, and the files; 0 or -errno (with
+ * *what naming the file that failed). */
+int fg_output_finish(struct fg_output *o, const char **what);
+void fg_output_free(struct fg_output *o);
+
+/* Set the time origin (tracing start) once it is known. */
+void fg_output_set_t0(struct fg_output *o, uint64_t t0);
+
+/* JSON string body escaping (no quotes added). */
+void fg_json_str(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/* funcgraph probe placement (see funcgraph_probes.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+#include "funcgraph.h"
+#include "funcgraph_probes.h"
+#include "gotrace.h"
+#include "retsites.h"
+
+static int push(struct fg_probes *p, uint64_t off, uint64_t cookie)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		uint64_t *o = realloc(p->offsets, cap * sizeof(*o));
+
+		if (!o)
+			return -ENOMEM;
+		p->offsets = o;
+		o = realloc(p->cookies, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		p->cookies = o;
+		p->cap = cap;
+	}
+	p->offsets[p->n] = off;
+	p->cookies[p->n] = cookie;
+	p->n++;
+	return 0;
+}
+
+static int add_func(struct fg_probes *p, const struct gosym_func *f)
+{
+	if ((p->nfuncs & (p->nfuncs - 1)) == 0) {
+		struct fg_func *n = realloc(p->funcs, (p->nfuncs ? p->nfuncs * 2 : 64) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->funcs = n;
+	}
+	p->funcs[p->nfuncs] = (struct fg_func){ f->name, f->entry, f->end, f->flag, 0 };
+	return (int)p->nfuncs++;
+}
+
+/* Cookie flags for a function: where to find g, and whether it may run on
+ * the scheduler stack. */
+static uint64_t func_flags(const struct gosym_func *f)
+{
+	uint64_t fl = 0;
+
+	if (f->flag & GOSYM_FLAG_ASM)
+		fl |= FG_COOKIE_TLS;
+	if (!strncmp(f->name, "runtime.", 8) || !strncmp(f->name, "runtime/", 8))
+		fl |= FG_COOKIE_G0;
+	return fl;
+}
+
+int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *exc, int nexc,
+		    struct fg_probes *p)
+{
+	const struct gosym_info *info = gosym_info(gs);
+	enum retsites_arch arch;
+	struct retsites *rs = NULL;
+	uint64_t *rets = NULL;
+	size_t maxrets = 256;
+	int err;
+
+	err = retsites_arch_from_goarch(info->arch, &arch);
+	if (err)
+		return err;
+	err = retsites_new(arch, &rs);
+	if (err)
+		return err;
+	rets = malloc(maxrets * sizeof(*rets));
+	p->pattern_hits = calloc(ninc ? ninc : 1, sizeof(size_t));
+	if (!rets || !p->pattern_hits) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < info->nfuncs; i++) {
+		struct gosym_func f;
+		const void *code;
+		uint64_t off, bad = 0, fl;
+		bool hit = false;
+		int n, idx;
+
+		if (gosym_func_at(gs, i, &f))
+			continue;
+		for (int k = 0; k < ninc; k++) {
+			if (gosym_glob_match(inc[k], f.name)) {
+				p->pattern_hits[k]++;
+				hit = true;
+			}
+		}
+		if (!hit)
+			continue;
+		for (int k = 0; k < nexc && hit; k++)
+			if (gosym_glob_match(exc[k], f.name))
+				hit = false;
+		if (!hit || f.end <= f.entry)
+			continue;
+		p->matched++;
+		code = gosym_bytes(gs, f.entry, f.end - f.entry);
+		if (!code || gosym_vaddr_to_offset(gs, f.entry, &off)) {
+			gt_warn("skipping %s: its code is not in the file", f.name);
+			p->skipped++;
+			continue;
+		}
+		n = retsites_find(rs, code, f.end - f.entry, f.entry, rets, maxrets, &bad);
+		if (n > (int)maxrets) {
+			uint64_t *r = realloc(rets, n * sizeof(*r));
+
+			if (!r) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			rets = r;
+			maxrets = n;
+			n = retsites_find(rs, code, f.end - f.entry, f.entry, rets, maxrets, &bad);
+		}
+		if (n < 0) {
+			gt_warn("skipping %s: cannot decode the instruction at 0x%llx (+0x%llx)",
+				f.name, (unsigned long long)bad,
+				(unsigned long long)(bad - f.entry));
+			p->skipped++;
+			continue;
+		}
+		idx = add_func(p, &f);
+		if (idx < 0) {
+			err = idx;
+			goto cleanup;
+		}
+		fl = func_flags(&f);
+		err = push(p, off, FG_COOKIE(idx, FG_KIND_ENTRY, fl));
+		for (int r = 0; r < n && !err; r++) {
+			uint64_t roff;
+
+			if (gosym_vaddr_to_offset(gs, rets[r], &roff)) {
+				err = -EPROTO;
+				break;
+			}
+			err = push(p, roff, FG_COOKIE(idx, FG_KIND_RET, fl));
+		}
+		if (err)
+			goto cleanup;
+		p->funcs[idx].nrets = n;
+	}
+	for (int k = 0; k < ninc; k++)
+		if (!p->pattern_hits[k])
+			err = -ENOENT;
+cleanup:
+	free(rets);
+	retsites_free(rs);
+	return err;
+}
+
+int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *name,
+			  uint32_t kind, uint64_t flags)
+{
+	struct gosym_func f;
+	uint64_t off;
+
+	if (gosym_lookup_name(gs, name, &f) || gosym_vaddr_to_offset(gs, f.entry, &off))
+		return -ENOENT;
+	/* function index 0xffffffff: not a traced function */
+	return push(p, off, FG_COOKIE(0xffffffffu, kind, flags));
+}
+
+void fg_probes_release(struct fg_probes *p)
+{
+	free(p->funcs);
+	free(p->offsets);
+	free(p->cookies);
+	free(p->pattern_hits);
+	memset(p, 0, sizeof(*p));
+}
+
+/* --- suggestions -------------------------------------------------------- */
+
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[256], prev, tmp;
+
+	if (lb > 255)
+		lb = 255;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int best = prev + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+struct cand {
+	const char *name;
+	int score;
+};
+
+void fg_suggest(struct gosym *gs, const char *pattern, int max)
+{
+	const struct gosym_info *info = gosym_info(gs);
+	char lit[256], low[256];
+	struct cand best[16];
+	int nbest = 0;
+	size_t j = 0;
+
+	if (max > 16)
+		max = 16;
+	/* the pattern without glob characters */
+	for (const char *s = pattern; *s && j < sizeof(lit) - 1; s++)
+		if (!strchr("*?[]", *s))
+			lit[j++] = *s;
+	lit[j] = 0;
+	for (size_t i = 0; i < info->nfuncs; i++) {
+		struct gosym_func f;
+		int score;
+
+		if (gosym_func_at(gs, i, &f))
+			continue;
+		/* a name containing the literal part is the best hint */
+		if (j >= 3 && strcasestr(f.name, lit))
+			score = (int)(strlen(f.name) - j) / 4;
+		else if (strlen(f.name) < 255)
+			score = edit_distance(lit, f.name);
+		else
+			continue;
+		if (nbest < max || score < best[nbest - 1].score) {
+			int k = nbest < max ? nbest++ : nbest - 1;
+
+			while (k > 0 && best[k - 1].score > score) {
+				best[k] = best[k - 1];
+				k--;
+			}
+			best[k] = (struct cand){ f.name, score };
+		}
+	}
+	(void)low;
+	if (!nbest)
+		return;
+	fprintf(stderr, "gotrace: close names:\n");
+	for (int k = 0; k < nbest; k++)
+		fprintf(stderr, "    %s\n", best[k].name);
+}
+
+/* --- heaviest packages -------------------------------------------------- */
+
+static size_t pkg_len(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	const char *dot = strchr(slash ? slash : name, '.');
+
+	/* generic instantiations: "pkg.F[...]" still ends the package at '.' */
+	return dot ? (size_t)(dot - name) : strlen(name);
+}
+
+struct pkgcount {
+	const char *name;
+	size_t len;
+	size_t probes, funcs;
+};
+
+static int cmp_pkg(const void *a, const void *b)
+{
+	const struct pkgcount *x = a, *y = b;
+
+	return x->probes > y->probes ? -1 : x->probes < y->probes;
+}
+
+void fg_heaviest_packages(const struct fg_probes *p, int max)
+{
+	struct pkgcount *pk = calloc(p->nfuncs + 1, sizeof(*pk));
+	size_t npk = 0;
+
+	if (!pk)
+		return;
+	for (uint32_t i = 0; i < p->nfuncs; i++) {
+		const char *nm = p->funcs[i].name;
+		size_t len = pkg_len(nm), k;
+
+		for (k = 0; k < npk; k++)
+			if (pk[k].len == len && !strncmp(pk[k].name, nm, len))
+				break;
+		if (k == npk)
+			pk[npk++] = (struct pkgcount){ nm, len, 0, 0 };
+		pk[k].probes += 1 + p->funcs[i].nrets;
+		pk[k].funcs++;
+	}
+	qsort(pk, npk, sizeof(*pk), cmp_pkg);
+	for (size_t k = 0; k < npk && (int)k < max; k++)
+		fprintf(stderr, "    %8zu probes  %6zu functions  %.*s\n", pk[k].probes, pk[k].funcs,
+			(int)pk[k].len, pk[k].name);
+	free(pk);
+}

@@ -1,0 +1,3 @@
+module gotrace.test/funcgraph
+
+go 1.18
