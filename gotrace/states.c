@@ -56,6 +56,8 @@ static const char usage_text[] =
 "      --no-summary       no summary on exit\n"
 "      --csv FILE         write the summary as CSV to FILE\n"
 "      --json FILE        write a Chrome trace (Perfetto, chrome://tracing)\n"
+"      --raw FILE         also record the raw BPF events to FILE (for\n"
+"                         tests/bench/bench_states_replay)\n"
 "  -h, --help             this help\n"
 "\n"
 "Examples:\n"
@@ -73,6 +75,7 @@ struct states_opts {
 	const char *output;
 	const char *csv;
 	const char *json;
+	const char *raw;
 	int64_t *goids;
 	size_t ngoids;
 	uint32_t state_mask;
@@ -122,6 +125,7 @@ static void resolve(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t gop
 
 struct run {
 	uint64_t last_ts;	/* newest event seen */
+	FILE *raw;		/* --raw: events as struct states_event records */
 	struct st_model *model;
 	struct st_out out;
 	struct resolver res;
@@ -134,6 +138,8 @@ static int on_event(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(struct states_event))
 		return 0;
+	if (run->raw)
+		fwrite(data, sizeof(struct states_event), 1, run->raw);
 	st_model_feed(run->model, data);
 	if (((const struct states_event *)data)->ts_ns > run->last_ts)
 		run->last_ts = ((const struct states_event *)data)->ts_ns;
@@ -203,7 +209,7 @@ static int parse_states(const char *s, uint32_t *mask)
 	return err;
 }
 
-enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_RAW, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
 
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -215,6 +221,7 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "csv", required_argument, NULL, OPT_CSV },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "raw", required_argument, NULL, OPT_RAW },
 		{ "goid", required_argument, NULL, OPT_GOID },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "sort", required_argument, NULL, OPT_SORT },
@@ -270,6 +277,9 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 			break;
 		case OPT_JSON:
 			o->json = optarg;
+			break;
+		case OPT_RAW:
+			o->raw = optarg;
 			break;
 		case OPT_GOID:
 			if (parse_goids(optarg, o)) {
@@ -417,6 +427,10 @@ int cmd_states(int argc, char **argv)
 	}
 	if (o.csv && !(csvf = fopen(o.csv, "w"))) {
 		gt_error("states: cannot open '%s': %s", o.csv, strerror(errno));
+		goto cleanup;
+	}
+	if (o.raw && !(run.raw = fopen(o.raw, "w"))) {
+		gt_error("states: cannot open '%s': %s", o.raw, strerror(errno));
 		goto cleanup;
 	}
 	gt_signals_install();
@@ -695,6 +709,8 @@ cleanup:
 	gt_target_free(&t);
 	if (csvf)
 		fclose(csvf);
+	if (run.raw)
+		fclose(run.raw);
 	if (out && out != stdout)
 		fclose(out);
 cleanup_opts:
