@@ -1,0 +1,288 @@
+"""Runtime struct offsets, the TLS slot of g and wait reasons (gosym/offsets.c,
+gosym/waitreason.c, gosym/version_tables.c), checked against independent
+truths for every testprog build in the manifest:
+
+  - DWARF offsets (what gotrace reads with libdw) equal those Go's own
+    debug/dwarf reads (tests/oracle_dwarf, built with the machine's Go);
+  - the built-in per-version table equals the DWARF of a real binary of that
+    version: the same binary with its debug info stripped must give the
+    same offsets, from "table (Go 1.N)";
+  - wait reasons of a binary without symbols (from the table) equal the
+    runtime.waitReasonStrings array of the unstripped build, and PIE builds
+    (relocated string pointers) read the same strings as non-PIE ones;
+  - tls_g equals the %fs displacement the linker wrote into the code
+    (objdump), for amd64 non-PIE builds, cgo ones included;
+  - the go/types source oracle (tests/oracle_dwarf/source) run with the
+    machine's Go agrees with the table row of that version.
+"""
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import harness  # noqa: E402
+from harness import Skip, check  # noqa: E402
+
+OFFSET_KEYS = ["g_stack_lo", "g_stack_hi", "g_m", "g_sched", "g_sched_sp", "g_sched_pc",
+               "g_atomicstatus", "g_goid", "g_waitreason", "g_startpc", "g_gopc",
+               "g_parentgoid", "m_curg", "m_g0", "m_procid"]
+TABLE_ARCHES = ("amd64", "arm64")
+HOST_GO = os.environ.get("GO", "/usr/local/go/bin/go")
+ORACLE_DIR = os.path.join(harness.ROOT, "tests", "oracle_dwarf")
+_tmp = None
+_info_cache = {}
+
+
+def tmpdir():
+    global _tmp
+    if _tmp is None:
+        _tmp = tempfile.mkdtemp(prefix="test_offsets.")
+    return _tmp
+
+
+def need_gotrace():
+    if not os.access(harness.GOTRACE, os.X_OK):
+        raise Skip("no %s: run make" % harness.GOTRACE)
+
+
+def go_minor(goversion):
+    m = re.match(r"go1\.(\d+)", goversion)
+    return int(m.group(1)) if m else 0
+
+
+def builds(variant=None):
+    """Manifest entries of Go 1.17+ (the versions the tables cover)."""
+    out = []
+    for b in harness.testprog_builds():
+        if go_minor(b["go"]) < 17:
+            continue
+        if variant and b["variant"] != variant:
+            continue
+        out.append(b)
+    if not out:
+        raise Skip("no Go 1.17+ builds in the manifest")
+    return out
+
+
+def info(path):
+    if path not in _info_cache:
+        p = harness.run([harness.GOTRACE, "info", "--json", path])
+        _info_cache[path] = json.loads(p.stdout)
+    return _info_cache[path]
+
+
+def objcopy_for(goarch):
+    """An objcopy that can rewrite ELF files of goarch."""
+    for tool in ("llvm-objcopy", "llvm-objcopy-14"):
+        if shutil.which(tool):
+            return tool
+    if goarch == "arm64" and shutil.which("aarch64-linux-gnu-objcopy"):
+        return "aarch64-linux-gnu-objcopy"
+    return "objcopy"
+
+
+def stripped_copy(b, how):
+    """A copy of build b without debug info (how='--strip-debug') or
+    without any symbols (how='--strip-all')."""
+    name = "%s-%s-%s-%s%s" % (b["go"], b["goarch"], b["variant"], b["prog"], how)
+    out = os.path.join(tmpdir(), name)
+    if not os.path.exists(out):
+        harness.run([objcopy_for(b["goarch"]), how, b["path"], out])
+    return out
+
+
+def label(b):
+    return "%s/%s/%s/%s" % (b["go"], b["goarch"], b["variant"], b["prog"])
+
+
+def test_dwarf_offsets_match_debug_dwarf_oracle():
+    """libdw-based offsets == Go debug/dwarf offsets, every default build."""
+    need_gotrace()
+    if not os.access(HOST_GO, os.X_OK):
+        raise Skip("no Go toolchain at %s to build the oracle" % HOST_GO)
+    oracle = os.path.join(tmpdir(), "oracle_dwarf")
+    harness.run([HOST_GO, "build", "-o", oracle, "main.go"], cwd=ORACLE_DIR,
+                env=dict(os.environ, GOFLAGS="-buildvcs=false", GOTOOLCHAIN="local"))
+    for b in builds("default"):
+        got = info(b["path"])
+        if not got.get("has_dwarf"):
+            check("oracle " + label(b), False, "build has no DWARF")
+            continue
+        want = json.loads(harness.run([oracle, b["path"]]).stdout)
+        offs = got.get("runtime_offsets") or {}
+        diff = {k: (offs.get(k), want[k]) for k in OFFSET_KEYS if offs.get(k) != want[k]}
+        check("oracle " + label(b), got.get("offsets_source") == "DWARF" and not diff,
+              "source %r, differs (gotrace, debug/dwarf): %s" % (got.get("offsets_source"), diff))
+
+
+def test_table_matches_dwarf():
+    """The per-version table == the DWARF of a real binary of that version."""
+    need_gotrace()
+    for b in builds("default"):
+        if b["goarch"] not in TABLE_ARCHES:
+            continue
+        dwarf = info(b["path"])
+        nodebug = stripped_copy(b, "--strip-debug")
+        table = info(nodebug)
+        want_src = "table (Go 1.%d)" % go_minor(b["go"])
+        ok = (dwarf.get("offsets_source") == "DWARF" and not table.get("has_dwarf")
+              and table.get("offsets_source") == want_src)
+        d_off = dwarf.get("runtime_offsets") or {}
+        t_off = table.get("runtime_offsets") or {}
+        diff = {k: (t_off.get(k), d_off.get(k)) for k in OFFSET_KEYS + ["tls_g"]
+                if t_off.get(k) != d_off.get(k)}
+        check("table " + label(b), ok and not diff,
+              "sources %r / %r (want DWARF / %r), differs (table, DWARF): %s" % (
+                  dwarf.get("offsets_source"), table.get("offsets_source"), want_src, diff))
+
+
+def test_table_offsets_for_32bit_need_dwarf():
+    """32-bit builds: DWARF works, the table path refuses (-EOPNOTSUPP)."""
+    need_gotrace()
+    seen = False
+    for b in builds("default"):
+        if b["goarch"] not in ("386", "mips", "mipsle"):
+            continue
+        seen = True
+        dwarf = info(b["path"])
+        check("32-bit dwarf " + label(b),
+              dwarf.get("offsets_source") == "DWARF" and
+              (dwarf.get("runtime_offsets") or {}).get("g_goid", -1) > 0,
+              "source %r" % dwarf.get("offsets_source"))
+        table = info(stripped_copy(b, "--strip-debug"))
+        check("32-bit no table " + label(b), table.get("runtime_offsets") is None,
+              "got %r from %r" % (table.get("runtime_offsets"), table.get("offsets_source")))
+    if not seen:
+        raise Skip("no 32-bit builds in the manifest")
+
+
+def test_wait_reasons_table_matches_binary():
+    """Wait reasons without symbols (table) == the binary's own array."""
+    need_gotrace()
+    for b in builds("default"):
+        if b["goarch"] not in TABLE_ARCHES:
+            continue
+        own = info(b["path"])
+        nosym = info(stripped_copy(b, "--strip-all"))
+        want_src = "table (Go 1.%d)" % go_minor(b["go"])
+        ok = (own.get("wait_reasons_source") == "runtime.waitReasonStrings" and
+              nosym.get("wait_reasons_source") == want_src and
+              len(own.get("wait_reasons", [])) > 20 and
+              own.get("wait_reasons") == nosym.get("wait_reasons"))
+        detail = "sources %r / %r" % (own.get("wait_reasons_source"), nosym.get("wait_reasons_source"))
+        if own.get("wait_reasons") != nosym.get("wait_reasons"):
+            a, t = own.get("wait_reasons", []), nosym.get("wait_reasons", [])
+            diff = [(i, x, y) for i, (x, y) in enumerate(zip(a, t)) if x != y]
+            detail += "; %d vs %d strings; first differences (index, binary, table): %s" % (
+                len(a), len(t), diff[:5])
+        check("waitreasons " + label(b), ok, detail)
+
+
+def test_wait_reasons_stripped_variant_and_pie():
+    """The manifest's stripped (-s -w) and PIE builds give the same strings as
+    the default build of the same toolchain and program; PIE ones read them
+    through the R_*_RELATIVE relocations."""
+    need_gotrace()
+    default = {(b["go"], b["goarch"], b["prog"]): b for b in builds("default")}
+    seen = False
+    for b in builds():
+        if b["variant"] not in ("stripped", "pie"):
+            continue
+        ref = default.get((b["go"], b["goarch"], b["prog"]))
+        if not ref:
+            continue
+        seen = True
+        got, want = info(b["path"]), info(ref["path"])
+        want_src = ("runtime.waitReasonStrings" if b["variant"] == "pie"
+                    else "table (Go 1.%d)" % go_minor(b["go"]))
+        check("waitreasons %s" % label(b),
+              got.get("wait_reasons") == want.get("wait_reasons") and
+              got.get("wait_reasons_source") == want_src,
+              "source %r (want %r), %d strings vs %d" % (
+                  got.get("wait_reasons_source"), want_src,
+                  len(got.get("wait_reasons", [])), len(want.get("wait_reasons", []))))
+        if b["variant"] == "pie":
+            g_off, w_off = got.get("runtime_offsets"), want.get("runtime_offsets")
+            check("offsets %s" % label(b), g_off == w_off and g_off is not None,
+                  "pie %r, default %r" % (g_off, w_off))
+    if not seen:
+        raise Skip("no stripped or pie builds in the manifest")
+
+
+def fs_displacements(path):
+    """Count the constant %fs displacements of loads of g into R14 (the
+    register ABI's g register) in the disassembly: the linker's own answer
+    to where runtime.tlsg is."""
+    p = harness.run(["objdump", "-d", "--no-show-raw-insn", path], timeout=600)
+    c = collections.Counter()
+    for m in re.finditer(r"mov\s+%fs:0x([0-9a-f]+),%r14", p.stdout):
+        v = int(m.group(1), 16)
+        if v >= 1 << 63:
+            v -= 1 << 64
+        c[v] += 1
+    return c
+
+
+def test_tls_g_matches_code():
+    """tls_g == the %fs:disp the code uses (amd64, non-PIE, incl. cgo)."""
+    need_gotrace()
+    if not shutil.which("objdump"):
+        raise Skip("no objdump")
+    # One per (toolchain, cgo or not): objdump of each binary takes a while.
+    picked = {}
+    for b in builds("default"):
+        if b["goarch"] != "amd64":
+            continue
+        picked.setdefault((b["go"], b["prog"] if b.get("cgo") else ""), b)
+    if not picked:
+        raise Skip("no amd64 builds in the manifest")
+    for b in picked.values():
+        got = info(b["path"])
+        rt = got.get("runtime_offsets") or {}
+        c = fs_displacements(b["path"])
+        if not c:
+            check("tls_g " + label(b), False, "no mov %fs:disp,%r14 in the code")
+            continue
+        disp, n = c.most_common(1)[0]
+        check("tls_g " + label(b), rt.get("tls_g") == disp,
+              "gotrace %r (%s), code uses %%fs:%d (%d times; all: %s)" % (
+                  rt.get("tls_g"), got.get("tls_source"), disp, n, dict(c)))
+
+
+def test_source_oracle_matches_table():
+    """The go/types computation over the machine's Go runtime source gives
+    the table row of that Go version (offsets and wait reasons)."""
+    need_gotrace()
+    if not os.access(HOST_GO, os.X_OK):
+        raise Skip("no Go toolchain at %s" % HOST_GO)
+    goroot = harness.run([HOST_GO, "env", "GOROOT"]).stdout.strip()
+    exe = os.path.join(tmpdir(), "oracle_source")
+    env = dict(os.environ, GOFLAGS="-buildvcs=false", GOTOOLCHAIN="local", GOROOT=goroot)
+    harness.run([HOST_GO, "build", "-o", exe, "source/main.go"], cwd=ORACLE_DIR, env=env)
+    # A binary of that version with neither DWARF nor symbols: all table.
+    cands = [b for b in builds("stripped") if b["goarch"] in TABLE_ARCHES]
+    version = harness.run([HOST_GO, "env", "GOVERSION"]).stdout.strip()
+    cands = [b for b in cands if go_minor(b["go"]) == go_minor(version)]
+    if not cands:
+        raise Skip("no stripped build of %s in the manifest" % version)
+    b = cands[0]
+    got = info(stripped_copy(b, "--strip-all"))
+    for arch in TABLE_ARCHES:
+        src = json.loads(harness.run([exe], env=dict(env, GOARCH=arch)).stdout)
+        rt = got.get("runtime_offsets") or {}
+        diff = {k: (rt.get(k), src["offsets"][k]) for k in OFFSET_KEYS
+                if rt.get(k) != src["offsets"][k]}
+        check("source %s/%s offsets" % (version, arch), not diff and
+              got.get("offsets_source", "").startswith("table"),
+              "source %r, differs (table, go/types): %s" % (got.get("offsets_source"), diff))
+        check("source %s/%s wait reasons" % (version, arch),
+              got.get("wait_reasons") == src["wait_reasons"] and
+              (got.get("wait_reasons_source") or "").startswith("table"),
+              "source %r, %d vs %d strings" % (got.get("wait_reasons_source"),
+                                               len(got.get("wait_reasons", [])),
+                                               len(src["wait_reasons"])))
