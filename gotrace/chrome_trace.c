@@ -930,9 +930,16 @@ static bool free_point(const struct ct_sorted *s, uint32_t pos, uint64_t want, b
 	uint32_t tend = s->track_end[p->track];
 
 	if (use_want && want > p->ts && want < end) {
-		/* deepest_at() chose pos, so no descendant holds want */
-		*tp = want;
-		return true;
+		/* deepest_at() chose pos, so no descendant slice holds want;
+		 * an instant at want would (viewers bind to it) */
+		int64_t k = last_start_le(s, p->track, want);
+
+		while (k > (int64_t)pos && ev_at(s, k)->ts == want && !ev_at(s, k)->instant)
+			k--;
+		if (k <= (int64_t)pos || ev_at(s, k)->ts != want) {
+			*tp = want;
+			return true;
+		}
 	}
 	for (uint32_t c = pos + 1, n = 0; c < tend && n < CT_GAP_SCAN; c++, n++) {
 		const struct ct_ev *e = ev_at(s, c);
@@ -997,12 +1004,12 @@ static void write_meta_ev(struct chrome_trace *ct, const char *what, uint32_t ti
 	out_str(ct, "\",\"args\":{");
 }
 
-static void write_tracks(struct chrome_trace *ct)
+static void write_tracks(struct chrome_trace *ct, struct ct_gor **by_goid)
 {
 	char buf[48];
 
 	for (uint32_t g = 0; g < ct->nr_gors; g++) {
-		const struct ct_gor *gr = &ct->gors[g];
+		const struct ct_gor *gr = by_goid[g];
 
 		for (int k = 0; k < 2; k++) {
 			uint32_t tid = (gr->rank - 1) * 2 + k + 1;
@@ -1148,7 +1155,7 @@ int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats
 		    "\"name\":\"process_name\",\"args\":{\"name\":");
 	out_cstr(ct, pname);
 	out_str(ct, "}}");
-	write_tracks(ct);
+	write_tracks(ct, by_goid);
 	write_events(&s, origin);
 	write_flows(&s, origin);
 	write_other(ct, origin);
