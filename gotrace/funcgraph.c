@@ -272,6 +272,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 }
 
 struct fg_run {
+	FILE *dump;		/* GOTRACE_FG_DUMP: raw events, for debugging */
 	struct pairing *pr;
 	uint64_t events;
 	int err;
@@ -287,6 +288,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	r->events++;
+	if (r->dump)
+		fprintf(r->dump, "%llu k%u g%lld d%llu f%u t%u fl%u\n", (unsigned long long)e->ts_ns,
+			e->kind, (long long)e->goid, (unsigned long long)e->dist, e->func, e->tid, e->flags);
 	switch (e->kind) {
 	case FG_KIND_ENTRY:
 		err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
@@ -541,6 +545,8 @@ int cmd_funcgraph(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (getenv("GOTRACE_FG_DUMP"))
+		run.dump = fopen(getenv("GOTRACE_FG_DUMP"), "w");
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &run, NULL);
 	if (!rb) {
 		gt_error("funcgraph: cannot create the ring buffer: %s", strerror(errno));
@@ -672,6 +678,8 @@ cleanup:
 		unlink(out_tmp);
 	fg_output_free(out);
 	pairing_free(run.pr);
+	if (run.dump)
+		fclose(run.dump);
 	free(names);
 	fg_probes_release(&pr);
 	gosym_free(gs);

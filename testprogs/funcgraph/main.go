@@ -22,6 +22,7 @@
 // Output, one line each:
 //
 //	funcgraph: pid N
+//	funcgraph: stderr passes through   (on stderr)
 //	fgcount GOID FUNC CALLS     per goroutine and traced function
 //	fgnest GOID N               deepest nesting of traced calls (N frames)
 //	fggoexit GOID               that goroutine ends with runtime.Goexit
@@ -286,15 +287,19 @@ func main() {
 	flag.Parse()
 
 	fmt.Printf("funcgraph: pid %d\n", os.Getpid())
+	fmt.Fprintln(os.Stderr, "funcgraph: stderr passes through")
 	if *wait {
 		fmt.Println("funcgraph: ready")
 		bufio.NewReader(os.Stdin).ReadString('\n')
 	}
 	quiet = *loop
-	for {
+	for round := 1; ; round++ {
 		runRound(*workers, *depth, 5)
 		if !*loop {
 			break
+		}
+		if round%50 == 0 {
+			fmt.Printf("funcgraph: round %d\n", round)
 		}
 	}
 	fmt.Println("funcgraph: done")

@@ -1,0 +1,423 @@
+"""Integration tests of `gotrace funcgraph` on testprogs/funcgraph.
+
+The test program counts, per goroutine, its own calls of every traced
+function ('main.*fg*') and its deepest nesting, and prints them (fgcount /
+fgnest lines).  That is the truth: the tracer's jsonl must have exactly the
+same calls per (goroutine, function), the same maximum depth + 1, and no
+call still open once the program has finished.  The program's own output
+(goroutine ids and pid aside) and exit status must be the same as when it
+runs untraced.
+
+Builds: every toolchain / variant (default, pie, stripped) of the program in
+build/testprogs/manifest.json (scripts/build-testprogs.sh); without a
+manifest entry the test builds the newest Go and Debian's Go 1.19 itself.
+
+Environment: GOTRACE_SOAK_SECONDS (default 20) for test_soak.
+"""
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import harness
+from harness import check
+
+PROG = "funcgraph"
+PATTERN = "main.*fg*"
+HOSTARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+SRC = os.path.join(harness.ROOT, "testprogs", PROG)
+OWN_BUILDS = os.path.join(harness.BUILD, "testprogs-funcgraph")
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root (BPF, uprobes)")
+    if not os.access(harness.GOTRACE, os.X_OK):
+        raise AssertionError("no %s: run make" % harness.GOTRACE)
+
+
+def go_minor(gv):
+    m = re.match(r"go1\.(\d+)", gv)
+    return int(m.group(1)) if m else 0
+
+
+def own_builds():
+    """Build newest Go and Go 1.19 x default/pie/stripped ourselves."""
+    out = []
+    gos = [("/usr/local/go/bin/go", None), ("/usr/lib/go-1.19/bin/go", None)]
+    for goexe, _ in gos:
+        if not os.access(goexe, os.X_OK):
+            continue
+        env = dict(os.environ, GOENV="off", GOFLAGS="", GOTOOLCHAIN="local", GOWORK="off",
+                   CGO_ENABLED="0", GOPROXY="off")
+        gv = subprocess.run([goexe, "env", "GOVERSION"], env=env, stdout=subprocess.PIPE,
+                            text=True).stdout.strip()
+        for variant, flags in (("default", []), ("pie", ["-buildmode=pie"]),
+                               ("stripped", ["-ldflags=-s -w"])):
+            path = os.path.join(OWN_BUILDS, gv, variant, PROG)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            p = subprocess.run([goexe, "build", "-buildvcs=false"] + flags + ["-o", path, "."],
+                               cwd=SRC, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if p.returncode == 0:
+                out.append({"go": gv, "variant": variant, "goarch": HOSTARCH, "prog": PROG,
+                            "path": path})
+            else:
+                harness.log("cannot build %s %s: %s" % (gv, variant, p.stdout[-500:]))
+    return out
+
+
+def builds():
+    try:
+        m = [b for b in harness.testprog_builds()
+             if b["prog"] == PROG and b["goarch"] == HOSTARCH and not b.get("cgo")
+             and b["variant"] in ("default", "pie", "stripped") and go_minor(b["go"]) >= 17]
+    except harness.Skip:
+        m = []
+    if not m:
+        m = own_builds()
+    if not m:
+        raise AssertionError("no build of testprogs/%s" % PROG)
+    return m
+
+
+def newest(bs, variant="default"):
+    c = [b for b in bs if b["variant"] == variant]
+    return max(c, key=lambda b: go_minor(b["go"]))
+
+
+def norm_func(name):
+    # Generic instantiations: the runtime reports "F[...]", the pclntab
+    # "F[go.shape.int]"; several shapes of one function count together.
+    return re.sub(r"\[.*\]", "[...]", name)
+
+
+def truth(stdout):
+    counts, nest, goexit = collections.Counter(), {}, set()
+    for line in stdout.splitlines():
+        f = line.split()
+        if f and f[0] == "fgcount":
+            counts[(int(f[1]), f[2])] += int(f[3])
+        elif f and f[0] == "fgnest":
+            nest[int(f[1])] = int(f[2])
+        elif f and f[0] == "fggoexit":
+            goexit.add(int(f[1]))
+    return counts, nest, goexit
+
+
+def traced(path):
+    counts, nest, ends = collections.Counter(), collections.defaultdict(int), collections.Counter()
+    with open(path) as fh:
+        for line in fh:
+            o = json.loads(line)
+            if o.get("type") != "call":
+                continue
+            counts[(o["goid"], norm_func(o["func"]))] += 1
+            nest[o["goid"]] = max(nest[o["goid"]], o["depth"] + 1)
+            ends[o["end"]] += 1
+    return counts, nest, ends
+
+
+def compare(name, stdout, jsonl):
+    """Sub-checks: exact counts, exact nesting, nothing open."""
+    want, wnest, goexit = truth(stdout)
+    got, gnest, ends = traced(jsonl)
+    diffs = ["%s g%d: program says %d calls, trace has %d" % (k[1], k[0], want[k], got[k])
+             for k in sorted(set(want) | set(got)) if want[k] != got[k]]
+    check(name + ":counts", bool(want) and not diffs,
+          "%d (goroutine, function) pairs; %s" % (len(want), "; ".join(diffs[:8])))
+    nd = ["g%d: program %d, trace %d" % (g, wnest[g], gnest.get(g, 0))
+          for g in sorted(wnest) if wnest[g] != gnest.get(g, 0)]
+    check(name + ":max-depth", bool(wnest) and not nd, "; ".join(nd[:8]))
+    check(name + ":none-open", ends["open"] == 0 and ends["ret"] > 0,
+          "ends: %s" % dict(ends))
+    check(name + ":unwound", ends["unwound"] > 0 and bool(goexit),
+          "panics and Goexit must show as unwound calls: %s" % dict(ends))
+    return not diffs and not nd
+
+
+def program_view(stdout):
+    """The program's output with goroutine ids and its pid taken out."""
+    out = []
+    for line in stdout.splitlines():
+        f = line.split()
+        if f and f[0] in ("fgcount", "fgnest", "fggoexit"):
+            out.append(" ".join([f[0]] + f[2:]))
+        elif line.startswith("funcgraph: pid "):
+            out.append("funcgraph: pid")
+        else:
+            out.append(line)
+    return sorted(out)
+
+
+def stat(stderr, what):
+    m = re.search(r"(\d+) %s" % what, stderr)
+    return int(m.group(1)) if m else -1
+
+
+_untraced = {}
+
+
+def run_untraced(path):
+    if path not in _untraced:
+        p = subprocess.run([path, "-exit", "3"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        _untraced[path] = p
+    return _untraced[path]
+
+
+def test_launch():
+    """Launch mode on every build: exact counts and depth, output and status unchanged."""
+    need_root()
+    tmp = tempfile.mkdtemp(prefix="gotrace-fg-")
+    dups = 0
+    try:
+        for b in builds():
+            name = "%s/%s" % (b["go"], b["variant"])
+            out = os.path.join(tmp, name.replace("/", "_") + ".jsonl")
+            p = subprocess.run([harness.GOTRACE, "funcgraph", "--format=jsonl", "-o", out,
+                                PATTERN, "--", b["path"], "-exit", "3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=300)
+            if not check(name + ":runs", p.returncode == 3 and os.path.exists(out),
+                         "exit %d (want the program's 3)\n%s" % (p.returncode, p.stderr[-1500:])):
+                continue
+            ref = run_untraced(b["path"])
+            check(name + ":output-unchanged",
+                  program_view(p.stdout) == program_view(ref.stdout) and ref.returncode == 3,
+                  "traced and untraced stdout differ (goids aside)")
+            check(name + ":stderr-passes", "funcgraph: stderr passes through" in p.stderr,
+                  p.stderr[-500:])
+            ok = compare(name, p.stdout, out)
+            if not ok:
+                keep = os.path.join(harness.BUILD, "funcgraph-fail-" + name.replace("/", "_"))
+                shutil.copy(out, keep + ".jsonl")
+                with open(keep + ".stdout", "w") as fh:
+                    fh.write(p.stdout)
+                harness.log("kept %s.{jsonl,stdout}" % keep)
+            check(name + ":no-drops", "events lost" not in p.stderr and
+                  "could not read" not in p.stderr, p.stderr[-800:])
+            dups += max(stat(p.stderr, "duplicate entries dropped"), 0)
+        # The program grows its stacks in fgGrow's prologue: the entry probe
+        # fires twice; make sure the suite exercised that path.
+        check("morestack-duplicates-seen", dups > 0, "no duplicate entry was dropped in any run")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_attach_mode_single():
+    """One perf-event uprobe per probe (the fallback) gives the same result."""
+    need_root()
+    b = newest(builds())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "single.jsonl")
+        p = subprocess.run([harness.GOTRACE, "funcgraph", "--attach=single", "--format=jsonl",
+                            "-o", out, PATTERN, "--", b["path"]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if check("single:runs", p.returncode == 0, p.stderr[-1500:]):
+            check("single:mode", "perf-event uprobes" in p.stderr, p.stderr[-500:])
+            compare("single", p.stdout, out)
+
+
+def test_pid_mode():
+    """-p PID: attach to a waiting program, then let it run."""
+    need_root()
+    for b in [newest(builds())] + [x for x in builds()
+                                   if x["variant"] == "default" and go_minor(x["go"]) == 19][:1]:
+        name = "pid/%s" % b["go"]
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "pid.jsonl")
+            prog = subprocess.Popen([b["path"], "-wait"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            lines = []
+            tracer = None
+            try:
+                while True:
+                    line = prog.stdout.readline()
+                    if not line:
+                        break
+                    lines.append(line)
+                    if line.startswith("funcgraph: ready"):
+                        break
+                errlog = open(os.path.join(tmp, "err"), "w+")
+                tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl",
+                                           "-o", out, "-p", str(prog.pid), PATTERN],
+                                          stdout=subprocess.DEVNULL, stderr=errlog, text=True)
+                deadline = time.time() + 60
+                while time.time() < deadline:
+                    errlog.seek(0)
+                    if "tracing pid" in errlog.read() or tracer.poll() is not None:
+                        break
+                    time.sleep(0.05)
+                prog.stdin.write("go\n")
+                prog.stdin.flush()
+                rest, _ = prog.communicate(timeout=120)
+                lines.append(rest)
+                rc = tracer.wait(timeout=60)
+                errlog.seek(0)
+                err = errlog.read()
+                if check(name + ":runs", rc == 0 and prog.returncode == 0 and os.path.exists(out),
+                         "gotrace exit %s, program exit %s\n%s" % (rc, prog.returncode, err[-1500:])):
+                    compare(name, "".join(lines), out)
+            finally:
+                for pr in (prog, tracer):
+                    if pr and pr.poll() is None:
+                        pr.kill()
+                        pr.wait()
+
+
+def test_text_and_folded():
+    """Default output: per-goroutine indented graph, unwound marks, summary; folded stacks."""
+    need_root()
+    b = newest(builds())
+    with tempfile.TemporaryDirectory() as tmp:
+        out, folded = os.path.join(tmp, "graph.txt"), os.path.join(tmp, "fg.folded")
+        p = subprocess.run([harness.GOTRACE, "funcgraph", "-q", "-o", out, "--folded", folded,
+                            PATTERN, "--", b["path"]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if not check("text:runs", p.returncode == 0 and os.path.exists(out), p.stderr[-1500:]):
+            return
+        want, _, _ = truth(p.stdout)
+        text = open(out).read()
+        gor = set(int(g) for g in re.findall(r"^goroutine (\d+):$", text, re.M))
+        check("text:goroutines", gor == set(g for g, _ in want),
+              "blocks for %s, program reports %s" % (sorted(gor), sorted(set(g for g, _ in want))))
+        # indentation: fgLeaf called from fgRec at depth d is indented 2*d more
+        # (the function column starts at 44: three 12-wide columns)
+        ind = [len(m.group(1)) - 44 for m in re.finditer(r"^(.*)main\.fgLeaf$", text, re.M)]
+        check("text:indented", ind and max(ind) >= 2 * 1000,
+              "fgLeaf at the bottom of a 1000-deep fgRec chain should be indented 2000+: %s"
+              % sorted(set(ind))[-5:])
+        check("text:unwound-marked", re.search(r"main\.fgPanicky  \[unwound\]$", text, re.M)
+              is not None, "no [unwound] fgPanicky")
+        # summary: calls per function equal the program's totals
+        tot = collections.Counter()
+        for (g, fn), n in want.items():
+            tot[fn] += n
+        summ = {}
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) >= 12 and f[0].isdigit() and f[-1].startswith("main."):
+                summ[norm_func(f[-1])] = summ.get(norm_func(f[-1]), 0) + int(f[0])
+        check("text:summary", summ == dict(tot), "summary %s\nprogram %s" % (summ, dict(tot)))
+        # folded: self time per stack; every stack starts with the goroutine
+        rows = [l.rsplit(" ", 1) for l in open(folded).read().splitlines()]
+        okrows = all(r[0].startswith("G") and r[1].isdigit() for r in rows)
+        leaf = [r for r in rows if r[0].endswith(";main.fgRec;main.fgLeaf")]
+        check("folded", rows and okrows and leaf, "%d rows, %d fgRec;fgLeaf" % (len(rows), len(leaf)))
+
+
+def test_filters():
+    """--goid, --depth and --min-duration filter the jsonl."""
+    need_root()
+    b = newest(builds())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "f.jsonl")
+        p = subprocess.run([harness.GOTRACE, "funcgraph", "-q", "--format=jsonl", "--goid", "1",
+                            "--depth", "3", "--no-summary", "-o", out, PATTERN, "--", b["path"]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if check("filters:runs", p.returncode == 0, p.stderr[-1000:]):
+            objs = [json.loads(l) for l in open(out)]
+            check("filters:goid-depth", objs and all(o["goid"] == 1 and o["depth"] < 3
+                                                     for o in objs),
+                  "%d objects" % len(objs))
+        p = subprocess.run([harness.GOTRACE, "funcgraph", "-q", "--format=jsonl",
+                            "--min-duration", "1ms", "--no-summary", "-o", out, PATTERN, "--",
+                            b["path"]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if check("filters:min-duration-runs", p.returncode == 0, p.stderr[-1000:]):
+            objs = [json.loads(l) for l in open(out)]
+            check("filters:min-duration", all(o["dur_ns"] >= 1000000 for o in objs),
+                  "%d objects" % len(objs))
+
+
+def test_bad_input():
+    """Bad input: one clear error line, non-zero exit, no crash."""
+    need_root()
+    b = newest(builds())
+
+    def run(args):
+        return subprocess.run([harness.GOTRACE, "funcgraph"] + args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+
+    p = run(["main.fgRecc", "--", b["path"]])
+    check("bad:no-match", p.returncode == 1 and "matches no function" in p.stderr
+          and "main.fgRec" in p.stderr, p.stderr[-800:])
+    p = run(["main.*", "--", "/bin/true"])
+    check("bad:not-go", p.returncode == 1 and "gotrace: funcgraph:" in p.stderr
+          and "/bin/true" in p.stderr, p.stderr[-800:])
+    with tempfile.TemporaryDirectory() as tmp:
+        ne = os.path.join(tmp, "prog")
+        shutil.copy(b["path"], ne)
+        os.chmod(ne, 0o644)
+        p = run([PATTERN, "--", ne])
+        check("bad:not-executable", p.returncode == 1 and "not executable" in p.stderr,
+              p.stderr[-800:])
+        p = run([PATTERN, "--", os.path.join(tmp, "missing")])
+        check("bad:missing", p.returncode == 1 and p.stderr.count("\n") <= 2, p.stderr[-800:])
+    p = run(["-p", "999999999", PATTERN])
+    check("bad:pid", p.returncode != 0 and "gotrace:" in p.stderr, p.stderr[-800:])
+    p = run(["--max-probes", "5", PATTERN, "--", b["path"]])
+    check("bad:max-probes", p.returncode == 1 and "--yes" in p.stderr and "probes" in p.stderr,
+          p.stderr[-800:])
+    p = run(["--bogus"])
+    check("bad:usage", p.returncode == 2, p.stderr[-300:])
+
+
+def bpf_leftovers():
+    names = []
+    for kind in ("prog", "link"):
+        p = subprocess.run(["bpftool", "-j", kind, "show"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        try:
+            for o in json.loads(p.stdout or "[]"):
+                n = o.get("name", "")
+                if n.startswith("fg_") or o.get("prog_name", "").startswith("fg_"):
+                    names.append("%s %s" % (kind, o.get("id")))
+        except ValueError:
+            pass
+    return names
+
+
+def test_zz_no_bpf_left():
+    """After every run above, no funcgraph BPF program or link remains."""
+    need_root()
+    if not shutil.which("bpftool"):
+        raise harness.Skip("no bpftool")
+    left = bpf_leftovers()
+    check("no-bpf-left", not left, ", ".join(left))
+
+
+def test_soak():
+    """A busy program traced for GOTRACE_SOAK_SECONDS: it keeps running."""
+    need_root()
+    secs = int(os.environ.get("GOTRACE_SOAK_SECONDS", "20"))
+    b = newest(builds())
+    prog = subprocess.Popen([b["path"], "-loop", "-depth", "200"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        prog.stdout.readline()
+        p = subprocess.run([harness.GOTRACE, "funcgraph", "--format=jsonl", "--no-summary",
+                            "-o", "/dev/null", "-d", "%ds" % secs, "-p", str(prog.pid), PATTERN],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=secs + 120)
+        time.sleep(1)
+        alive = prog.poll() is None
+        check("soak:tracer", p.returncode == 0 and stat(p.stderr, "events") > 0,
+              p.stderr[-1000:])
+        check("soak:target-alive", alive, "the program exited with %s" % prog.returncode)
+        rounds = 0
+        # the program prints a line every 50 rounds: it made progress
+        prog.send_signal(signal.SIGKILL)
+        rest = prog.communicate(timeout=30)[0]
+        rounds = len(re.findall(r"round \d+", rest))
+        check("soak:progress", rounds > 0, "no 'round' line from the program")
+    finally:
+        if prog.poll() is None:
+            prog.kill()
+            prog.wait()
