@@ -4,20 +4,27 @@
  *
  * DWARF first: the runtime's own types, in the compile unit named
  * "runtime" (Go's linker puts every runtime type there).  Only that unit's
- * top-level DIEs are read, so a 100 MB binary costs little more than the
- * decompression libdw does when it opens the debug sections.  Compressed
- * sections of both kinds open: SHF_COMPRESSED (Go 1.19+) and the GNU
- * .zdebug_* sections (Go <= 1.18), which libdw 0.188 inflates itself.
+ * top-level DIEs are read.  What costs is inflating compressed sections:
+ * dwarf_begin_elf() inflates every debug section (line tables, location
+ * lists, frame info: 70% of the bytes), so for 64-bit native-endian files
+ * libdw is instead handed a small in-memory ELF holding only the sections
+ * type lookups read, inflated here (SHF_COMPRESSED, Go 1.19+, and GNU
+ * .zdebug_*, Go <= 1.18).  Other files go through dwarf_begin_elf() on the
+ * binary itself; libdw 0.188 inflates both kinds too.
  * Without usable DWARF, the per-version table (version_tables.c) answers for
  * 64-bit amd64/arm64 binaries of Go 1.17 - 1.27.
  *
  * The TLS slot of g is separate: it depends on the link, not the Go version.
  */
+#include <endian.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <zlib.h>
 
 #include "internal.h"
 #include "version_tables.h"
@@ -159,13 +166,219 @@ static bool dwarf_find_types(Dwarf *dw, Dwarf_Die types[NTYPES])
 	return false;
 }
 
+/* The debug sections type lookups read: DIEs, their abbreviations, and the
+ * string and address tables DWARF 5 forms may point into. */
+static const char *const min_sections[] = {
+	"info", "abbrev", "str", "line_str", "str_offsets", "addr",
+};
+#define NMIN (sizeof(min_sections) / sizeof(min_sections[0]))
+#define MAX_INFLATED (1ULL << 31)
+
+struct min_elf {
+	uint8_t *image;
+	Elf *elf;
+};
+
+static void min_elf_free(struct min_elf *m)
+{
+	if (m->elf)
+		elf_end(m->elf);
+	free(m->image);
+	m->elf = NULL;
+	m->image = NULL;
+}
+
+/* The contents of one debug section, inflated if compressed, into a
+ * malloc'ed buffer (*owned) or pointing into the image.  -ENOENT if
+ * absent, -EOPNOTSUPP for a compression we don't inflate. */
+static int debug_section(struct gosym *g, const char *suffix, const uint8_t **data,
+			 size_t *size, uint8_t **owned)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	*owned = NULL;
+	if (elf_getshdrstrndx(g->elf, &shstrndx))
+		return -ENOENT;
+	while ((scn = elf_nextscn(g->elf, scn))) {
+		const uint8_t *raw;
+		uint64_t want, rawlen;
+		bool gnu;
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		n = elf_strptr(g->elf, shstrndx, sh.sh_name);
+		if (!n)
+			continue;
+		if (!strncmp(n, ".debug_", 7) && !strcmp(n + 7, suffix))
+			gnu = false;
+		else if (!strncmp(n, ".zdebug_", 8) && !strcmp(n + 8, suffix))
+			gnu = true;
+		else
+			continue;
+		if (sh.sh_offset > g->image_size || sh.sh_size > g->image_size - sh.sh_offset)
+			return -EPROTO;
+		raw = g->image + sh.sh_offset;
+		rawlen = sh.sh_size;
+		if (gnu) {
+			/* "ZLIB", big-endian 64-bit size, zlib stream. */
+			if (rawlen < 12 || memcmp(raw, "ZLIB", 4))
+				return -EPROTO;
+			memcpy(&want, raw + 4, 8);
+			want = be64toh(want);
+			raw += 12;
+			rawlen -= 12;
+		} else if (sh.sh_flags & SHF_COMPRESSED) {
+			/* Elf64_Chdr: ch_type, ch_reserved, ch_size, ch_addralign. */
+			if (rawlen < 24 || gosym__u32(g, raw) != ELFCOMPRESS_ZLIB)
+				return -EOPNOTSUPP;
+			want = gosym__u64(g, raw + 8);
+			raw += 24;
+			rawlen -= 24;
+		} else {
+			*data = raw;
+			*size = rawlen;
+			return 0;
+		}
+		if (want > MAX_INFLATED)
+			return -EPROTO;
+		uLongf outlen = want;
+		uint8_t *out = malloc(want ? want : 1);
+
+		if (!out)
+			return -ENOMEM;
+		if (uncompress(out, &outlen, raw, rawlen) != Z_OK || outlen != want) {
+			free(out);
+			return -EPROTO;
+		}
+		*data = *owned = out;
+		*size = want;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/*
+ * Build an ELF64 file in memory holding only min_sections, uncompressed,
+ * and open it with libelf.  Only for 64-bit files of the host's byte order
+ * (amd64, arm64), so that headers are written natively; the DWARF inside
+ * keeps its own encoding, which then matches.
+ */
+static int min_elf_build(struct gosym *g, struct min_elf *m)
+{
+	const uint8_t *data[NMIN];
+	uint8_t *owned[NMIN] = { NULL };
+	size_t size[NMIN], off, shstr_off, shstr_len = 1, shoff, total;
+	int nsec = 0, idx[NMIN] = { 0 }, err = 0;
+	char shstr[NMIN * 24 + 16];
+	uint8_t *p;
+
+	memset(m, 0, sizeof(*m));
+	if (!g->is64 || g->info.big_endian != (__BYTE_ORDER == __BIG_ENDIAN))
+		return -EOPNOTSUPP;
+	shstr[0] = '\0';
+	for (size_t i = 0; i < NMIN; i++) {
+		err = debug_section(g, min_sections[i], &data[i], &size[i], &owned[i]);
+		if (err == -ENOENT) {
+			size[i] = 0;
+			data[i] = NULL;
+			err = 0;
+			continue;
+		}
+		if (err)
+			goto cleanup;
+		idx[i] = (int)shstr_len;
+		shstr_len += (size_t)sprintf(shstr + shstr_len, ".debug_%s", min_sections[i]) + 1;
+		nsec++;
+	}
+	if (!size[0]) {
+		err = -ENOENT;
+		goto cleanup;
+	}
+	size_t shstrtab_name = shstr_len;
+
+	shstr_len += (size_t)sprintf(shstr + shstr_len, ".shstrtab") + 1;
+
+	/* Layout: ehdr, section data, .shstrtab, section headers. */
+	off = sizeof(Elf64_Ehdr);
+	for (size_t i = 0; i < NMIN; i++)
+		off += size[i];
+	shstr_off = off;
+	shoff = (shstr_off + shstr_len + 7) & ~(size_t)7;
+	total = shoff + (size_t)(nsec + 2) * sizeof(Elf64_Shdr);
+	m->image = calloc(1, total);
+	if (!m->image) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	Elf64_Ehdr eh = { 0 };
+
+	memcpy(eh.e_ident, g->image, EI_NIDENT);
+	eh.e_type = ET_EXEC;
+	eh.e_machine = (Elf64_Half)g->info.e_machine;
+	eh.e_version = EV_CURRENT;
+	eh.e_ehsize = sizeof(Elf64_Ehdr);
+	eh.e_shoff = shoff;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = (Elf64_Half)(nsec + 2);
+	eh.e_shstrndx = (Elf64_Half)(nsec + 1);
+	memcpy(m->image, &eh, sizeof(eh));
+
+	p = m->image + shoff + sizeof(Elf64_Shdr); /* section 0 stays zero */
+	off = sizeof(Elf64_Ehdr);
+	for (size_t i = 0; i < NMIN; i++) {
+		if (!size[i])
+			continue;
+		memcpy(m->image + off, data[i], size[i]);
+		put32(p + offsetof(Elf64_Shdr, sh_name), (uint32_t)idx[i]);
+		put32(p + offsetof(Elf64_Shdr, sh_type), SHT_PROGBITS);
+		put64(p + offsetof(Elf64_Shdr, sh_offset), off);
+		put64(p + offsetof(Elf64_Shdr, sh_size), size[i]);
+		put64(p + offsetof(Elf64_Shdr, sh_addralign), 1);
+		off += size[i];
+		p += sizeof(Elf64_Shdr);
+	}
+	memcpy(m->image + shstr_off, shstr, shstr_len);
+	put32(p + offsetof(Elf64_Shdr, sh_name), (uint32_t)shstrtab_name);
+	put32(p + offsetof(Elf64_Shdr, sh_type), SHT_STRTAB);
+	put64(p + offsetof(Elf64_Shdr, sh_offset), shstr_off);
+	put64(p + offsetof(Elf64_Shdr, sh_size), shstr_len);
+	put64(p + offsetof(Elf64_Shdr, sh_addralign), 1);
+
+	m->elf = elf_memory((char *)m->image, total);
+	if (!m->elf) {
+		err = -EPROTO;
+		goto cleanup;
+	}
+cleanup:
+	for (size_t i = 0; i < NMIN; i++)
+		free(owned[i]);
+	if (err)
+		min_elf_free(m);
+	return err;
+}
+
 static int offsets_from_dwarf(struct gosym *g, struct gosym_runtime_offsets *rt)
 {
 	Dwarf_Die types[NTYPES];
-	Dwarf *dw;
+	struct min_elf m = { 0 };
+	Dwarf *dw = NULL;
 	int err = 0;
 
-	dw = dwarf_begin_elf(g->elf, DWARF_C_READ, NULL);
+	if (!min_elf_build(g, &m))
+		dw = dwarf_begin_elf(m.elf, DWARF_C_READ, NULL);
+	if (!dw) {
+		/* Foreign byte order, 32-bit, or a section we can't inflate:
+		 * let libdw open the binary itself. */
+		min_elf_free(&m);
+		dw = dwarf_begin_elf(g->elf, DWARF_C_READ, NULL);
+	}
 	if (!dw)
 		return -ENOENT;
 	if (!dwarf_find_types(dw, types)) {
@@ -198,6 +411,7 @@ static int offsets_from_dwarf(struct gosym *g, struct gosym_runtime_offsets *rt)
 		rt->source = "DWARF";
 cleanup:
 	dwarf_end(dw);
+	min_elf_free(&m);
 	return err;
 }
 
