@@ -409,6 +409,11 @@ int cmd_funcgraph(int argc, char **argv)
 	err = parse_args(argc, argv, &a);
 	if (err)
 		return err < 0 ? 0 : (err == EXIT_USAGE ? EXIT_USAGE : EXIT_USAGE);
+	if (a.json && !fg_path_is_regular(a.json)) {
+		/* the Chrome trace writer renames <path>.tmp into place */
+		status = gt_error("funcgraph: --json '%s': not a regular file", a.json);
+		goto cleanup;
+	}
 	libbpf_set_print(libbpf_quiet);
 	gt_signals_install();
 
@@ -509,7 +514,16 @@ int cmd_funcgraph(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < pr.nfuncs; i++)
 		names[i] = pr.funcs[i].name;
-	if (a.out_path) {
+	if (a.out_path && !fg_path_is_regular(a.out_path)) {
+		/* /dev/stdout, a fifo, /dev/null: write in place, never
+		 * rename over it */
+		outf = fopen(a.out_path, "w");
+		if (!outf) {
+			gt_error("funcgraph: cannot open '%s': %s", a.out_path, strerror(errno));
+			outf = stdout;
+			goto cleanup;
+		}
+	} else if (a.out_path) {
 		snprintf(out_tmp, sizeof(out_tmp), "%s.tmp", a.out_path);
 		outf = fopen(out_tmp, "w");
 		if (!outf) {
@@ -654,7 +668,7 @@ int cmd_funcgraph(int argc, char **argv)
 			goto cleanup;
 		}
 		outf = stdout;
-		if (rename(out_tmp, a.out_path)) {
+		if (out_tmp[0] && rename(out_tmp, a.out_path)) {
 			gt_error("funcgraph: cannot write '%s': %s", a.out_path, strerror(errno));
 			goto cleanup;
 		}

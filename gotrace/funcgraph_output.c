@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "chrome_trace.h"
 #include "funcgraph_output.h"
@@ -440,13 +441,26 @@ static void write_summary(struct fg_output *o)
 	free(idx);
 }
 
+bool fg_path_is_regular(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode);
+}
+
 static int write_folded(struct fg_output *o)
 {
 	char tmp[4096];
+	bool atomic = fg_path_is_regular(o->o.folded_path);
 	FILE *f;
 	int err = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", o->o.folded_path);
+	if (atomic)
+		snprintf(tmp, sizeof(tmp), "%s.tmp", o->o.folded_path);
+	else
+		snprintf(tmp, sizeof(tmp), "%s", o->o.folded_path);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
@@ -456,6 +470,8 @@ static int write_folded(struct fg_output *o)
 				fprintf(f, "%s %" PRIu64 "\n", x->stack, x->ns);
 	if (fclose(f))
 		err = -errno;
+	if (!atomic)
+		return err;
 	if (!err && rename(tmp, o->o.folded_path))
 		err = -errno;
 	if (err)

@@ -44,6 +44,11 @@ void fg_output_free(struct fg_output *o);
 /* Set the time origin (tracing start) once it is known. */
 void fg_output_set_t0(struct fg_output *o, uint64_t t0);
 
+/* True if path is a regular file or doesn't exist: output may then be
+ * written to "<path>.tmp" and renamed into place.  Never rename over a
+ * device, fifo or symlink target such as /dev/null. */
+bool fg_path_is_regular(const char *path);
+
 /* JSON string body escaping (no quotes added). */
 void fg_json_str(FILE *f, const char *s);
 
