@@ -273,8 +273,14 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 
 		snprintf(nm, sizeof(nm), "%s%s", fname(o, c->func),
 			 c->end == PAIRING_UNWOUND ? " [unwound]" : "");
+		struct chrome_trace_arg args[] = {
+			{ .key = "depth", .num = c->depth },
+			{ .key = "self_ns", .num = (int64_t)c->self_ns },
+			{ .key = "end", .str = pairing_end_name(c->end) },
+		};
+
 		chrome_trace_slice(o->ct, (uint64_t)c->goid, CHROME_TRACE_CALLS, c->start_ns,
-				   c->end_ns, nm, NULL, NULL, 0);
+				   c->end_ns, nm, NULL, args, 3);
 	}
 	if (o->o.max_depth > 0 && c->depth >= o->o.max_depth)
 		return;

@@ -312,6 +312,29 @@ def test_text_and_folded():
         check("folded", rows and okrows and leaf, "%d rows, %d fgRec;fgLeaf" % (len(rows), len(leaf)))
 
 
+def test_chrome_json():
+    """--json: a Chrome trace whose call slices are exactly the program's calls."""
+    need_root()
+    b = newest(builds())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.json")
+        p = subprocess.run([harness.GOTRACE, "funcgraph", "-q", "--no-summary", "-o", "/dev/null",
+                            "--json", path, PATTERN, "--", b["path"]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if not check("json:runs", p.returncode == 0 and os.path.exists(path), p.stderr[-1000:]):
+            return
+        want, _, _ = truth(p.stdout)
+        doc = json.load(open(path))
+        got = collections.Counter()
+        for e in doc["traceEvents"]:
+            if e.get("ph") == "X" and e.get("cat") == "call":
+                fn = norm_func(e["name"].replace(" [unwound]", ""))
+                got[(e["args"]["goid"], fn)] += 1
+        check("json:calls", got == want, "%d slices, %d calls in the program" % (
+            sum(got.values()), sum(want.values())))
+        check("json:closed", doc.get("displayTimeUnit") == "ns", "document not closed")
+
+
 def test_filters():
     """--goid, --depth and --min-duration filter the jsonl."""
     need_root()
