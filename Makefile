@@ -113,7 +113,9 @@ $(CLI_OBJ): $(BPF_SKEL)
 $(BUILD)/gotrace: $(CLI_OBJ) $(LIBDWUNW) $(LIBGOSYM)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBDWUNW) $(LIBGOSYM) $(filter-out $(BUILD)/obj/gotrace/main.o,$(CLI_OBJ))
+# Unit tests link every CLI object but main.o, then the libraries (static
+# libraries must follow the objects that use them).
+$(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/obj/gotrace/main.o,$(CLI_OBJ)) $(LIBDWUNW) $(LIBGOSYM)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Igotrace -Itests/unit $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

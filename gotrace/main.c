@@ -3,14 +3,11 @@
  * gotrace: a Go-runtime-aware goroutine tracer and stack unwinder.
  * Dispatches `gotrace CMD ...` to the subcommand's handler, bpftool style.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gotrace.h"
-
-bool gt_quiet;
 
 struct subcommand {
 	const char *name;
@@ -55,41 +52,6 @@ int gt_help(const char *cmd)
 	}
 	fprintf(stderr, "gotrace: unknown command '%s'\n", cmd);
 	return EXIT_USAGE;
-}
-
-void gt_progress(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (gt_quiet)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void gt_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gotrace: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int gt_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gotrace: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
 }
 
 int main(int argc, char **argv)

@@ -12,11 +12,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdarg.h>
+
 static int check_failures;
 
-#define CHECK_FAIL(name, fmt, ...) \
-	(printf("FAIL: %s: " fmt " (%s:%d)\n", name, ##__VA_ARGS__, __FILE__, __LINE__), \
-	 check_failures++, 0)
+/* Print a FAIL line; always returns 0 so it can end an ASSERT expression. */
+static inline __attribute__((format(printf, 4, 5))) int
+check_fail(const char *file, int line, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL: %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" (%s:%d)\n", file, line);
+	check_failures++;
+	return 0;
+}
+
+#define CHECK_FAIL(name, fmt, ...) check_fail(__FILE__, __LINE__, name, fmt, ##__VA_ARGS__)
 #define CHECK_PASS(name) printf("PASS: %s\n", name)
 #define CHECK_SKIP(name, why) printf("SKIP: %s: %s\n", name, why)
 
