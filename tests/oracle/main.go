@@ -337,7 +337,12 @@ func main() {
 	funcs := b.table.Funcs
 	switch os.Args[1] {
 	case "info":
+		textSection := ""
+		if s := b.f.Section(".text"); s != nil {
+			textSection = hex(s.Addr)
+		}
 		enc.Encode(map[string]interface{}{
+			"text_section": textSection,
 			"pclntab": b.pclnWhere, "pclntab_vaddr": hex(b.pclnVaddr),
 			"magic":      hex(uint64(b.bo.Uint32(b.pcln))),
 			"text_start": hex(b.textStart), "text_start_from": b.textWhere,
