@@ -11,7 +11,8 @@
 #include "internal.h"
 
 #define PCDATA_INLTREEINDEX 2
-#define FUNCDATA_INLTREE 3
+#define FUNCDATA_INLTREE 3	/* Go 1.16+ */
+#define FUNCDATA_INLTREE_OLD 4	/* Go 1.13-1.15 (pclntab format 1.2) */
 #define MAX_INLINE_DEPTH 64
 
 static inline bool uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
@@ -307,19 +308,20 @@ int gosym_pc_spdelta(const struct gosym *g, uint64_t pc, int32_t *delta)
 static const uint8_t *inline_tree(const struct gosym *g, const struct gosym_rawfunc *f, size_t *avail)
 {
 	const struct gosym_pcln *t = &g->pcln;
+	int slot = t->format == GOSYM_PCLN_12 ? FUNCDATA_INLTREE_OLD : FUNCDATA_INLTREE;
 	uint64_t va;
 
-	if (f->nfuncdata <= FUNCDATA_INLTREE)
+	if (f->nfuncdata <= (uint32_t)slot)
 		return NULL;
 	if (t->format >= GOSYM_PCLN_118) {
-		uint32_t off = gosym__u32(g, f->funcdata + FUNCDATA_INLTREE * 4);
+		uint32_t off = gosym__u32(g, f->funcdata + slot * 4);
 
 		if (off == UINT32_MAX || !t->gofunc)
 			return NULL;
 		va = t->gofunc + off;
 	} else {
 		uint64_t fdva = g->info.pcln_vaddr + (f->funcdata - t->data) +
-				FUNCDATA_INLTREE * (uint64_t)t->ptrsize;
+				slot * (uint64_t)t->ptrsize;
 
 		if (gosym__read_ptr(g, fdva, &va) || !va)
 			return NULL;
