@@ -1,0 +1,3 @@
+module gotrace.test/stacks
+
+go 1.15

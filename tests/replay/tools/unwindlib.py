@@ -1,0 +1,131 @@
+"""Helpers shared by the libdwunw tests (tests/unit/test_unwind_*.py).
+
+- build(): compile the snapshot tools (snap, replay) and the C test
+  programs (testprogs/cstacks) into build/unwind/, linking build/libdwunw.a
+  and build/libgosym.a (made first if missing).
+- go_stacks_builds(): testprogs/stacks binaries: the manifest's amd64
+  default/pie/stripped builds, plus our own builds with the newest Go and
+  Debian's Go 1.19 when the manifest lacks them.
+- snap(): run a program under tools/snap, return the snapshot paths.
+- replay(): unwind snapshots with tools/replay, return the parsed JSON.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+
+import harness
+
+ROOT = harness.ROOT
+OUT = os.path.join(harness.BUILD, "unwind")
+TOOLS = os.path.join(ROOT, "tests", "replay", "tools")
+LIBS = [os.path.join(harness.BUILD, "libdwunw.a"), os.path.join(harness.BUILD, "libgosym.a")]
+CFLAGS = ["-std=gnu11", "-g", "-Wall", "-I" + os.path.join(ROOT, "unwind"),
+          "-I" + os.path.join(ROOT, "gosym")]
+GO_NEWEST = "/usr/local/go/bin/go"
+GO_119 = "/usr/lib/go-1.19/bin/go"
+
+
+def _newer(target, sources):
+    if not os.path.exists(target):
+        return True
+    t = os.path.getmtime(target)
+    return any(os.path.getmtime(s) > t for s in sources)
+
+
+def build():
+    """Build the libraries (through make), the tools; return {name: path}."""
+    harness.run(["make", "-s", "-C", ROOT] + [os.path.relpath(l, ROOT) for l in LIBS], timeout=600)
+    os.makedirs(OUT, exist_ok=True)
+    out = {}
+    for t in ("snap", "replay"):
+        src = os.path.join(TOOLS, t + ".c")
+        dst = os.path.join(OUT, t)
+        hdrs = glob.glob(os.path.join(ROOT, "unwind", "*.h"))
+        if _newer(dst, [src] + LIBS + hdrs):
+            harness.run(["gcc", "-O2"] + CFLAGS + ["-o", dst, src] + LIBS + ["-lelf", "-ldw", "-lz"])
+        out[t] = dst
+    return out
+
+
+def _go_build(go, variant, dst):
+    src = os.path.join(ROOT, "testprogs", "stacks")
+    flags = {"default": [], "pie": ["-buildmode=pie"], "stripped": ["-ldflags=-s -w"]}[variant]
+    if not _newer(dst, glob.glob(os.path.join(src, "*.go")) + [go]):
+        return True
+    env = dict(os.environ, GOENV="off", GOFLAGS="", GOTOOLCHAIN="local", CGO_ENABLED="0",
+               GOCACHE=os.path.join(harness.BUILD, "gocache", "unwind-" + os.path.basename(os.path.dirname(os.path.dirname(go)))))
+    if variant == "pie":
+        env.pop("CGO_ENABLED")  # internal linking of a PIE needs no cgo on amd64
+    p = subprocess.run([go, "build", "-o", dst] + flags + ["."], cwd=src, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    if p.returncode != 0:
+        harness.log("go build %s %s: %s" % (go, variant, p.stdout[-500:]))
+    return p.returncode == 0
+
+
+def _go_version(go):
+    p = subprocess.run([go, "version"], stdout=subprocess.PIPE, text=True,
+                       env=dict(os.environ, GOENV="off", GOFLAGS="", GOTOOLCHAIN="local"))
+    return p.stdout.split()[2] if p.returncode == 0 else None
+
+
+def go_stacks_builds(variants=("default", "pie", "stripped")):
+    """[(label, path)] of runnable testprogs/stacks builds."""
+    builds, have = [], set()
+    try:
+        for b in harness.testprog_builds():
+            if b["prog"] == "stacks" and b["goarch"] == "amd64" and b["variant"] in variants:
+                builds.append(("%s/%s" % (b["go"], b["variant"]), b["path"]))
+                have.add((b["go"], b["variant"]))
+    except harness.Skip:
+        pass
+    for go in (GO_NEWEST, GO_119):
+        if not os.path.exists(go):
+            continue
+        ver = _go_version(go)
+        for v in variants:
+            if (ver, v) in have:
+                continue
+            dst = os.path.join(OUT, "stacks", ver, v, "stacks")
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if _go_build(go, v, dst):
+                builds.append(("%s/%s" % (ver, v), dst))
+    return builds
+
+
+def snap(tools, prog, symbol, outdir, args=(), stack_kb=32, max_hits=1000):
+    """Run prog under snap; returns (snapshot paths in hit order, program stdout)."""
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    os.makedirs(outdir)
+    prefix = os.path.join(outdir, "snap")
+    progout = os.path.join(outdir, "stdout")
+    harness.run([tools["snap"], "-s", symbol, "-k", str(stack_kb), "-n", str(max_hits),
+                 "-O", progout, "-o", prefix, "--", prog] + list(args), timeout=120)
+    n = 0
+    while os.path.exists("%s.%d" % (prefix, n + 1)):
+        n += 1
+    with open(progout) as f:
+        text = f.read()
+    return ["%s.%d" % (prefix, i) for i in range(1, n + 1)], text
+
+
+def replay(tools, snaps, methods="all"):
+    if not snaps:
+        return []
+    p = harness.run([tools["replay"], "-m", methods] + list(snaps), timeout=120)
+    return [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def snapshot_reg(path, reg):
+    """A register's value from a snapshot file (None if absent)."""
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 3 and w[0] == "r" and int(w[1]) == reg:
+                return int(w[2], 16)
+            if w and w[0] == "stack":
+                break
+    return None
