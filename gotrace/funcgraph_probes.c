@@ -122,9 +122,11 @@ int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *e
 			n = retsites_find(rs, code, f.end - f.entry, f.entry, rets, maxrets, &bad);
 		}
 		if (n < 0) {
-			gt_warn("skipping %s: cannot decode the instruction at 0x%llx (+0x%llx)",
-				f.name, (unsigned long long)bad,
-				(unsigned long long)(bad - f.entry));
+			/* never guess where instructions start: skip it */
+			if (p->skipped < 5)
+				gt_warn("skipping %s: cannot decode the instruction at 0x%llx (+0x%llx)",
+					f.name, (unsigned long long)bad,
+					(unsigned long long)(bad - f.entry));
 			p->skipped++;
 			continue;
 		}
@@ -148,6 +150,8 @@ int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *e
 			goto cleanup;
 		p->funcs[idx].nrets = n;
 	}
+	if (p->skipped > 5)
+		gt_warn("skipping %zu more functions that cannot be decoded", p->skipped - 5);
 	for (int k = 0; k < ninc; k++)
 		if (!p->pattern_hits[k])
 			err = -ENOENT;
