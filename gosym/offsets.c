@@ -436,6 +436,72 @@ static int64_t align_up(int64_t v, int64_t a)
 	return a > 1 ? (v + a - 1) / a * a : v;
 }
 
+/* Functions that exist in every Go release 1.17+ and call ABI0 code, so
+ * the compiler reloads g into R14 from TLS after the call. */
+static const char *const g_reload_funcs[] = {
+	"runtime.casgstatus", "runtime.reentersyscall", "runtime.gcStart",
+};
+
+/*
+ * The TLS offset of g as the code itself uses it: after a call into ABI0
+ * code, ABIInternal code on amd64 re-zeroes X15 and reloads g into R14:
+ *   45 0f 57 ff              xorps %xmm15,%xmm15
+ * followed, depending on how the linker resolved runtime.tlsg, by
+ *   64 4c 8b 34 25 <disp32>  mov %fs:disp32,%r14              (non-PIE)
+ *   49 c7 c6 <imm32>         mov $imm32,%r14                  (PIE, IE
+ *   64 4d 8b 36              mov %fs:(%r14),%r14               relaxed to LE)
+ * The byte sequences are matched at every offset of a few known functions
+ * (located through the pclntab, so it works on stripped binaries); all
+ * matches must agree.  -ENOENT when there is none.
+ */
+static int tls_from_code(const struct gosym *g, int64_t *off)
+{
+	static const uint8_t xorps[] = { 0x45, 0x0f, 0x57, 0xff };
+	static const uint8_t fsdisp[] = { 0x64, 0x4c, 0x8b, 0x34, 0x25 };
+	static const uint8_t movimm[] = { 0x49, 0xc7, 0xc6 };
+	static const uint8_t fsr14[] = { 0x64, 0x4d, 0x8b, 0x36 };
+	bool found = false;
+	int32_t val = 0;
+
+	for (size_t f = 0; f < sizeof(g_reload_funcs) / sizeof(g_reload_funcs[0]); f++) {
+		struct gosym_func fn;
+		const uint8_t *code;
+		size_t len;
+
+		if (gosym_lookup_name(g, g_reload_funcs[f], &fn) || fn.end <= fn.entry ||
+		    fn.end - fn.entry > (1 << 20))
+			continue;
+		len = fn.end - fn.entry;
+		code = gosym_bytes(g, fn.entry, len);
+		if (!code)
+			continue;
+		for (size_t i = 0; i + 4 + 11 <= len; i++) {
+			const uint8_t *p = code + i + 4;
+			int32_t v;
+
+			if (memcmp(code + i, xorps, 4))
+				continue;
+			if (!memcmp(p, fsdisp, 5))
+				memcpy(&v, p + 5, 4);
+			else if (!memcmp(p, movimm, 3) && !memcmp(p + 7, fsr14, 4))
+				memcpy(&v, p + 3, 4);
+			else
+				continue;
+			v = (int32_t)le32toh((uint32_t)v);
+			if (found && v != val)
+				return -EPROTO;
+			val = v;
+			found = true;
+		}
+		if (found)
+			break;
+	}
+	if (!found)
+		return -ENOENT;
+	*off = val;
+	return 0;
+}
+
 /*
  * Where g lives relative to the thread pointer.
  *
@@ -450,6 +516,8 @@ static int64_t align_up(int64_t v, int64_t a)
  * and a TLS symbol of the executable is then at st_value - tpoff.
  * (Checked against the %fs:-0x18 the linker wrote into a cgo binary with
  * 67 bytes of C TLS; tests/unit/test_offsets.py re-checks it with objdump.)
+ * A stripped binary has no runtime.tlsg symbol: then the code says it
+ * (tls_from_code).
  *
  * linux/arm64: ABIInternal keeps g in R28 at all times; the TLS copy only
  * matters in C code, where the tracer uses g.m.curg from a Go frame anyway.
@@ -460,6 +528,7 @@ static void tls_load(struct gosym *g, struct gosym_runtime_offsets *rt)
 	GElf_Phdr tls = { 0 };
 	bool have_tls = false;
 	uint64_t value, size;
+	int64_t code_off;
 	size_t phnum;
 
 	if (!strcmp(arch, "arm64")) {
@@ -487,28 +556,30 @@ static void tls_load(struct gosym *g, struct gosym_runtime_offsets *rt)
 		rt->tls_source = "default -8";
 		return;
 	}
-	if (gosym_symbol(g, "runtime.tlsg", &value, &size)) {
-		/* Stripped cgo binary with C thread-locals: the slot could be
-		 * anywhere in the block. */
-		rt->tls_g = 0;
-		rt->tls_source = "unknown (no runtime.tlsg symbol, PT_TLS shared with C)";
-		return;
-	}
-	/* st_value of a TLS symbol is its offset in the TLS template; accept
-	 * an absolute address too. */
-	if (value >= tls.p_memsz && value - tls.p_vaddr < tls.p_memsz)
-		value -= tls.p_vaddr;
-	if (value >= tls.p_memsz) {
-		rt->tls_g = 0;
-		rt->tls_source = "unknown (runtime.tlsg outside PT_TLS)";
-		return;
-	}
-	int64_t align = tls.p_align ? (int64_t)tls.p_align : 1;
-	int64_t firstbyte = (int64_t)(-tls.p_vaddr & (uint64_t)(align - 1));
-	int64_t tpoff = align_up((int64_t)tls.p_memsz - firstbyte, align) + firstbyte;
+	if (!gosym_symbol(g, "runtime.tlsg", &value, &size)) {
+		/* st_value of a TLS symbol is its offset in the TLS template;
+		 * accept an absolute address too. */
+		if (value >= tls.p_memsz && value - tls.p_vaddr < tls.p_memsz)
+			value -= tls.p_vaddr;
+		if (value < tls.p_memsz) {
+			int64_t align = tls.p_align ? (int64_t)tls.p_align : 1;
+			int64_t firstbyte = (int64_t)(-tls.p_vaddr & (uint64_t)(align - 1));
+			int64_t tpoff = align_up((int64_t)tls.p_memsz - firstbyte, align) + firstbyte;
 
-	rt->tls_g = (int64_t)value - tpoff;
-	rt->tls_source = "runtime.tlsg + PT_TLS";
+			rt->tls_g = (int64_t)value - tpoff;
+			rt->tls_source = "runtime.tlsg + PT_TLS";
+			return;
+		}
+	}
+	/* Stripped cgo binary with C thread-locals: the slot could be
+	 * anywhere in the block; ask the code. */
+	if (!tls_from_code(g, &code_off) && code_off < 0 && -code_off <= (int64_t)tls.p_memsz + 64) {
+		rt->tls_g = code_off;
+		rt->tls_source = "code (g reload after ABI0 calls)";
+		return;
+	}
+	rt->tls_g = 0;
+	rt->tls_source = "unknown (no runtime.tlsg symbol, PT_TLS shared with C)";
 }
 
 void gosym__offsets_load(struct gosym *g)

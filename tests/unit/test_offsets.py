@@ -77,13 +77,16 @@ def info(path):
 
 
 def objcopy_for(goarch):
-    """An objcopy that can rewrite ELF files of goarch."""
+    """An objcopy that can rewrite ELF files of goarch.  GNU objcopy first:
+    llvm-objcopy 14 --strip-all writes Go 1.17 binaries that objdump can no
+    longer read."""
+    gnu = {"amd64": "objcopy", "386": "objcopy", "arm64": "aarch64-linux-gnu-objcopy"}.get(goarch)
+    if gnu and shutil.which(gnu):
+        return gnu
     for tool in ("llvm-objcopy", "llvm-objcopy-14"):
         if shutil.which(tool):
             return tool
-    if goarch == "arm64" and shutil.which("aarch64-linux-gnu-objcopy"):
-        return "aarch64-linux-gnu-objcopy"
-    return "objcopy"
+    raise Skip("no objcopy for %s" % goarch)
 
 
 def stripped_copy(b, how):
@@ -215,43 +218,84 @@ def test_wait_reasons_stripped_variant_and_pie():
 
 
 def fs_displacements(path):
-    """Count the constant %fs displacements of loads of g into R14 (the
-    register ABI's g register) in the disassembly: the linker's own answer
-    to where runtime.tlsg is."""
+    """Count the TLS offsets the code loads g from into R14 (the register
+    ABI's g register), as objdump decodes them: `mov %fs:disp,%r14`
+    (non-PIE), or `mov $disp,%r14; mov %fs:(%r14),%r14` (PIE).  The
+    linker's own answer to where runtime.tlsg is."""
     p = harness.run(["objdump", "-d", "--no-show-raw-insn", path], timeout=600)
     c = collections.Counter()
-    for m in re.finditer(r"mov\s+%fs:0x([0-9a-f]+),%r14", p.stdout):
-        v = int(m.group(1), 16)
-        if v >= 1 << 63:
-            v -= 1 << 64
-        c[v] += 1
+    prev_imm = None
+
+    def signed(v):
+        return v - (1 << 64) if v >= 1 << 63 else v
+    for line in p.stdout.splitlines():
+        m = re.search(r"mov\s+%fs:0x([0-9a-f]+),%r14$", line)
+        if m:
+            c[signed(int(m.group(1), 16))] += 1
+        elif prev_imm is not None and re.search(r"mov\s+%fs:\(%r14\),%r14$", line):
+            c[prev_imm] += 1
+        m = re.search(r"mov\s+\$0x([0-9a-f]+),%r14$", line)
+        prev_imm = signed(int(m.group(1), 16)) if m else None
     return c
 
 
+def check_tls(name, path, want_source=None):
+    got = info(path)
+    rt = got.get("runtime_offsets") or {}
+    c = fs_displacements(path)
+    if not c:
+        check(name, False, "no load of g from %fs in the code")
+        return
+    disp, n = c.most_common(1)[0]
+    ok = rt.get("tls_g") == disp and len(c) == 1
+    if want_source:
+        ok = ok and got.get("tls_source") == want_source
+    check(name, ok, "gotrace %r (%s), code uses %%fs:%d (%d times; all: %s)" % (
+        rt.get("tls_g"), got.get("tls_source"), disp, n, dict(c)))
+
+
 def test_tls_g_matches_code():
-    """tls_g == the %fs:disp the code uses (amd64, non-PIE, incl. cgo)."""
+    """tls_g == the %fs displacement the code uses (amd64, incl. cgo), also
+    for copies without symbols."""
     need_gotrace()
     if not shutil.which("objdump"):
         raise Skip("no objdump")
-    # One per (toolchain, cgo or not): objdump of each binary takes a while.
+    # objdump takes a while: per toolchain, one pure-Go default build, and
+    # the cgo builds (default, pie, and a copy of the default without symbols).
     picked = {}
-    for b in builds("default"):
-        if b["goarch"] != "amd64":
+    for b in builds():
+        if b["goarch"] != "amd64" or b["variant"] not in ("default", "pie"):
             continue
-        picked.setdefault((b["go"], b["prog"] if b.get("cgo") else ""), b)
+        if not b.get("cgo") and b["variant"] != "default":
+            continue
+        picked.setdefault((b["go"], b["variant"], b["prog"] if b.get("cgo") else ""), b)
     if not picked:
         raise Skip("no amd64 builds in the manifest")
     for b in picked.values():
-        got = info(b["path"])
-        rt = got.get("runtime_offsets") or {}
-        c = fs_displacements(b["path"])
-        if not c:
-            check("tls_g " + label(b), False, "no mov %fs:disp,%r14 in the code")
-            continue
-        disp, n = c.most_common(1)[0]
-        check("tls_g " + label(b), rt.get("tls_g") == disp,
-              "gotrace %r (%s), code uses %%fs:%d (%d times; all: %s)" % (
-                  rt.get("tls_g"), got.get("tls_source"), disp, n, dict(c)))
+        check_tls("tls_g " + label(b), b["path"])
+        if b["variant"] == "default" and b.get("cgo"):
+            check_tls("tls_g stripped " + label(b), stripped_copy(b, "--strip-all"))
+
+
+def test_tls_g_with_c_thread_locals():
+    """A cgo executable with its own C __thread variables: the g slot is not
+    at -8; found from runtime.tlsg + PT_TLS, and from the code once
+    stripped.  Built here with the machine's Go (tests/oracle_dwarf/cgotls)."""
+    need_gotrace()
+    if not os.access(HOST_GO, os.X_OK) or not shutil.which("gcc") or not shutil.which("objdump"):
+        raise Skip("needs %s, gcc and objdump" % HOST_GO)
+    env = dict(os.environ, GOFLAGS="-buildvcs=false", GOTOOLCHAIN="local", CGO_ENABLED="1")
+    for mode in ("exe", "pie"):
+        exe = os.path.join(tmpdir(), "cgotls-" + mode)
+        harness.run([HOST_GO, "build", "-buildmode=" + mode, "-o", exe, "main.go"],
+                    cwd=os.path.join(ORACLE_DIR, "cgotls"), env=env)
+        check_tls("cgotls %s" % mode, exe, "runtime.tlsg + PT_TLS")
+        disps = fs_displacements(exe)
+        check("cgotls %s exercises a slot other than -8" % mode, disps and -8 not in disps,
+              "code uses %s" % dict(disps))
+        nosym = os.path.join(tmpdir(), "cgotls-%s-stripped" % mode)
+        harness.run(["objcopy", "--strip-all", exe, nosym])
+        check_tls("cgotls %s stripped" % mode, nosym, "code (g reload after ABI0 calls)")
 
 
 def test_source_oracle_matches_table():
