@@ -1,0 +1,231 @@
+"""Real trace viewers for the tests: the Catapult viewer that ships with Go's
+source and speedscope, both driven in headless Chromium by playwright-core.
+
+setup() installs what is missing (idempotent; the npm part is cached under
+build/viewers) and returns a Viewers object, or raises harness.Skip with the
+reason when this machine cannot have them:
+
+  - Debian's `chromium` (apt-get, needs root);
+  - trace_viewer_full.html + webcomponents.min.js from a Go source tree:
+    $(go env GOROOT)/src/internal/trace/traceviewer/static (Go >= 1.22) or
+    src/cmd/trace/static (older, e.g. Debian's golang-1.19-src, which is
+    installed when no tree has it);
+  - playwright-core and speedscope from npm (pinned in
+    tests/viewers/package.json), installed into build/viewers/node_modules.
+
+Viewers.load(mode, trace_path, screenshot) serves the trace, the viewer and
+our harness pages from a throwaway HTTP server on 127.0.0.1, runs
+tests/viewers/drive.js and returns its JSON report.
+"""
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+import urllib.parse
+
+import harness
+
+VIEWERS_SRC = os.path.join(harness.ROOT, "tests", "viewers")
+NPM_DIR = os.path.join(harness.BUILD, "viewers")
+SCREENSHOTS = os.path.join(harness.BUILD, "screenshots")
+CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+CATAPULT_SUBDIRS = ["src/internal/trace/traceviewer/static", "src/cmd/trace/static"]
+GO_CANDIDATES = ["go", "/usr/local/go/bin/go", "/usr/lib/go-1.19/bin/go"]
+
+
+def _apt_install(pkgs):
+    if os.geteuid() != 0:
+        raise harness.Skip("need %s installed (apt-get needs root)" % " ".join(pkgs))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends"] + pkgs
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        # The package lists may be missing or stale on a fresh machine.
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        raise harness.Skip("apt-get install %s failed: %s" % (" ".join(pkgs), p.stdout[-500:]))
+
+
+def find_chromium():
+    for c in CHROMIUM_CANDIDATES:
+        if os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def ensure_chromium():
+    c = find_chromium()
+    if c is None:
+        harness.log("viewers: installing chromium")
+        _apt_install(["chromium"])
+        c = find_chromium()
+    if c is None:
+        raise harness.Skip("no chromium after installing it")
+    return c
+
+
+def _goroots():
+    roots = []
+    for go in GO_CANDIDATES:
+        exe = shutil.which(go)
+        if not exe:
+            continue
+        env = dict(os.environ, GOENV="off", GOFLAGS="", GOTOOLCHAIN="local")
+        try:
+            p = subprocess.run([exe, "env", "GOROOT"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env=env, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        root = p.stdout.strip()
+        if p.returncode == 0 and root and root not in roots:
+            roots.append(root)
+    for root in ("/usr/lib/go-1.19", "/usr/share/go-1.19"):
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def find_catapult():
+    """The directory holding trace_viewer_full.html and webcomponents.min.js."""
+    for root in _goroots():
+        for sub in CATAPULT_SUBDIRS:
+            d = os.path.join(root, sub)
+            if (os.path.isfile(os.path.join(d, "trace_viewer_full.html")) and
+                    os.path.isfile(os.path.join(d, "webcomponents.min.js"))):
+                return d
+    return None
+
+
+def ensure_catapult():
+    d = find_catapult()
+    if d is None:
+        harness.log("viewers: installing golang-1.19-src for the Catapult trace viewer")
+        _apt_install(["golang-1.19-src"])
+        d = find_catapult()
+    if d is None:
+        raise harness.Skip("no trace_viewer_full.html in any Go source tree")
+    return d
+
+
+def ensure_npm():
+    """build/viewers/node_modules with the pinned playwright-core and
+    speedscope; reinstalled when tests/viewers/package.json changes."""
+    src = os.path.join(VIEWERS_SRC, "package.json")
+    dst = os.path.join(NPM_DIR, "package.json")
+    stamp = os.path.join(NPM_DIR, "node_modules", ".gotrace-installed")
+    with open(src) as f:
+        want = f.read()
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() == want:
+                return NPM_DIR
+    npm = shutil.which("npm")
+    if not npm:
+        _apt_install(["nodejs", "npm"])
+        npm = shutil.which("npm")
+    if not npm or not shutil.which("node"):
+        raise harness.Skip("no node/npm")
+    os.makedirs(NPM_DIR, exist_ok=True)
+    with open(dst, "w") as f:
+        f.write(want)
+    harness.log("viewers: npm install playwright-core speedscope into %s" % NPM_DIR)
+    p = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
+                        "--no-package-lock"], cwd=NPM_DIR, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=600)
+    if p.returncode != 0:
+        raise harness.Skip("npm install failed: %s" % p.stdout[-800:])
+    with open(stamp, "w") as f:
+        f.write(want)
+    return NPM_DIR
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves /static/ (Catapult), /speedscope/, /harness/ (tests/viewers)
+    and /data/ (the traces under test) from their own directories."""
+    routes = {}
+
+    def translate_path(self, path):
+        path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+        for prefix, d in self.routes.items():
+            if path.startswith(prefix):
+                rel = os.path.normpath(path[len(prefix):]).lstrip("/")
+                if rel.startswith(".."):
+                    break
+                return os.path.join(d, rel)
+        return "/nonexistent"
+
+    def guess_type(self, path):
+        if path.endswith(".json"):
+            return "application/json; charset=utf-8"
+        if path.endswith(".wasm"):
+            return "application/wasm"
+        if path.endswith(".gz"):
+            return "application/octet-stream"
+        return super().guess_type(path)
+
+    def log_message(self, *args):
+        pass
+
+
+class Viewers:
+    def __init__(self, chromium, catapult_dir, npm_dir):
+        self.chromium = chromium
+        self.catapult_dir = catapult_dir
+        self.npm_dir = npm_dir
+        self.speedscope_dir = os.path.join(npm_dir, "node_modules", "speedscope", "dist", "release")
+        if not os.path.isfile(os.path.join(self.speedscope_dir, "index.html")):
+            raise harness.Skip("speedscope package has no dist/release/index.html")
+
+    def load(self, mode, trace_path, screenshot=None, timeout=90, select=None):
+        """Open trace_path in a viewer (mode 'catapult' or 'speedscope');
+        returns drive.js's report (see tests/viewers/drive.js).  select:
+        speedscope shows the first profile whose name contains it."""
+        data_dir = os.path.dirname(os.path.abspath(trace_path))
+        name = os.path.basename(trace_path)
+        routes = {"/static/": self.catapult_dir, "/speedscope/": self.speedscope_dir,
+                  "/harness/": VIEWERS_SRC, "/data/": data_dir}
+        handler = type("Handler", (_Handler,), {"routes": routes})
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        base = "http://127.0.0.1:%d" % srv.server_address[1]
+        data_url = "/data/" + urllib.parse.quote(name)
+        if mode == "catapult":
+            url = base + "/harness/catapult.html?trace=" + urllib.parse.quote(data_url)
+        else:
+            # no &title=: the toolbar then shows each profile's (thread's) name
+            url = base + "/speedscope/index.html#profileURL=" + urllib.parse.quote(
+                base + data_url, safe="")
+        if screenshot:
+            os.makedirs(os.path.dirname(screenshot), exist_ok=True)
+        cmd = ["node", os.path.join(VIEWERS_SRC, "drive.js"), "--chromium", self.chromium,
+               "--mode", mode, "--url", url, "--screenshot", screenshot or "",
+               "--timeout", str(timeout)]
+        if select:
+            cmd += ["--select", select]
+        env = dict(os.environ, NODE_PATH=os.path.join(self.npm_dir, "node_modules"))
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env, timeout=timeout + 60)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+        if not lines:
+            raise AssertionError("drive.js printed no report (exit %d): %s %s" %
+                                 (p.returncode, p.stdout[-1000:], p.stderr[-2000:]))
+        return json.loads(lines[-1])
+
+
+@functools.lru_cache(maxsize=1)
+def setup():
+    """Install what is missing and return a Viewers (raises harness.Skip)."""
+    chromium = ensure_chromium()
+    catapult = ensure_catapult()
+    npm_dir = ensure_npm()
+    return Viewers(chromium, catapult, npm_dir)
