@@ -919,25 +919,34 @@ static int64_t target_at(const struct ct_sorted *s, uint32_t track, uint64_t t)
 	return next < end ? (int64_t)next : -1;
 }
 
-/* A time strictly inside slice pos that no descendant's closed interval
- * holds (so every viewer binds it to this very slice), preferring want;
- * false if there is none. */
-static bool free_point(const struct ct_sorted *s, uint32_t pos, uint64_t want, bool use_want,
-		       uint64_t *tp)
+/* Whether a viewer binds time t on the track to slice pos: t is strictly
+ * inside it, no descendant slice holds t (pos is the deepest) and no
+ * instant sits at t (viewers treat instants as zero-length slices). */
+static bool binds_to(const struct ct_sorted *s, uint32_t pos, uint64_t t)
+{
+	const struct ct_ev *p = ev_at(s, pos);
+	int64_t k;
+
+	if (t <= p->ts || t >= p->ts + p->dur || deepest_at(s, p->track, t) != (int64_t)pos)
+		return false;
+	/* instants sort last among events starting at the same time */
+	k = last_start_le(s, p->track, t);
+	return !(k > (int64_t)pos && ev_at(s, k)->ts == t && ev_at(s, k)->instant);
+}
+
+/* A time that binds to slice pos (see binds_to()): want or a neighbour of
+ * it if possible, else the first free point from its start; false if the
+ * slice has none. */
+static bool free_point(const struct ct_sorted *s, uint32_t pos, uint64_t want, uint64_t *tp)
 {
 	const struct ct_ev *p = ev_at(s, pos);
 	uint64_t end = p->ts + p->dur, cur = p->ts;
 	uint32_t tend = s->track_end[p->track];
+	const uint64_t cand[] = { want, want + 1, want - 1 };
 
-	if (use_want && want > p->ts && want < end) {
-		/* deepest_at() chose pos, so no descendant slice holds want;
-		 * an instant at want would (viewers bind to it) */
-		int64_t k = last_start_le(s, p->track, want);
-
-		while (k > (int64_t)pos && ev_at(s, k)->ts == want && !ev_at(s, k)->instant)
-			k--;
-		if (k <= (int64_t)pos || ev_at(s, k)->ts != want) {
-			*tp = want;
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
+		if (binds_to(s, pos, cand[i])) {
+			*tp = cand[i];
 			return true;
 		}
 	}
@@ -972,9 +981,9 @@ static void write_flows(struct ct_sorted *s, uint64_t origin)
 			src = deepest_at(s, f->from_track, f->from_ns);
 		if (ct->gors[f->to_track / 2].nev[f->to_track & 1])
 			dst = target_at(s, f->to_track, f->to_ns);
-		if (src < 0 || dst < 0 || !free_point(s, dst, 0, false, &ts_dst) ||
-		    !free_point(s, src, f->from_ns, true, &ts_src) ||
-		    (ts_src > ts_dst && (!free_point(s, src, 0, false, &ts_src) || ts_src > ts_dst))) {
+		if (src < 0 || dst < 0 || !free_point(s, dst, f->to_ns, &ts_dst) ||
+		    !free_point(s, src, f->from_ns, &ts_src) ||
+		    (ts_src > ts_dst && (!free_point(s, src, ts_dst, &ts_src) || ts_src > ts_dst))) {
 			/* viewers drop arrows that go back in time */
 			ct->stats.flows_dropped++;
 			continue;
