@@ -62,9 +62,9 @@ def load(path):
 
 def _ns(v):
     """Microseconds (Decimal or int) -> integer ns, or None if not exact."""
-    if isinstance(v, bool) or not isinstance(v, (int, decimal.Decimal)):
+    if isinstance(v, bool) or not isinstance(v, (int, float, decimal.Decimal)):
         return None
-    ns = decimal.Decimal(v) * 1000
+    ns = decimal.Decimal(repr(v) if isinstance(v, float) else v) * 1000
     if ns != ns.to_integral_value():
         return None
     return int(ns)
@@ -213,10 +213,10 @@ def validate_doc(doc, raw=None):
     if not isinstance(doc.get("otherData"), dict):
         p.add("no otherData object")
     if raw is not None:
-        for m in NUM_RE.finditer(raw):
-            if not NS_RE.match(m.group(2)):
-                p.add("%s %s is not written as <us>.<3 digits>" %
-                      (m.group(1).decode(), m.group(2).decode()))
+        bad = [m for m in NUM_RE.finditer(raw) if not NS_RE.match(m.group(2))]
+        if bad:
+            p.add("%d ts/dur values are not written as <us>.<3 digits> (first: %s %s)" %
+                  (len(bad), bad[0].group(1).decode(), bad[0].group(2).decode()))
 
     named_threads, named_procs = set(), set()
     used_threads = set()
