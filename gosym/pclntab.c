@@ -25,6 +25,7 @@
 #define MD_TEXT		 22
 #define MD_GOFUNC_118	 38
 #define MD_GOFUNC_120	 40 /* covctrs/ecovctrs were added in 1.20 */
+#define MD_GOFUNC_127	 43 /* typedesclen, itaboffset, itabsize in 1.27 */
 
 static enum gosym_pcln_format format_of(uint32_t magic)
 {
@@ -461,7 +462,8 @@ int gosym__pcln_load(struct gosym *g)
 		    !gosym__read_ptr(g, md + MD_TEXT * g->info.ptr_size, &v))
 			t->textstart = v;
 		if (t->format >= GOSYM_PCLN_118) {
-			int idx = t->format == GOSYM_PCLN_118 ? MD_GOFUNC_118 : MD_GOFUNC_120;
+			int idx = t->format == GOSYM_PCLN_118 ? MD_GOFUNC_118 :
+				  g->info.go_minor >= 27 ? MD_GOFUNC_127 : MD_GOFUNC_120;
 
 			if (!gosym__read_ptr(g, md + idx * g->info.ptr_size, &v))
 				t->gofunc = v;
