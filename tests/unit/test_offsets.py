@@ -55,13 +55,22 @@ def go_minor(goversion):
     return int(m.group(1)) if m else 0
 
 
+def is_default(b):
+    """A plain `go build`: variant "default", or a cross build, whose
+    variant is named after its GOARCH."""
+    return b["variant"] in ("default", b["goarch"])
+
+
 def builds(variant=None):
-    """Manifest entries of Go 1.17+ (the versions the tables cover)."""
+    """Manifest entries of Go 1.17+ (the versions the tables cover);
+    variant "default" includes the cross builds."""
     out = []
     for b in harness.testprog_builds():
         if go_minor(b["go"]) < 17:
             continue
-        if variant and b["variant"] != variant:
+        if variant == "default" and not is_default(b):
+            continue
+        if variant and variant != "default" and b["variant"] != variant:
             continue
         out.append(b)
     if not out:
