@@ -255,8 +255,10 @@ def check_tls(name, path, want_source=None):
     if not c:
         check(name, False, "no load of g from %fs in the code")
         return
+    # C code linked in may load other %fs offsets into R14 (static glibc
+    # does `mov %fs:0x0,%r14`): g's slot is the one nearly all loads use.
     disp, n = c.most_common(1)[0]
-    ok = rt.get("tls_g") == disp and len(c) == 1
+    ok = rt.get("tls_g") == disp and n >= 0.9 * sum(c.values())
     if want_source:
         ok = ok and got.get("tls_source") == want_source
     check(name, ok, "gotrace %r (%s), code uses %%fs:%d (%d times; all: %s)" % (
