@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dwunw_internal.h"
 
 #define BIT(n) (1ULL << (n))
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dwunw_internal.h"
 
 /* DW_EH_PE_* pointer encodings */
 #define PE_ABSPTR  0x00

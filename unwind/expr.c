@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dwunw_internal.h"
 
 #define EXPR_STACK 16
 #define MAX_OPS	   64

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dwunw_internal.h"
 
 int dwunw_map_new(struct dwunw_map **out)
 {

@@ -22,7 +22,7 @@
 #include <zlib.h>
 
 #include "gosym.h"
-#include "internal.h"
+#include "dwunw_internal.h"
 
 static __thread char errbuf[256];
 

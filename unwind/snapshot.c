@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dwunw_internal.h"
 
 void dwunw_snapshot_free(struct dwunw_snapshot *s)
 {

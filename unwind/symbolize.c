@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "gosym.h"
-#include "internal.h"
+#include "dwunw_internal.h"
 
 #define MAX_INLINE 32
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "gosym.h"
-#include "internal.h"
+#include "dwunw_internal.h"
 
 #define BIT(n) (1ULL << (n))
 

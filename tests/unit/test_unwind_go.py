@@ -49,6 +49,7 @@ def _compare(ours, truth, skip_line0=True):
 
 def test_go_stacks_match_runtime_callers():
     tools = unwindlib.build()
+    unwindlib.arm64_builds()  # for test_dwunw's synthetic arm64 snapshots
     builds = unwindlib.go_stacks_builds()
     if not builds:
         raise AssertionError("no testprogs/stacks builds (no Go toolchain?)")

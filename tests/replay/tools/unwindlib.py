@@ -51,13 +51,16 @@ def build():
 
 def _go_build(go, variant, dst):
     src = os.path.join(ROOT, "testprogs", "stacks")
-    flags = {"default": [], "pie": ["-buildmode=pie"], "stripped": ["-ldflags=-s -w"]}[variant]
+    flags = {"default": [], "pie": ["-buildmode=pie"], "stripped": ["-ldflags=-s -w"],
+             "arm64": []}[variant]
     if not _newer(dst, glob.glob(os.path.join(src, "*.go")) + [go]):
         return True
     env = dict(os.environ, GOENV="off", GOFLAGS="", GOTOOLCHAIN="local", CGO_ENABLED="0",
                GOCACHE=os.path.join(harness.BUILD, "gocache", "unwind-" + os.path.basename(os.path.dirname(os.path.dirname(go)))))
     if variant == "pie":
         env.pop("CGO_ENABLED")  # internal linking of a PIE needs no cgo on amd64
+    if variant == "arm64":
+        env["GOARCH"] = "arm64"
     p = subprocess.run([go, "build", "-o", dst] + flags + ["."], cwd=src, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     if p.returncode != 0:
@@ -93,6 +96,20 @@ def go_stacks_builds(variants=("default", "pie", "stripped")):
             if _go_build(go, v, dst):
                 builds.append(("%s/%s" % (ver, v), dst))
     return builds
+
+
+def arm64_builds():
+    """Cross-build testprogs/stacks for arm64 with the newest Go and 1.19 into
+    build/unwind/stacks-arm64/<go>/stacks, where tests/unit/test_dwunw.c
+    (synthetic arm64 snapshots) also looks."""
+    out = []
+    for go in (GO_NEWEST, GO_119):
+        if os.path.exists(go):
+            dst = os.path.join(OUT, "stacks-arm64", _go_version(go), "stacks")
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if _go_build(go, "arm64", dst):
+                out.append(dst)
+    return out
 
 
 def snap(tools, prog, symbol, outdir, args=(), stack_kb=32, max_hits=1000):
