@@ -283,10 +283,25 @@ def check_selfframes(label, path, ofuncs):
     ours = jsonl(s.stdout)
     bad, ninl = [], 0
     for pc, r, o in zip(pcs, recs, ours):
-        frames = o.get("frames") or []
-        if not frames and o.get("func"):
-            frames = [{"func": o["func"], "file": o["file"], "line": o["line"]}]
-        ninl += sum(1 for f in frames if f.get("inlined"))
+        # The contract's fields: inlined frames innermost first, then the
+        # physical function; file:line at top level is the innermost position.
+        inl = o.get("inlined") or []
+        frames = [{"func": f["func"], "file": f["file"], "line": f["line"]} for f in inl]
+        frames.append({"func": o.get("func"),
+                       "file": None if inl else o.get("file"), "line": None if inl else o.get("line")})
+        ninl += len(inl)
+        inner = (inl[0]["file"], inl[0]["line"]) if inl else (o.get("file"), o.get("line"))
+        if inner != (o.get("file"), o.get("line")):
+            bad.append("0x%x: top-level %s:%s is not the innermost frame's %s:%s" % (
+                pc, o.get("file"), o.get("line"), inner[0], inner[1]))
+        # "frames" (gotrace's full chain, if present) must say the same.
+        if "frames" in o:
+            full = [(f["func"], f["file"], f["line"]) for f in o["frames"]]
+            mine = [(f["func"], f["file"], f["line"]) for f in frames]
+            if full[:len(inl)] != mine[:len(inl)] or not full or full[-1][0] != o.get("func"):
+                bad.append("0x%x: frames %s disagree with inlined+func %s" % (pc, full, mine))
+            else:
+                frames[-1] = o["frames"][-1]
         want = [(norm_generic(f["func"]), f["file"], f["line"]) for f in r["frames"]]
         got = [(norm_generic(f["func"]), f["file"], f["line"]) for f in frames[:len(want)]]
         # The physical function too: the one whose entry the runtime gave.
