@@ -61,12 +61,13 @@ def is_default(b):
     return b["variant"] in ("default", b["goarch"])
 
 
-def builds(variant=None):
-    """Manifest entries of Go 1.17+ (the versions the tables cover);
-    variant "default" includes the cross builds."""
+def builds(variant=None, versions=(17, 99)):
+    """Manifest entries of Go 1.<versions[0]> to 1.<versions[1]> (by default
+    the versions the tables cover); variant "default" includes the cross
+    builds."""
     out = []
     for b in harness.testprog_builds():
-        if go_minor(b["go"]) < 17:
+        if not versions[0] <= go_minor(b["go"]) <= versions[1]:
             continue
         if variant == "default" and not is_default(b):
             continue
@@ -74,7 +75,7 @@ def builds(variant=None):
             continue
         out.append(b)
     if not out:
-        raise Skip("no Go 1.17+ builds in the manifest")
+        raise Skip("no Go 1.%d-1.%d builds in the manifest" % versions)
     return out
 
 
@@ -120,7 +121,7 @@ def test_dwarf_offsets_match_debug_dwarf_oracle():
     oracle = os.path.join(tmpdir(), "oracle_dwarf")
     harness.run([HOST_GO, "build", "-o", oracle, "main.go"], cwd=ORACLE_DIR,
                 env=dict(os.environ, GOFLAGS="-buildvcs=false", GOTOOLCHAIN="local"))
-    for b in builds("default"):
+    for b in builds("default", versions=(0, 99)):
         got = info(b["path"])
         if not got.get("has_dwarf"):
             check("oracle " + label(b), False, "build has no DWARF")
@@ -171,6 +172,21 @@ def test_table_offsets_for_32bit_need_dwarf():
               "got %r from %r" % (table.get("runtime_offsets"), table.get("offsets_source")))
     if not seen:
         raise Skip("no 32-bit builds in the manifest")
+
+
+def test_older_versions_without_dwarf_refuse():
+    """Before Go 1.17 there is no table: a stripped build gets a clear error
+    for the offsets and no wait reasons, not a guess; its DWARF twin works."""
+    need_gotrace()
+    for b in builds("stripped", versions=(0, 16)):
+        got = info(b["path"])
+        check("no table %s" % label(b),
+              got.get("runtime_offsets") is None and
+              "no built-in runtime offsets for %s" % b["go"] in (got.get("offsets_source") or "") and
+              got.get("wait_reasons") == [] and got.get("wait_reasons_source") is None,
+              "offsets %r (%r), %d wait reasons (%r)" % (
+                  got.get("runtime_offsets"), got.get("offsets_source"),
+                  len(got.get("wait_reasons") or []), got.get("wait_reasons_source")))
 
 
 def test_wait_reasons_table_matches_binary():
