@@ -43,6 +43,7 @@ struct fg_args {
 	char **cmd;
 	const char *out_path, *folded, *json;
 	bool jsonl, yes, summary;
+	bool floor;		/* benchmark: bare uprobes at the same sites */
 	int64_t *goids;
 	size_t ngoids;
 	uint64_t min_dur, duration;
@@ -127,7 +128,7 @@ static int parse_goids(const char *s, struct fg_args *a)
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
 	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_MAXP, O_NOSUM,
-	       O_ATTACH };
+	       O_ATTACH, O_FLOOR };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "exclude", required_argument, NULL, 'x' },
@@ -143,6 +144,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "max-probes", required_argument, NULL, O_MAXP },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "attach", required_argument, NULL, O_ATTACH },
+		{ "bench-floor", no_argument, NULL, O_FLOOR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -227,6 +229,9 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 				a->mode = MODE_SINGLE;
 			else
 				return gt_error("funcgraph: unknown attach mode '%s'", optarg) + 1;
+			break;
+		case O_FLOOR:
+			a->floor = true;
 			break;
 		case 'q':
 			gt_quiet = true;
@@ -345,8 +350,9 @@ static void attach_progress(size_t done, size_t total, void *arg)
 /* Open and load the BPF object; *multi says whether fg_multi was loaded
  * for uprobe_multi links. */
 static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offsets *ro,
-		    pid_t pid, bool want_multi, bool *multi)
+		    pid_t pid, bool want_multi, bool floor, bool *multi)
 {
+	struct bpf_program *pm, *off_m, *off_s;
 	struct funcgraph_bpf *skel;
 	int err;
 
@@ -361,12 +367,22 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	skel->rodata->off_m_g0 = ro->m_g0;
 	skel->rodata->off_m_curg = ro->m_curg;
 	skel->rodata->tls_g = ro->tls_g ? ro->tls_g : -8;
-	bpf_program__set_autoload(skel->progs.fg_empty_multi, false);
-	bpf_program__set_autoload(skel->progs.fg_empty_single, false);
-	if (want_multi)
-		err = uprobes_prepare_multi(skel->progs.fg_multi);
-	else
-		err = bpf_program__set_autoload(skel->progs.fg_multi, false);
+	/* --bench-floor: the empty programs at the same sites */
+	pm = floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi;
+	off_m = floor ? skel->progs.fg_multi : skel->progs.fg_empty_multi;
+	off_s = floor ? skel->progs.fg_single : skel->progs.fg_empty_single;
+	bpf_program__set_autoload(off_m, false);
+	bpf_program__set_autoload(off_s, false);
+	if (want_multi) {
+		err = uprobes_prepare_multi(pm);
+		/* the empty program also serves for trial links */
+		if (!err && !floor) {
+			bpf_program__set_autoload(skel->progs.fg_empty_multi, true);
+			err = uprobes_prepare_multi(skel->progs.fg_empty_multi);
+		}
+	} else {
+		err = bpf_program__set_autoload(pm, false);
+	}
 	if (!err)
 		err = funcgraph_bpf__load(skel);
 	if (err) {
@@ -498,9 +514,9 @@ int cmd_funcgraph(int argc, char **argv)
 		gt_warn("no runtime.goexit0: calls left by runtime.Goexit show as open");
 
 	/* BPF */
-	err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, &multi);
+	err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, a.floor, &multi);
 	if (err && a.mode == MODE_AUTO)
-		err = load_bpf(&skel, &ro, t.pid, false, &multi);
+		err = load_bpf(&skel, &ro, t.pid, false, a.floor, &multi);
 	if (err) {
 		gt_error("funcgraph: cannot load the BPF program: %s", strerror(-err));
 		goto cleanup;
@@ -570,8 +586,31 @@ int cmd_funcgraph(int argc, char **argv)
 	/* attach */
 	tstart = gt_now_ns();
 	if (multi) {
-		err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.fg_multi, t.exe_open,
+		err = uprobes_attach(&ups, UPROBES_MULTI,
+				     a.floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi,
+				     t.exe_open,
 				     pr.offsets, pr.cookies, pr.n, t.pid, NULL, NULL);
+		if (err == -524 || err == -EINVAL) {
+			/* one refused site fails the whole link: find them */
+			bool *bad = calloc(pr.n, sizeof(*bad));
+			int nbad = -ENOMEM;
+
+			gt_progress("funcgraph: the kernel refused a probe site; looking for it");
+			if (bad)
+				nbad = uprobe_multi_find_refused(
+					bpf_program__fd(skel->progs.fg_empty_multi), t.exe_open,
+					pr.offsets, pr.n, t.pid, bad);
+			if (nbad > 0) {
+				fg_probes_drop(&pr, bad);
+				err = pr.n ? uprobes_attach(&ups, UPROBES_MULTI,
+							    a.floor ? skel->progs.fg_empty_multi
+								    : skel->progs.fg_multi,
+							    t.exe_open, pr.offsets, pr.cookies, pr.n,
+							    t.pid, NULL, NULL)
+					   : -ENOENT;
+			}
+			free(bad);
+		}
 		if (err && a.mode == MODE_AUTO) {
 			gt_warn("uprobe_multi attach failed (%s); one perf-event uprobe per probe",
 				strerror(-err));
@@ -581,7 +620,9 @@ int cmd_funcgraph(int argc, char **argv)
 	if (!multi) {
 		if (pr.n > 1000)
 			gt_progress("funcgraph: attaching %zu probes one by one (no uprobe_multi)", pr.n);
-		err = uprobes_attach(&ups, UPROBES_SINGLE, skel->progs.fg_single, t.exe_open,
+		err = uprobes_attach(&ups, UPROBES_SINGLE,
+				     a.floor ? skel->progs.fg_empty_single : skel->progs.fg_single,
+				     t.exe_open,
 				     pr.offsets, pr.cookies, pr.n, t.pid, attach_progress, NULL);
 	}
 	if (err) {

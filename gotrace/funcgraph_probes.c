@@ -45,6 +45,43 @@ static int add_func(struct fg_probes *p, const struct gosym_func *f)
 	return (int)p->nfuncs++;
 }
 
+/*
+ * Instructions the kernel's x86 uprobe decoder refuses to probe
+ * (arch/x86/kernel/uprobes.c): LOCK and CS/DS/ES/SS segment prefixes,
+ * EVEX-encoded (0x62) instructions, int3/int n (runtime.abort, the
+ * go:textfipsstart markers), hlt, ud2, and opcodes invalid in 64-bit mode.
+ * A function whose entry is one of them is skipped up front; anything else
+ * the kernel refuses is found by bisection when attaching.
+ */
+static bool x86_unprobeable(const uint8_t *c, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i < 15; i++) {
+		switch (c[i]) {
+		case 0xf0: case 0x26: case 0x2e: case 0x36: case 0x3e:
+			return true;
+		case 0x66: case 0x67: case 0xf2: case 0xf3: case 0x64: case 0x65:
+			continue;	/* harmless legacy prefixes */
+		}
+		if ((c[i] & 0xf0) == 0x40)
+			continue;	/* REX */
+		break;
+	}
+	if (i >= len)
+		return true;
+	switch (c[i]) {
+	case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
+	case 0x27: case 0x2f: case 0x37: case 0x3f: case 0x60: case 0x61: case 0x62:
+	case 0x9a: case 0xcc: case 0xcd: case 0xce: case 0xd4: case 0xd5: case 0xd6:
+	case 0xea: case 0xf4:
+		return true;
+	case 0x0f:
+		return i + 1 < len && c[i + 1] == 0x0b;	/* ud2 */
+	}
+	return false;
+}
+
 /* Cookie flags for a function: where to find g, and whether it may run on
  * the scheduler stack. */
 static uint64_t func_flags(const struct gosym_func *f)
@@ -130,6 +167,13 @@ int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *e
 			p->skipped++;
 			continue;
 		}
+		if (arch == RETSITES_X86_64 && x86_unprobeable(code, f.end - f.entry)) {
+			if (p->skipped < 5)
+				gt_warn("skipping %s: the kernel can't probe its first instruction",
+					f.name);
+			p->skipped++;
+			continue;
+		}
 		idx = add_func(p, &f);
 		if (idx < 0) {
 			err = idx;
@@ -171,6 +215,41 @@ int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *nam
 		return -ENOENT;
 	/* function index 0xffffffff: not a traced function */
 	return push(p, off, FG_COOKIE(0xffffffffu, kind, flags));
+}
+
+size_t fg_probes_drop(struct fg_probes *p, const bool *bad)
+{
+	bool *drop = calloc(p->nfuncs + 1, sizeof(*drop));
+	size_t w = 0, ndrop = 0;
+
+	if (!drop)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		uint32_t fi = (uint32_t)p->cookies[i];
+
+		if (bad[i] && fi < p->nfuncs && !drop[fi]) {
+			drop[fi] = true;
+			if (ndrop < 5)
+				gt_warn("skipping %s: the kernel refused a probe at file offset 0x%llx",
+					p->funcs[fi].name, (unsigned long long)p->offsets[i]);
+			ndrop++;
+		}
+	}
+	if (ndrop > 5)
+		gt_warn("skipping %zu more functions the kernel refused to probe", ndrop - 5);
+	for (size_t i = 0; i < p->n; i++) {
+		uint32_t fi = (uint32_t)p->cookies[i];
+
+		if (bad[i] || (fi < p->nfuncs && drop[fi]))
+			continue;
+		p->offsets[w] = p->offsets[i];
+		p->cookies[w] = p->cookies[i];
+		w++;
+	}
+	p->n = w;
+	p->skipped += ndrop;
+	free(drop);
+	return ndrop;
 }
 
 void fg_probes_release(struct fg_probes *p)

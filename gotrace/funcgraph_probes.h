@@ -7,6 +7,7 @@
 #ifndef GOTRACE_FUNCGRAPH_PROBES_H
 #define GOTRACE_FUNCGRAPH_PROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,11 @@ int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *e
 /* Add one special probe (runtime.morestack, goexit0) by function name. */
 int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *name,
 			  uint32_t kind, uint64_t flags);
+
+/* Remove every probe of the functions that have a bad[i] probe (and bad
+ * special probes); warns; returns how many functions were dropped.  The
+ * function table keeps its indices (cookies stay valid). */
+size_t fg_probes_drop(struct fg_probes *p, const bool *bad);
 
 void fg_probes_release(struct fg_probes *p);
 

@@ -35,6 +35,10 @@ struct gt_link_create_umulti {
 	} uprobe_multi;
 };
 
+/* The kernel's internal ENOTSUPP (524), which uprobes return for an
+ * instruction they can't probe; not in userspace errno.h. */
+#define ENOTSUPP_KERNEL 524
+
 struct uprobes {
 	size_t nprobes;
 	int *fds;		/* uprobe_multi link fds */
@@ -158,6 +162,42 @@ void uprobes_free(struct uprobes *set)
 	free(set->fds);
 	free(set->links);
 	free(set);
+}
+
+static bool refused(int err)
+{
+	return err == -ENOTSUPP_KERNEL || err == -EINVAL || err == -EOPNOTSUPP;
+}
+
+int uprobe_multi_find_refused(int prog_fd, const char *path, const uint64_t *offsets,
+			      size_t cnt, pid_t pid, bool *bad)
+{
+	int fd, a, b;
+
+	if (!cnt)
+		return 0;
+	fd = uprobe_multi_link_create(prog_fd, path, offsets, NULL, cnt, pid);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (!refused(fd))
+		return fd;
+	if (cnt == 1) {
+		bad[0] = true;
+		return 1;
+	}
+	a = uprobe_multi_find_refused(prog_fd, path, offsets, cnt / 2, pid, bad);
+	if (a < 0)
+		return a;
+	b = uprobe_multi_find_refused(prog_fd, path, offsets + cnt / 2, cnt - cnt / 2, pid,
+				      bad + cnt / 2);
+	if (b < 0)
+		return b;
+	/* EINVAL for the whole set but for no part of it: not a refusal */
+	if (!a && !b)
+		return fd;
+	return a + b;
 }
 
 const char *uprobes_mode_name(enum uprobes_mode mode)

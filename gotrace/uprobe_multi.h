@@ -23,6 +23,7 @@
 #ifndef GOTRACE_UPROBE_MULTI_H
 #define GOTRACE_UPROBE_MULTI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -62,6 +63,17 @@ void uprobes_free(struct uprobes *set);
 /* Raw: one uprobe_multi link; returns the link fd or a negative errno. */
 int uprobe_multi_link_create(int prog_fd, const char *path, const uint64_t *offsets,
 			     const uint64_t *cookies, size_t cnt, pid_t pid);
+
+/*
+ * The kernel refuses some instructions as probe sites (x86: EVEX-encoded,
+ * LOCK or segment-override prefixes...), and one refused offset fails a
+ * whole uprobe_multi link (-ENOTSUPP).  Find the refused ones by bisection
+ * with trial links of prog_fd (use a program that does nothing: the trial
+ * links are live for a moment): sets bad[i] for each refused offsets[i] and
+ * returns how many, or a negative errno for any other failure.
+ */
+int uprobe_multi_find_refused(int prog_fd, const char *path, const uint64_t *offsets,
+			      size_t cnt, pid_t pid, bool *bad);
 
 const char *uprobes_mode_name(enum uprobes_mode mode);
 

@@ -12,12 +12,14 @@
 // //go:noinline so every toolchain keeps them as real calls; closures are
 // called through callFn so they are never inlined either.
 //
-// Usage: funcgraph [-n WORKERS] [-depth N] [-wait] [-loop] [-exit CODE]
+// Usage: funcgraph [-n WORKERS] [-depth N] [-wait] [-loop] [-exit CODE] [-bench N]
 //
 //	-wait   print "funcgraph: ready" and wait for a line on stdin before
 //	        starting (for tracers that attach with -p)
 //	-loop   repeat the workload until killed, without the per-goroutine
 //	        report (soak tests)
+//	-bench N  call main.benchTarget N times, print
+//	        "funcgraph: bench N calls in T ns" and exit (overhead benchmark)
 //
 // Output, one line each:
 //
@@ -39,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // tally is one goroutine's own record of its traced calls.
@@ -278,13 +281,34 @@ func runRound(workers, depth int, exitDepth int) {
 	t.report(false)
 }
 
+// benchTarget is the per-call overhead benchmark's function: one entry and
+// one RET site.
+//
+//go:noinline
+func benchTarget(x int) int { return x*3 + 1 }
+
+func bench(n int) {
+	start := time.Now()
+	s := 0
+	for i := 0; i < n; i++ {
+		s += benchTarget(i)
+	}
+	fmt.Printf("funcgraph: bench %d calls in %d ns (sum %d)\n", n, time.Since(start).Nanoseconds(), s)
+}
+
 func main() {
 	workers := flag.Int("n", 6, "worker goroutines")
 	depth := flag.Int("depth", 1000, "recursion depth (forces stack growth)")
 	wait := flag.Bool("wait", false, "wait for a line on stdin before starting")
 	loop := flag.Bool("loop", false, "repeat until killed")
 	exit := flag.Int("exit", 0, "exit status")
+	benchN := flag.Int("bench", 0, "call benchTarget N times and exit")
 	flag.Parse()
+
+	if *benchN > 0 {
+		bench(*benchN)
+		return
+	}
 
 	fmt.Printf("funcgraph: pid %d\n", os.Getpid())
 	fmt.Fprintln(os.Stderr, "funcgraph: stderr passes through")

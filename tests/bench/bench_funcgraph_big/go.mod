@@ -1,0 +1,3 @@
+module gotrace.test/bench_funcgraph_big
+
+go 1.18
