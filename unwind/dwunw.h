@@ -134,6 +134,11 @@ struct dwunw_module_info {
 };
 int dwunw_module_info(const struct dwunw_module *mod, struct dwunw_module_info *out);
 
+/* The file's build ID as text: "gnu:<hex>" (NT_GNU_BUILD_ID) or, for Go
+ * binaries without one, "go:<id>" (the Go build ID note).  -ENOENT when the
+ * file has neither, -ENOSPC when len is too small. */
+int dwunw_module_build_id(const struct dwunw_module *mod, char *buf, size_t len);
+
 /* The gosym handle of a Go module (owned by the module), or NULL. */
 struct gosym *dwunw_module_gosym(const struct dwunw_module *mod);
 

@@ -433,6 +433,61 @@ int dwunw_module_symbol(const struct dwunw_module *m, uint64_t vaddr, const char
 	return 0;
 }
 
+/* Walk the notes of every SHT_NOTE section / PT_NOTE segment for one of
+ * (name, type); returns the descriptor or NULL. */
+static const uint8_t *find_note(const struct dwunw_module *m, const char *want, uint32_t type,
+				size_t *desc_len)
+{
+	Elf *elf = elf_memory((char *)m->image, m->image_len);
+	Elf_Scn *scn = NULL;
+	const uint8_t *found = NULL;
+
+	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t off = 0, noff, doff;
+		GElf_Nhdr nh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_rawdata(scn, NULL)))
+			continue;
+		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			/* Go pads its name: "Go\0\0", n_namesz 4. */
+			if (nh.n_type == type && nh.n_namesz >= strlen(want) + 1 &&
+			    !memcmp((const char *)d->d_buf + noff, want, strlen(want) + 1)) {
+				found = (const uint8_t *)d->d_buf + doff;
+				*desc_len = nh.n_descsz;
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	return found;
+}
+
+int dwunw_module_build_id(const struct dwunw_module *m, char *buf, size_t len)
+{
+	const uint8_t *d;
+	size_t n = 0;
+
+	if ((d = find_note(m, "GNU", 3 /* NT_GNU_BUILD_ID */, &n)) && n) {
+		if (len < 4 + 2 * n + 1)
+			return -ENOSPC;
+		strcpy(buf, "gnu:");
+		for (size_t i = 0; i < n; i++)
+			sprintf(buf + 4 + 2 * i, "%02x", d[i]);
+		return 0;
+	}
+	if ((d = find_note(m, "Go", 4 /* ELF_NOTE_GOBUILDID_TAG */, &n)) && n) {
+		if (len < 3 + n + 1)
+			return -ENOSPC;
+		memcpy(buf, "go:", 3);
+		memcpy(buf + 3, d, n);
+		buf[3 + n] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
 const uint8_t *module_code(const struct dwunw_module *m, uint64_t vaddr, size_t *avail)
 {
 	for (int i = 0; i < m->nsegs; i++) {

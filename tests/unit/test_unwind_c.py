@@ -14,8 +14,6 @@ method order.  Frame-pointer-only walks are reported (how many frames
 survive) but not asserted: libc is built without frame pointers.
 """
 import os
-import re
-import subprocess
 import sys
 
 import harness
@@ -23,68 +21,18 @@ import harness
 sys.path.insert(0, os.path.join(harness.ROOT, "tests", "replay", "tools"))
 import unwindlib  # noqa: E402
 
-SRC = os.path.join(harness.ROOT, "testprogs", "cstacks", "cstacks.c")
-VARIANTS = {
-    "fp": ["-fno-omit-frame-pointer"],
-    "nofp": ["-fomit-frame-pointer"],
-    "debug_frame": ["-fomit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"],
-}
-HITS = 5
-FRAME_RE = re.compile(r"^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(\S+)")
-
-
-def build_cstacks(variant):
-    dst = os.path.join(unwindlib.OUT, "cstacks", variant, "cstacks")
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    if unwindlib._newer(dst, [SRC]):
-        harness.run(["gcc", "-O2", "-g"] + VARIANTS[variant] + ["-o", dst, SRC])
-    return dst
-
-
-def gdb_backtraces(prog, hits):
-    """[[(pc or None, func)]] per hit of leaf, from gdb."""
-    # No separate debug info for libc: gdb would add frames from DWARF
-    # call-site records (tail calls such as qsort -> qsort_r) that are not
-    # on the stack.  Its unwinder then uses the same .eh_frame we do, but
-    # through its own independent implementation.
-    script = ["set debug-file-directory /nonexistent", "set backtrace past-main on",
-              "set backtrace past-entry on", "set pagination off", "set confirm off", "set width 0",
-              "set print frame-arguments none", "handle SIGUSR1 nostop noprint pass",
-              "break *leaf", "run"]
-    for _ in range(hits):
-        script += ["echo ===BT\\n", "bt", "continue"]
-    path = prog + ".gdb"
-    with open(path, "w") as f:
-        f.write("\n".join(script) + "\n")
-    p = subprocess.run(["gdb", "-nx", "-batch", "-x", path, prog], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=120)
-    bts, cur = [], None
-    for line in p.stdout.splitlines():
-        if line.startswith("===BT"):
-            cur = []
-            bts.append(cur)
-            continue
-        m = FRAME_RE.match(line)
-        if m and cur is not None:
-            pc = int(m.group(2), 16) if m.group(2) else None
-            # Frames after the first without a PC are inlined calls (our
-            # program inlines glibc's bsearch): one physical frame each.
-            if pc is None and cur and m.group(3) != "<signal":
-                continue
-            cur.append((pc, m.group(3)))
-    return bts
-
 
 def test_c_stacks_match_gdb():
     if not os.path.exists("/usr/bin/gdb"):
         raise harness.Skip("gdb is not installed")
     tools = unwindlib.build()
-    for variant in VARIANTS:
-        prog = build_cstacks(variant)
+    HITS = 5
+    for variant in unwindlib.CSTACKS_VARIANTS:
+        prog = unwindlib.build_cstacks(variant)
         outdir = os.path.join(unwindlib.OUT, "snaps", "cstacks_" + variant)
         # ASLR off for both, so run-time addresses agree between the runs.
-        snaps = _snap_noaslr(tools, prog, outdir)
-        gdb = gdb_backtraces(prog, HITS)
+        snaps = unwindlib.snap_noaslr(tools, prog, "leaf", outdir)
+        gdb = unwindlib.gdb_backtraces(prog, HITS)
         if len(snaps) != HITS or len(gdb) != HITS:
             harness.check(variant, False, "%d snapshots, %d gdb backtraces, expected %d" % (
                 len(snaps), len(gdb), HITS))
@@ -115,17 +63,3 @@ def test_c_stacks_match_gdb():
             else:
                 harness.log("%s: %d of %d stacks equal gdb's with frame pointers only" % (
                     name, len(recs) - len(bad), len(recs)))
-
-
-def _snap_noaslr(tools, prog, outdir):
-    import shutil
-    if os.path.isdir(outdir):
-        shutil.rmtree(outdir)
-    os.makedirs(outdir)
-    prefix = os.path.join(outdir, "snap")
-    harness.run(["setarch", "x86_64", "-R", tools["snap"], "-s", "leaf", "-O",
-                 os.path.join(outdir, "stdout"), "-o", prefix, "--", prog], timeout=120)
-    n = 0
-    while os.path.exists("%s.%d" % (prefix, n + 1)):
-        n += 1
-    return ["%s.%d" % (prefix, i) for i in range(1, n + 1)]

@@ -7,6 +7,7 @@
  *      {"pc":"0x..","func":..,"file":..,"line":N,"inlined":false,"method":"cfi","signal":false},..]}
  *
  *   replay [-m cfi,pclntab,fp] [-r ROOT] SNAPSHOT...
+ *   replay --build-id FILE...     print each file's build ID (dwunw_module_build_id)
  *
  * Inlined frames are expanded (each logical frame is one entry; the
  * physical frame is the last of its group, "inlined":false).  A frame
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
 	const char *root = NULL;
 	int i = 1, rc = 0;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
+	for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--build-id"); i++) {
 		if (!strcmp(argv[i], "-m") && i + 1 < argc) {
 			methods = parse_methods(argv[++i]);
 		} else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
@@ -67,6 +68,21 @@ int main(int argc, char **argv)
 	}
 	if (dwunw_modules_new(&mods))
 		return 1;
+	if (i < argc && !strcmp(argv[i], "--build-id")) {
+		for (i++; i < argc; i++) {
+			struct dwunw_module *mod;
+			char id[256];
+
+			if (dwunw_modules_get(mods, argv[i], &mod) || dwunw_module_build_id(mod, id, sizeof(id))) {
+				fprintf(stderr, "replay: '%s': no build ID\n", argv[i]);
+				rc = 1;
+				continue;
+			}
+			printf("%s\n", id);
+		}
+		dwunw_modules_free(mods);
+		return rc;
+	}
 	for (; i < argc; i++) {
 		struct dwunw_snapshot *s = NULL;
 		struct dwunw_map *map = NULL;
@@ -107,8 +123,8 @@ int main(int argc, char **argv)
 				ns = 1;
 			}
 			for (int j = 0; j < ns; j++) {
-				printf("%s{\"pc\":\"0x%llx\",\"func\":", k || j ? "," : "",
-				       (unsigned long long)frames[k].pc);
+				printf("%s{\"pc\":\"0x%llx\",\"sp\":\"0x%llx\",\"func\":", k || j ? "," : "",
+				       (unsigned long long)frames[k].pc, (unsigned long long)frames[k].sp);
 				json_str(syms[j].func);
 				printf(",\"file\":");
 				json_str(syms[j].file ? syms[j].file : "");

@@ -12,6 +12,7 @@
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -146,3 +147,70 @@ def snapshot_reg(path, reg):
             if w and w[0] == "stack":
                 break
     return None
+
+
+# ---- C test program and gdb ----
+
+CSTACKS_SRC = os.path.join(harness.ROOT, "testprogs", "cstacks", "cstacks.c")
+CSTACKS_VARIANTS = {
+    "fp": ["-fno-omit-frame-pointer"],
+    "nofp": ["-fomit-frame-pointer"],
+    "debug_frame": ["-fomit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"],
+}
+FRAME_RE = re.compile(r"^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(\S+)")
+
+
+def build_cstacks(variant):
+    dst = os.path.join(OUT, "cstacks", variant, "cstacks")
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if _newer(dst, [CSTACKS_SRC]):
+        harness.run(["gcc", "-O2", "-g"] + CSTACKS_VARIANTS[variant] + ["-o", dst, CSTACKS_SRC])
+    return dst
+
+
+def gdb_backtraces(prog, hits):
+    """[[(pc or None, func)]] per hit of leaf, from gdb."""
+    # No separate debug info for libc: gdb would add frames from DWARF
+    # call-site records (tail calls such as qsort -> qsort_r) that are not
+    # on the stack.  Its unwinder then uses the same .eh_frame we do, but
+    # through its own independent implementation.
+    script = ["set debug-file-directory /nonexistent", "set backtrace past-main on",
+              "set backtrace past-entry on", "set pagination off", "set confirm off", "set width 0",
+              "set print frame-arguments none", "handle SIGUSR1 nostop noprint pass",
+              "break *leaf", "run"]
+    for _ in range(hits):
+        script += ["echo ===BT\\n", "bt", "continue"]
+    path = prog + ".gdb"
+    with open(path, "w") as f:
+        f.write("\n".join(script) + "\n")
+    p = subprocess.run(["gdb", "-nx", "-batch", "-x", path, prog], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=120)
+    bts, cur = [], None
+    for line in p.stdout.splitlines():
+        if line.startswith("===BT"):
+            cur = []
+            bts.append(cur)
+            continue
+        m = FRAME_RE.match(line)
+        if m and cur is not None:
+            pc = int(m.group(2), 16) if m.group(2) else None
+            # Frames after the first without a PC are inlined calls (our
+            # program inlines glibc's bsearch): one physical frame each.
+            if pc is None and cur and m.group(3) != "<signal":
+                continue
+            cur.append((pc, m.group(3)))
+    return bts
+
+
+def snap_noaslr(tools, prog, symbol, outdir):
+    """snap with ASLR off (setarch -R), as gdb runs programs."""
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    os.makedirs(outdir)
+    prefix = os.path.join(outdir, "snap")
+    harness.run(["setarch", "x86_64", "-R", tools["snap"], "-s", symbol, "-O",
+                 os.path.join(outdir, "stdout"), "-o", prefix, "--", prog], timeout=120)
+    n = 0
+    while os.path.exists("%s.%d" % (prefix, n + 1)):
+        n += 1
+    return ["%s.%d" % (prefix, i) for i in range(1, n + 1)]
