@@ -187,7 +187,21 @@ def check_binary(label, path, oracle, addr2line, selfframes=False):
     info = json.loads(oi.stdout)
     ofuncs = jsonl(harness.run([oracle, "funcs", path]).stdout)
 
-    # funcs: names, entries, ends.
+    pcs = sample_pcs(ofuncs)
+    inp = "".join("0x%x\n" % pc for pc in pcs)
+    s = harness.run([harness.GOTRACE, "sym", "--json", path], input=inp, check_rc=False)
+    ours = {}
+    if s.returncode == 0:
+        for r in jsonl(s.stdout):
+            ours[int(r["addr"], 16)] = (r.get("func"), r.get("file"), r.get("line"))
+    sym_err = None if s.returncode == 0 else "gotrace sym exited %d: %s" % (
+        s.returncode, s.stderr.strip()[-300:])
+
+    op = harness.run([oracle, "pcs", path], input=inp)
+    truth = {}
+    for r in jsonl(op.stdout):
+        truth[int(r["addr"], 16)] = (r["func"], r["file"], r["line"])
+    # funcs: names, entries, ends, and file:line of the entry PC.
     g = harness.run([harness.GOTRACE, "funcs", "--json", path], check_rc=False)
     if g.returncode != 0:
         res.append((label + ": funcs vs oracle", False,
@@ -201,23 +215,15 @@ def check_binary(label, path, oracle, addr2line, selfframes=False):
             if (o.get("name"), o.get("entry"), o.get("end")) != (t["name"], t["entry"], t["end"]):
                 bad.append("#%d: expected %s [%s,%s), got %s [%s,%s)" % (
                     i, t["name"], t["entry"], t["end"], o.get("name"), o.get("entry"), o.get("end")))
+                continue
+            tr = truth.get(int(t["entry"], 16))
+            want, got = norm_pos(tr[1], tr[2]), norm_pos(o.get("file"), o.get("line"))
+            if want != got:
+                bad.append("%s at %s: expected %s:%s, got %s:%s" % (
+                    t["name"], t["entry"], want[0], want[1], got[0], got[1]))
         res.append((label + ": funcs vs oracle", not bad,
                     "%d functions; %s" % (len(ofuncs), shown(bad, len(ofuncs)))))
 
-    pcs = sample_pcs(ofuncs)
-    inp = "".join("0x%x\n" % pc for pc in pcs)
-    s = harness.run([harness.GOTRACE, "sym", "--json", path], input=inp, check_rc=False)
-    ours = {}
-    if s.returncode == 0:
-        for r in jsonl(s.stdout):
-            ours[int(r["addr"], 16)] = (r.get("func"), r.get("file"), r.get("line"))
-    sym_err = None if s.returncode == 0 else "gotrace sym exited %d: %s" % (
-        s.returncode, s.stderr.strip()[-300:])
-
-    o = harness.run([oracle, "pcs", path], input=inp)
-    truth = {}
-    for r in jsonl(o.stdout):
-        truth[int(r["addr"], 16)] = (r["func"], r["file"], r["line"])
     if sym_err:
         res.append((label + ": sym vs oracle", False, sym_err))
     else:
