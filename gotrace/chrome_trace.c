@@ -8,6 +8,9 @@
  * names, categories and args are JSON-escaped once and interned, so a
  * million calls of the same function with the same args cost one string.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -16,11 +16,12 @@
  *                "command_line":...,<chrome_trace_set_meta() pairs>}}
  *
  * Tracks: one process (pid 1, named after the binary).  Each goroutine gets
- * a compact index i = 1, 2, ... in order of first appearance, and two
+ * a compact index i = 1, 2, ... (its rank by goid), and two
  * tracks (tids): the state track 2i-1 named "G<goid> <start function>" and
  * the calls track 2i named "G<goid> calls".  tids are non-zero uint32; the
- * real goid is in the track names and in every event's args ("goid").  The
- * calls track is named (and written) only when it holds an event.
+ * real goid is in the track names and in every event's args ("goid").  tids
+ * follow goid order (assigned at close).  A track is named and written only
+ * when it holds an event.
  *
  * Time: callers pass absolute nanosecond timestamps of one clock (e.g.
  * CLOCK_MONOTONIC / bpf_ktime_get_ns).  The output's ts/dur are microseconds
