@@ -9,8 +9,9 @@
  * lists, frame info: 70% of the bytes), so for 64-bit native-endian files
  * libdw is instead handed a small in-memory ELF holding only the sections
  * type lookups read, inflated here (SHF_COMPRESSED, Go 1.19+, and GNU
- * .zdebug_*, Go <= 1.18).  Other files go through dwarf_begin_elf() on the
- * binary itself; libdw 0.188 inflates both kinds too.
+ * .zdebug_*, Go <= 1.18), .debug_info only as far as needed (see
+ * min_dwarf).  Other files go through dwarf_begin_elf() on the binary
+ * itself; libdw 0.188 inflates both kinds too.
  * Without usable DWARF, the per-version table (version_tables.c) answers for
  * 64-bit amd64/arm64 binaries of Go 1.17 - 1.27.
  *
@@ -141,13 +142,13 @@ static bool cu_find_types(Dwarf_Die *cu, Dwarf_Die types[NTYPES], bool found[NTY
 
 /* Find runtime.g and runtime.m: in the CUs named "runtime" (there can be
  * several: the Go 1.26 linker writes one for the package's assembly and
- * one holding the types), and only when they aren't there (a producer we
- * haven't seen), in every other CU. */
-static bool dwarf_find_types(Dwarf *dw, Dwarf_Die types[NTYPES])
+ * one holding the types), and, if all_cus, in every other CU when they
+ * aren't there (a producer we haven't seen). */
+static bool dwarf_find_types(Dwarf *dw, Dwarf_Die types[NTYPES], bool all_cus)
 {
 	bool found[NTYPES] = { false };
 
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < (all_cus ? 2 : 1); pass++) {
 		Dwarf_CU *cu = NULL;
 		Dwarf_Die cudie;
 		Dwarf_Half version;
@@ -166,225 +167,15 @@ static bool dwarf_find_types(Dwarf *dw, Dwarf_Die types[NTYPES])
 	return false;
 }
 
-/* The debug sections type lookups read: DIEs, their abbreviations, and the
- * string and address tables DWARF 5 forms may point into. */
-static const char *const min_sections[] = {
-	"info", "abbrev", "str", "line_str", "str_offsets", "addr",
-};
-#define NMIN (sizeof(min_sections) / sizeof(min_sections[0]))
-#define MAX_INFLATED (1ULL << 31)
-
-struct min_elf {
-	uint8_t *image;
-	Elf *elf;
-};
-
-static void min_elf_free(struct min_elf *m)
-{
-	if (m->elf)
-		elf_end(m->elf);
-	free(m->image);
-	m->elf = NULL;
-	m->image = NULL;
-}
-
-/* The contents of one debug section, inflated if compressed, into a
- * malloc'ed buffer (*owned) or pointing into the image.  -ENOENT if
- * absent, -EOPNOTSUPP for a compression we don't inflate. */
-static int debug_section(struct gosym *g, const char *suffix, const uint8_t **data,
-			 size_t *size, uint8_t **owned)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-
-	*owned = NULL;
-	if (elf_getshdrstrndx(g->elf, &shstrndx))
-		return -ENOENT;
-	while ((scn = elf_nextscn(g->elf, scn))) {
-		const uint8_t *raw;
-		uint64_t want, rawlen;
-		bool gnu;
-		GElf_Shdr sh;
-		const char *n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		n = elf_strptr(g->elf, shstrndx, sh.sh_name);
-		if (!n)
-			continue;
-		if (!strncmp(n, ".debug_", 7) && !strcmp(n + 7, suffix))
-			gnu = false;
-		else if (!strncmp(n, ".zdebug_", 8) && !strcmp(n + 8, suffix))
-			gnu = true;
-		else
-			continue;
-		if (sh.sh_offset > g->image_size || sh.sh_size > g->image_size - sh.sh_offset)
-			return -EPROTO;
-		raw = g->image + sh.sh_offset;
-		rawlen = sh.sh_size;
-		if (gnu) {
-			/* "ZLIB", big-endian 64-bit size, zlib stream. */
-			if (rawlen < 12 || memcmp(raw, "ZLIB", 4))
-				return -EPROTO;
-			memcpy(&want, raw + 4, 8);
-			want = be64toh(want);
-			raw += 12;
-			rawlen -= 12;
-		} else if (sh.sh_flags & SHF_COMPRESSED) {
-			/* Elf64_Chdr: ch_type, ch_reserved, ch_size, ch_addralign. */
-			if (rawlen < 24 || gosym__u32(g, raw) != ELFCOMPRESS_ZLIB)
-				return -EOPNOTSUPP;
-			want = gosym__u64(g, raw + 8);
-			raw += 24;
-			rawlen -= 24;
-		} else {
-			*data = raw;
-			*size = rawlen;
-			return 0;
-		}
-		if (want > MAX_INFLATED)
-			return -EPROTO;
-		uLongf outlen = want;
-		uint8_t *out = malloc(want ? want : 1);
-
-		if (!out)
-			return -ENOMEM;
-		if (uncompress(out, &outlen, raw, rawlen) != Z_OK || outlen != want) {
-			free(out);
-			return -EPROTO;
-		}
-		*data = *owned = out;
-		*size = want;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-/*
- * Build an ELF64 file in memory holding only min_sections, uncompressed,
- * and open it with libelf.  Only for 64-bit files of the host's byte order
- * (amd64, arm64), so that headers are written natively; the DWARF inside
- * keeps its own encoding, which then matches.
- */
-static int min_elf_build(struct gosym *g, struct min_elf *m)
-{
-	const uint8_t *data[NMIN];
-	uint8_t *owned[NMIN] = { NULL };
-	size_t size[NMIN], off, shstr_off, shstr_len = 1, shoff, total;
-	int nsec = 0, idx[NMIN] = { 0 }, err = 0;
-	char shstr[NMIN * 24 + 16];
-	uint8_t *p;
-
-	memset(m, 0, sizeof(*m));
-	if (!g->is64 || g->info.big_endian != (__BYTE_ORDER == __BIG_ENDIAN))
-		return -EOPNOTSUPP;
-	shstr[0] = '\0';
-	for (size_t i = 0; i < NMIN; i++) {
-		err = debug_section(g, min_sections[i], &data[i], &size[i], &owned[i]);
-		if (err == -ENOENT) {
-			size[i] = 0;
-			data[i] = NULL;
-			err = 0;
-			continue;
-		}
-		if (err)
-			goto cleanup;
-		idx[i] = (int)shstr_len;
-		shstr_len += (size_t)sprintf(shstr + shstr_len, ".debug_%s", min_sections[i]) + 1;
-		nsec++;
-	}
-	if (!size[0]) {
-		err = -ENOENT;
-		goto cleanup;
-	}
-	size_t shstrtab_name = shstr_len;
-
-	shstr_len += (size_t)sprintf(shstr + shstr_len, ".shstrtab") + 1;
-
-	/* Layout: ehdr, section data, .shstrtab, section headers. */
-	off = sizeof(Elf64_Ehdr);
-	for (size_t i = 0; i < NMIN; i++)
-		off += size[i];
-	shstr_off = off;
-	shoff = (shstr_off + shstr_len + 7) & ~(size_t)7;
-	total = shoff + (size_t)(nsec + 2) * sizeof(Elf64_Shdr);
-	m->image = calloc(1, total);
-	if (!m->image) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-
-	Elf64_Ehdr eh = { 0 };
-
-	memcpy(eh.e_ident, g->image, EI_NIDENT);
-	eh.e_type = ET_EXEC;
-	eh.e_machine = (Elf64_Half)g->info.e_machine;
-	eh.e_version = EV_CURRENT;
-	eh.e_ehsize = sizeof(Elf64_Ehdr);
-	eh.e_shoff = shoff;
-	eh.e_shentsize = sizeof(Elf64_Shdr);
-	eh.e_shnum = (Elf64_Half)(nsec + 2);
-	eh.e_shstrndx = (Elf64_Half)(nsec + 1);
-	memcpy(m->image, &eh, sizeof(eh));
-
-	p = m->image + shoff + sizeof(Elf64_Shdr); /* section 0 stays zero */
-	off = sizeof(Elf64_Ehdr);
-	for (size_t i = 0; i < NMIN; i++) {
-		if (!size[i])
-			continue;
-		memcpy(m->image + off, data[i], size[i]);
-		put32(p + offsetof(Elf64_Shdr, sh_name), (uint32_t)idx[i]);
-		put32(p + offsetof(Elf64_Shdr, sh_type), SHT_PROGBITS);
-		put64(p + offsetof(Elf64_Shdr, sh_offset), off);
-		put64(p + offsetof(Elf64_Shdr, sh_size), size[i]);
-		put64(p + offsetof(Elf64_Shdr, sh_addralign), 1);
-		off += size[i];
-		p += sizeof(Elf64_Shdr);
-	}
-	memcpy(m->image + shstr_off, shstr, shstr_len);
-	put32(p + offsetof(Elf64_Shdr, sh_name), (uint32_t)shstrtab_name);
-	put32(p + offsetof(Elf64_Shdr, sh_type), SHT_STRTAB);
-	put64(p + offsetof(Elf64_Shdr, sh_offset), shstr_off);
-	put64(p + offsetof(Elf64_Shdr, sh_size), shstr_len);
-	put64(p + offsetof(Elf64_Shdr, sh_addralign), 1);
-
-	m->elf = elf_memory((char *)m->image, total);
-	if (!m->elf) {
-		err = -EPROTO;
-		goto cleanup;
-	}
-cleanup:
-	for (size_t i = 0; i < NMIN; i++)
-		free(owned[i]);
-	if (err)
-		min_elf_free(m);
-	return err;
-}
-
-static int offsets_from_dwarf(struct gosym *g, struct gosym_runtime_offsets *rt)
+/* Read the offsets from an opened Dwarf.  -ENOENT: types not found;
+ * -EPROTO: found, but without the fields every tracer needs (then the
+ * DWARF is not the runtime we know, and the table is the better answer). */
+static int dwarf_read_offsets(Dwarf *dw, bool all_cus, struct gosym_runtime_offsets *rt)
 {
 	Dwarf_Die types[NTYPES];
-	struct min_elf m = { 0 };
-	Dwarf *dw = NULL;
-	int err = 0;
 
-	if (!min_elf_build(g, &m))
-		dw = dwarf_begin_elf(m.elf, DWARF_C_READ, NULL);
-	if (!dw) {
-		/* Foreign byte order, 32-bit, or a section we can't inflate:
-		 * let libdw open the binary itself. */
-		min_elf_free(&m);
-		dw = dwarf_begin_elf(g->elf, DWARF_C_READ, NULL);
-	}
-	if (!dw)
+	if (!dwarf_find_types(dw, types, all_cus))
 		return -ENOENT;
-	if (!dwarf_find_types(dw, types)) {
-		err = -ENOENT;
-		goto cleanup;
-	}
 	Dwarf_Die *gt = &types[T_G], *mt = &types[T_M];
 
 	rt->g_stack_lo = member_offset(gt, "stack.lo");
@@ -402,16 +193,339 @@ static int offsets_from_dwarf(struct gosym *g, struct gosym_runtime_offsets *rt)
 	rt->m_curg = member_offset(mt, "curg");
 	rt->m_g0 = member_offset(mt, "g0");
 	rt->m_procid = member_offset(mt, "procid");
-	/* What every tracer needs; without them the DWARF is not the runtime
-	 * we know, and the table (if any) is the better answer. */
 	if (rt->g_goid < 0 || rt->g_stack_hi < 0 || rt->g_atomicstatus < 0 || rt->g_m < 0 ||
 	    rt->m_curg < 0)
-		err = -EPROTO;
-	else
-		rt->source = "DWARF";
-cleanup:
+		return -EPROTO;
+	rt->source = "DWARF";
+	return 0;
+}
+
+/*
+ * The fast path: a minimal ELF image in memory, laid out as
+ *   ehdr | section headers | .shstrtab | small sections | .debug_info
+ * holding only what type lookups read, every section inflated.  The small
+ * sections (abbreviations, string and address tables) are inflated whole;
+ * .debug_info, most of the bytes, is inflated progressively into its final
+ * place at the end of the image, and libdw is run over the prefix of
+ * complete units inflated so far: Go's linker writes the runtime CUs early
+ * in big binaries (7% into docker's 12.8 MB), so most of it is never
+ * inflated.  Only for 64-bit files of the host's byte order (amd64, arm64):
+ * the headers are written natively, and the DWARF inside keeps its own
+ * encoding, which then matches.
+ */
+static const char *const min_sections[] = {
+	"abbrev", "str", "line_str", "str_offsets", "addr", "info", /* info last */
+};
+#define NMIN	     (sizeof(min_sections) / sizeof(min_sections[0]))
+#define MAX_INFLATED (1ULL << 31)
+#define FIRST_CHUNK  (1u << 20)
+
+struct dbg_sec {
+	const uint8_t *raw;	/* section contents past any compression header */
+	size_t rawlen;
+	uint64_t size;		/* uncompressed size */
+	bool zlib;
+};
+
+struct min_dwarf {
+	uint8_t *image;
+	size_t hdr_end;		/* start of .debug_info in image */
+	uint8_t *info_shdr;	/* its section header, patched per attempt */
+	uint64_t info_size;	/* total, inflated */
+	uint64_t info_have;	/* inflated so far */
+	z_stream zs;
+	bool zs_live;
+};
+
+static void min_dwarf_free(struct min_dwarf *m)
+{
+	if (m->zs_live)
+		inflateEnd(&m->zs);
+	free(m->image);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Locate one debug section (.debug_X or .zdebug_X) and its compression.
+ * -ENOENT if absent, -EOPNOTSUPP for a compression other than zlib. */
+static int dbg_sec_find(struct gosym *g, const char *suffix, struct dbg_sec *d)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	memset(d, 0, sizeof(*d));
+	if (elf_getshdrstrndx(g->elf, &shstrndx))
+		return -ENOENT;
+	while ((scn = elf_nextscn(g->elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+		bool gnu;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		n = elf_strptr(g->elf, shstrndx, sh.sh_name);
+		if (!n)
+			continue;
+		if (!strncmp(n, ".debug_", 7) && !strcmp(n + 7, suffix))
+			gnu = false;
+		else if (!strncmp(n, ".zdebug_", 8) && !strcmp(n + 8, suffix))
+			gnu = true;
+		else
+			continue;
+		if (sh.sh_offset > g->image_size || sh.sh_size > g->image_size - sh.sh_offset)
+			return -EPROTO;
+		d->raw = g->image + sh.sh_offset;
+		d->rawlen = sh.sh_size;
+		if (gnu) {
+			/* "ZLIB", big-endian 64-bit size, zlib stream. */
+			if (d->rawlen < 12 || memcmp(d->raw, "ZLIB", 4))
+				return -EPROTO;
+			memcpy(&d->size, d->raw + 4, 8);
+			d->size = be64toh(d->size);
+			d->raw += 12;
+			d->rawlen -= 12;
+			d->zlib = true;
+		} else if (sh.sh_flags & SHF_COMPRESSED) {
+			/* Elf64_Chdr: ch_type, ch_reserved, ch_size, ch_addralign. */
+			if (d->rawlen < 24 || gosym__u32(g, d->raw) != ELFCOMPRESS_ZLIB)
+				return -EOPNOTSUPP;
+			d->size = gosym__u64(g, d->raw + 8);
+			d->raw += 24;
+			d->rawlen -= 24;
+			d->zlib = true;
+		} else {
+			d->size = d->rawlen;
+		}
+		return d->size > MAX_INFLATED ? -EPROTO : 0;
+	}
+	return -ENOENT;
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static void shdr_put(uint8_t *p, uint32_t name, uint32_t type, uint64_t off, uint64_t size)
+{
+	put32(p + offsetof(Elf64_Shdr, sh_name), name);
+	put32(p + offsetof(Elf64_Shdr, sh_type), type);
+	put64(p + offsetof(Elf64_Shdr, sh_offset), off);
+	put64(p + offsetof(Elf64_Shdr, sh_size), size);
+	put64(p + offsetof(Elf64_Shdr, sh_addralign), 1);
+}
+
+/* Build the image with everything but the contents of .debug_info. */
+static int min_dwarf_init(struct gosym *g, struct min_dwarf *m, struct dbg_sec *info)
+{
+	struct dbg_sec d[NMIN];
+	uint32_t names[NMIN] = { 0 };
+	char shstr[NMIN * 24 + 16];
+	size_t shstr_len = 1, off, nsec = 0;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	if (!g->is64 || g->info.big_endian != (__BYTE_ORDER == __BIG_ENDIAN))
+		return -EOPNOTSUPP;
+	shstr[0] = '\0';
+	for (size_t i = 0; i < NMIN; i++) {
+		err = dbg_sec_find(g, min_sections[i], &d[i]);
+		if (err == -ENOENT && i != NMIN - 1)
+			continue;
+		if (err)
+			return err;
+		names[i] = (uint32_t)shstr_len;
+		shstr_len += (size_t)snprintf(shstr + shstr_len, sizeof(shstr) - shstr_len,
+					      ".debug_%s", min_sections[i]) + 1;
+		nsec++;
+	}
+	uint32_t shstrtab_name = (uint32_t)shstr_len;
+
+	shstr_len += (size_t)snprintf(shstr + shstr_len, sizeof(shstr) - shstr_len, ".shstrtab") + 1;
+
+	size_t shoff = sizeof(Elf64_Ehdr);
+	size_t shstr_off = shoff + (nsec + 2) * sizeof(Elf64_Shdr);
+
+	off = shstr_off + shstr_len;
+	for (size_t i = 0; i < NMIN - 1; i++)
+		off += d[i].raw ? d[i].size : 0;
+	m->hdr_end = off;
+	*info = d[NMIN - 1];
+	m->info_size = info->size;
+	m->image = malloc(off + info->size);
+	if (!m->image)
+		return -ENOMEM;
+	memset(m->image, 0, off);
+
+	Elf64_Ehdr eh = { 0 };
+
+	memcpy(eh.e_ident, g->image, EI_NIDENT);
+	eh.e_type = ET_EXEC;
+	eh.e_machine = (Elf64_Half)g->info.e_machine;
+	eh.e_version = EV_CURRENT;
+	eh.e_ehsize = sizeof(Elf64_Ehdr);
+	eh.e_shoff = shoff;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = (Elf64_Half)(nsec + 2);
+	eh.e_shstrndx = 1;
+	memcpy(m->image, &eh, sizeof(eh));
+
+	/* Section 0 stays zero; 1 is .shstrtab; then the debug sections. */
+	uint8_t *sh = m->image + shoff + sizeof(Elf64_Shdr);
+
+	memcpy(m->image + shstr_off, shstr, shstr_len);
+	shdr_put(sh, shstrtab_name, SHT_STRTAB, shstr_off, shstr_len);
+	sh += sizeof(Elf64_Shdr);
+	off = shstr_off + shstr_len;
+	for (size_t i = 0; i < NMIN; i++) {
+		if (!d[i].raw)
+			continue;
+		if (i == NMIN - 1) {
+			m->info_shdr = sh;
+			shdr_put(sh, names[i], SHT_PROGBITS, m->hdr_end, 0);
+			break;
+		}
+		if (!d[i].zlib) {
+			memcpy(m->image + off, d[i].raw, d[i].size);
+		} else {
+			uLongf outlen = d[i].size;
+
+			if (uncompress(m->image + off, &outlen, d[i].raw, d[i].rawlen) != Z_OK ||
+			    outlen != d[i].size)
+				return -EPROTO;
+		}
+		shdr_put(sh, names[i], SHT_PROGBITS, off, d[i].size);
+		off += d[i].size;
+		sh += sizeof(Elf64_Shdr);
+	}
+	if (info->zlib) {
+		if (inflateInit(&m->zs) != Z_OK)
+			return -ENOMEM;
+		m->zs_live = true;
+		m->zs.next_in = (Bytef *)info->raw;
+		m->zs.avail_in = (uInt)(info->rawlen > UINT32_MAX ? UINT32_MAX : info->rawlen);
+		m->zs.next_out = m->image + m->hdr_end;
+	} else {
+		memcpy(m->image + m->hdr_end, info->raw, info->size);
+		m->info_have = info->size;
+	}
+	return 0;
+}
+
+/* Inflate .debug_info up to want bytes (or its end). */
+static int min_dwarf_grow(struct min_dwarf *m, uint64_t want)
+{
+	if (want > m->info_size)
+		want = m->info_size;
+	while (m->info_have < want) {
+		uint64_t room = want - m->info_have;
+		int zerr;
+
+		m->zs.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+		zerr = inflate(&m->zs, Z_SYNC_FLUSH);
+		m->info_have = (uint64_t)(m->zs.next_out - (m->image + m->hdr_end));
+		if (zerr == Z_STREAM_END)
+			return m->info_have == m->info_size ? 0 : -EPROTO;
+		if (zerr != Z_OK)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/* Bytes of .debug_info inflated so far that hold complete units. */
+static uint64_t min_dwarf_units_end(const struct min_dwarf *m)
+{
+	const uint8_t *p = m->image + m->hdr_end;
+	uint64_t off = 0;
+
+	for (;;) {
+		uint32_t len32;
+		uint64_t len;
+
+		if (m->info_have - off < 4)
+			return off;
+		memcpy(&len32, p + off, 4);
+		if (len32 == 0xffffffff) {
+			if (m->info_have - off < 12)
+				return off;
+			memcpy(&len, p + off + 4, 8);
+			len += 12;
+		} else {
+			len = (uint64_t)len32 + 4;
+		}
+		if (len > m->info_have - off)
+			return off;
+		off += len;
+	}
+}
+
+/* One libdw pass over the first info_len bytes of .debug_info. */
+static int min_dwarf_try(struct min_dwarf *m, uint64_t info_len, bool all_cus,
+			 struct gosym_runtime_offsets *rt)
+{
+	Elf *elf;
+	Dwarf *dw;
+	int err;
+
+	put64(m->info_shdr + offsetof(Elf64_Shdr, sh_size), info_len);
+	elf = elf_memory((char *)m->image, m->hdr_end + info_len);
+	if (!elf)
+		return -EPROTO;
+	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!dw) {
+		elf_end(elf);
+		return -EPROTO;
+	}
+	err = dwarf_read_offsets(dw, all_cus, rt);
 	dwarf_end(dw);
-	min_elf_free(&m);
+	elf_end(elf);
+	return err;
+}
+
+static int offsets_from_min_dwarf(struct gosym *g, struct gosym_runtime_offsets *rt)
+{
+	struct min_dwarf m;
+	struct dbg_sec info;
+	uint64_t want = FIRST_CHUNK, tried = 0;
+	int err;
+
+	err = min_dwarf_init(g, &m, &info);
+	while (!err) {
+		err = min_dwarf_grow(&m, want);
+		if (err)
+			break;
+		bool all = m.info_have == m.info_size;
+		uint64_t end = min_dwarf_units_end(&m);
+
+		if (end > tried || all) {
+			err = min_dwarf_try(&m, end, all, rt);
+			tried = end;
+			/* A prefix can miss the types, or hold them with member
+			 * types in a later unit: inflate more and retry. */
+			if (err && !all)
+				err = 0;
+			else
+				break;
+		}
+		want *= 2;
+	}
+	min_dwarf_free(&m);
+	return err;
+}
+
+static int offsets_from_dwarf(struct gosym *g, struct gosym_runtime_offsets *rt)
+{
+	Dwarf *dw;
+	int err;
+
+	err = offsets_from_min_dwarf(g, rt);
+	if (err != -EOPNOTSUPP)
+		return err;
+	/* Foreign byte order, 32-bit, or a compression we don't inflate: let
+	 * libdw open the binary itself (inflating every debug section). */
+	offsets_unknown(rt);
+	dw = dwarf_begin_elf(g->elf, DWARF_C_READ, NULL);
+	if (!dw)
+		return -ENOENT;
+	err = dwarf_read_offsets(dw, true, rt);
+	dwarf_end(dw);
 	return err;
 }
 
