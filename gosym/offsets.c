@@ -295,7 +295,11 @@ static int dbg_sec_find(struct gosym *g, const char *suffix, struct dbg_sec *d)
 		} else {
 			d->size = d->rawlen;
 		}
-		return d->size > MAX_INFLATED ? -EPROTO : 0;
+		/* zlib can't expand more than 1032:1: don't allocate for a
+		 * size the stream can't have. */
+		if (d->size > MAX_INFLATED || (d->zlib && d->size / 1032 > d->rawlen + 1))
+			return -EPROTO;
+		return 0;
 	}
 	return -ENOENT;
 }
