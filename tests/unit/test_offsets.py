@@ -325,35 +325,48 @@ def test_tls_g_with_c_thread_locals():
         check_tls("cgotls %s stripped" % mode, nosym, "code (g reload after ABI0 calls)")
 
 
-def test_source_oracle_matches_table():
-    """The go/types computation over the machine's Go runtime source gives
-    the table row of that Go version (offsets and wait reasons)."""
-    need_gotrace()
+def toolchains_to_check():
+    """(goversion, go binary) pairs for the source oracle: the machine's Go;
+    every toolchain scripts/toolchains.sh has on the machine when
+    GOTRACE_OFFSETS_ALL_TOOLCHAINS=1 (about 15 s each)."""
+    if os.environ.get("GOTRACE_OFFSETS_ALL_TOOLCHAINS") == "1":
+        p = harness.run(["bash", os.path.join(harness.ROOT, "scripts", "toolchains.sh")],
+                        env=dict(os.environ, GOTRACE_TOOLCHAINS="offline"))
+        out = [tuple(line.split("\t")) for line in p.stdout.splitlines() if "\t" in line]
+        return [(v, gobin) for v, gobin in out if go_minor(v) >= 17]
     if not os.access(HOST_GO, os.X_OK):
         raise Skip("no Go toolchain at %s" % HOST_GO)
-    goroot = harness.run([HOST_GO, "env", "GOROOT"]).stdout.strip()
-    exe = os.path.join(tmpdir(), "oracle_source")
-    env = dict(os.environ, GOFLAGS="-buildvcs=false", GOTOOLCHAIN="local", GOROOT=goroot)
-    harness.run([HOST_GO, "build", "-o", exe, "source/main.go"], cwd=ORACLE_DIR, env=env)
-    # A binary of that version with neither DWARF nor symbols: all table.
-    cands = [b for b in builds("stripped") if b["goarch"] in TABLE_ARCHES]
-    version = harness.run([HOST_GO, "env", "GOVERSION"]).stdout.strip()
-    cands = [b for b in cands if go_minor(b["go"]) == go_minor(version)]
-    if not cands:
-        raise Skip("no stripped build of %s in the manifest" % version)
-    b = cands[0]
-    got = info(stripped_copy(b, "--strip-all"))
-    for arch in TABLE_ARCHES:
-        src = json.loads(harness.run([exe], env=dict(env, GOARCH=arch)).stdout)
-        rt = got.get("runtime_offsets") or {}
-        diff = {k: (rt.get(k), src["offsets"][k]) for k in OFFSET_KEYS
-                if rt.get(k) != src["offsets"][k]}
-        check("source %s/%s offsets" % (version, arch), not diff and
-              got.get("offsets_source", "").startswith("table"),
-              "source %r, differs (table, go/types): %s" % (got.get("offsets_source"), diff))
-        check("source %s/%s wait reasons" % (version, arch),
-              got.get("wait_reasons") == src["wait_reasons"] and
-              (got.get("wait_reasons_source") or "").startswith("table"),
-              "source %r, %d vs %d strings" % (got.get("wait_reasons_source"),
-                                               len(got.get("wait_reasons", [])),
-                                               len(src["wait_reasons"])))
+    return [(harness.run([HOST_GO, "env", "GOVERSION"]).stdout.strip(), HOST_GO)]
+
+
+def test_source_oracle_matches_table():
+    """The go/types computation over a toolchain's own runtime source gives
+    the table row of that Go version (offsets and wait reasons), for amd64
+    and arm64."""
+    need_gotrace()
+    stripped = [b for b in builds("stripped") if b["goarch"] in TABLE_ARCHES]
+    for version, gobin in toolchains_to_check():
+        cands = [b for b in stripped if go_minor(b["go"]) == go_minor(version)]
+        if not cands:
+            harness.skip("source " + version, "no stripped build of %s in the manifest" % version)
+            continue
+        goroot = os.path.dirname(os.path.dirname(gobin))
+        env = dict(os.environ, GOENV="off", GOFLAGS="", GOTOOLCHAIN="local", GOROOT=goroot)
+        exe = os.path.join(tmpdir(), "oracle_source-" + version)
+        harness.run([gobin, "build", "-o", exe, "source/main.go"], cwd=ORACLE_DIR, env=env)
+        # A binary of that version with neither DWARF nor symbols: all table.
+        got = info(stripped_copy(cands[0], "--strip-all"))
+        for arch in TABLE_ARCHES:
+            src = json.loads(harness.run([exe], env=dict(env, GOARCH=arch)).stdout)
+            rt = got.get("runtime_offsets") or {}
+            diff = {k: (rt.get(k), src["offsets"][k]) for k in OFFSET_KEYS
+                    if rt.get(k) != src["offsets"][k]}
+            check("source %s/%s offsets" % (version, arch), not diff and
+                  (got.get("offsets_source") or "").startswith("table"),
+                  "source %r, differs (table, go/types): %s" % (got.get("offsets_source"), diff))
+            check("source %s/%s wait reasons" % (version, arch),
+                  got.get("wait_reasons") == src["wait_reasons"] and
+                  (got.get("wait_reasons_source") or "").startswith("table"),
+                  "source %r, %d vs %d strings" % (got.get("wait_reasons_source"),
+                                                   len(got.get("wait_reasons", [])),
+                                                   len(src["wait_reasons"])))
