@@ -10,7 +10,7 @@
  *
  * Prints one line per (mode, N):
  *   attach multi  N=1000: attach 12.3 ms, detach 40.1 ms
- * Per-probe fallback runs only for N <= SINGLE_MAX (default 1000): each
+ * Per-probe fallback runs only for N <= SINGLE_MAX (default 100): each
  * detach waits for an RCU grace period, so 10,000 take minutes.
  */
 #include <errno.h>
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	struct fg_probes p = { 0 };
 	struct funcgraph_bpf *skel = NULL;
 	struct gosym *gs = NULL;
-	size_t single_max = 1000;
+	size_t single_max = 100;
 	pid_t pid;
 	int err;
 
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 		if (!err && n <= single_max)
 			err = run(skel, UPROBES_SINGLE, argv[1], pid, &p, n);
 		else if (!err)
-			printf("attach single N=%-6zu skipped (> %zu; ~35 ms per probe to detach)\n",
+			printf("attach single N=%-6zu skipped (> %zu; ~0.1 s per probe to detach here)\n",
 			       n, single_max);
 		if (err)
 			goto out;
