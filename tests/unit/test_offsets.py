@@ -15,6 +15,7 @@ truths for every testprog build in the manifest:
   - the go/types source oracle (tests/oracle_dwarf/source) run with the
     machine's Go agrees with the table row of that version.
 """
+import atexit
 import collections
 import json
 import os
@@ -42,6 +43,7 @@ def tmpdir():
     global _tmp
     if _tmp is None:
         _tmp = tempfile.mkdtemp(prefix="test_offsets.")
+        atexit.register(shutil.rmtree, _tmp, True)
     return _tmp
 
 
