@@ -86,7 +86,7 @@ func b1(done chan<- struct{}) {
 	close(done)
 }
 
-// chain "recursion": rec(6) -> ... -> rec(0) -> marker
+// chain "recursion": rec(24) -> ... -> rec(0) -> marker (a 30-frame stack)
 
 //go:noinline
 func rec(n int) int {
@@ -161,7 +161,7 @@ func main() {
 	<-done
 
 	chainName = "recursion"
-	rec(6)
+	rec(24)
 
 	chainName = "method"
 	var c caller = &T{}
