@@ -5,8 +5,10 @@
  * Everything is buffered until close because callers learn about a slice
  * when it ends (states and calls arrive in end order) while viewers want
  * each track sorted by start.  Memory per slice: one 32-byte struct ct_ev;
- * names, categories and args are JSON-escaped once and interned, so a
- * million calls of the same function with the same args cost one string.
+ * names, categories and string-only args are JSON-escaped once and
+ * interned, so a million calls of the same function cost one string; args
+ * holding numbers (nearly always unique: durations, depths) are appended to
+ * an arena instead, at their length plus one byte.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
@@ -33,6 +35,8 @@
 #define CT_EV_OVERHEAD 96
 /* A flow is two events of about this size each. */
 #define CT_FLOW_OVERHEAD 90
+/* ct_ev.args: the fragment is in the arena at this offset. */
+#define CT_ARENA 0x80000000u
 /* Don't scan more children than this looking for a free point in a slice. */
 #define CT_GAP_SCAN 4096
 
@@ -42,7 +46,8 @@ struct ct_ev {
 	uint64_t ts;
 	uint64_t dur;
 	uint32_t name;		/* string id */
-	uint32_t args;		/* string id of the args fragment, 0 = none */
+	uint32_t args;		/* args fragment: string id, or CT_ARENA | arena
+				 * offset; 0 = none */
 	uint32_t track;
 	uint32_t cat : 31;	/* string id */
 	uint32_t instant : 1;
@@ -91,6 +96,9 @@ struct chrome_trace {
 	size_t nr_evs, cap_evs;
 	struct ct_flow *flows;
 	size_t nr_flows, cap_flows;
+
+	char *arena;		/* NUL-terminated args fragments */
+	size_t arena_len, arena_cap;
 
 	struct ct_meta *meta;
 	size_t nr_meta;
@@ -257,11 +265,50 @@ static int intern(struct chrome_trace *ct, const char *s, uint32_t *idp)
 	return intern_escaped(ct, esc, len, idp);
 }
 
+/* Append a fragment (taking ownership of buf) to the arena. */
+static int arena_add(struct chrome_trace *ct, char *buf, size_t len, uint32_t *idp)
+{
+	if (ct->arena_len + len + 1 > ct->arena_cap) {
+		size_t cap = ct->arena_cap ? ct->arena_cap * 2 : 64 * 1024;
+		char *n;
+
+		while (cap < ct->arena_len + len + 1)
+			cap *= 2;
+		/* offsets must fit below CT_ARENA */
+		n = cap <= CT_ARENA ? realloc(ct->arena, cap) : NULL;
+		if (!n) {
+			free(buf);
+			return -ENOMEM;
+		}
+		ct->arena = n;
+		ct->arena_cap = cap;
+	}
+	memcpy(ct->arena + ct->arena_len, buf, len + 1);
+	*idp = CT_ARENA | (uint32_t)ct->arena_len;
+	ct->arena_len += len + 1;
+	free(buf);
+	return 0;
+}
+
+static const char *args_str(const struct chrome_trace *ct, uint32_t id, size_t *lenp)
+{
+	const char *s;
+
+	if (!(id & CT_ARENA)) {
+		*lenp = ct->strs[id].len;
+		return ct->strs[id].s;
+	}
+	s = ct->arena + (id & ~CT_ARENA);
+	*lenp = strlen(s);
+	return s;
+}
+
 /* The args fragment `"k":"v","k2":12` (goid is added when written). */
 static int intern_args(struct chrome_trace *ct, const struct chrome_trace_arg *args,
 		       size_t nr_args, uint32_t *idp)
 {
 	size_t cap = 1, len = 0;
+	bool numbers = false;
 	char *buf, *p;
 
 	*idp = 0;
@@ -289,10 +336,11 @@ static int intern_args(struct chrome_trace *ct, const struct chrome_trace_arg *a
 			len += sprintf(p, "%s\"%s\":\"%s\"", i ? "," : "", k, v);
 		else
 			len += sprintf(p, "%s\"%s\":%lld", i ? "," : "", k, (long long)args[i].num);
+		numbers |= !v;
 		free(k);
 		free(v);
 	}
-	return intern_escaped(ct, buf, len, idp);
+	return numbers ? arena_add(ct, buf, len, idp) : intern_escaped(ct, buf, len, idp);
 }
 
 /* --- goroutines --------------------------------------------------------- */
@@ -403,6 +451,7 @@ static void ct_free(struct chrome_trace *ct)
 	free(ct->gor_hash);
 	free(ct->evs);
 	free(ct->flows);
+	free(ct->arena);
 	for (size_t i = 0; i < ct->nr_meta; i++) {
 		free(ct->meta[i].key);
 		free(ct->meta[i].value);
@@ -548,6 +597,7 @@ static int add_ev(struct chrome_trace *ct, uint64_t goid, enum chrome_trace_trac
 {
 	struct ct_ev *e;
 	uint32_t idx, name_id, cat_id, args_id;
+	size_t args_len;
 	int err;
 
 	if (!ct || !name || !*name || end < start ||
@@ -589,8 +639,9 @@ static int add_ev(struct chrome_trace *ct, uint64_t goid, enum chrome_trace_trac
 		ct->stats.instants++;
 	else
 		ct->stats.slices++;
+	args_str(ct, args_id, &args_len);
 	ct->est_bytes += CT_EV_OVERHEAD + ct->strs[name_id].len + ct->strs[cat_id].len +
-			 ct->strs[args_id].len + (args_id ? 1 : 0);
+			 args_len + (args_id ? 1 : 0);
 	return 0;
 }
 
@@ -1068,8 +1119,11 @@ static void write_events(struct ct_sorted *s, uint64_t origin)
 		out_str(ct, ",\"args\":{\"goid\":");
 		out_u64(ct, ct->gors[e->track / 2].goid);
 		if (e->args) {
+			size_t len;
+			const char *a = args_str(ct, e->args, &len);
+
 			out_str(ct, ",");
-			out_mem(ct, ct->strs[e->args].s, ct->strs[e->args].len);
+			out_mem(ct, a, len);
 		}
 		out_str(ct, "}}");
 	}

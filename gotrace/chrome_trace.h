@@ -30,8 +30,8 @@
  * earliest time passed in.  Times before opts.start_ns are clamped to it.
  *
  * Ordering and nesting: states and calls arrive in end order, so the writer
- * buffers every event in memory (about 32 bytes per slice; names and args
- * are interned) and sorts each track by (ts asc, dur desc) when the trace is
+ * buffers every event in memory (32 bytes per slice, plus its args' text
+ * when they hold numbers; names and string args are interned) and sorts each track by (ts asc, dur desc) when the trace is
  * closed.  It then enforces strict nesting per track: a slice that starts
  * inside another but ends after it is clamped to its parent's end (counted
  * in stats.clamped), so the output always nests, whatever the input.
