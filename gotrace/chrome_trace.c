@@ -608,8 +608,10 @@ static int add_ev(struct chrome_trace *ct, uint64_t goid, enum chrome_trace_trac
 		ct->stats.filtered++;
 		return 0;
 	}
-	if (ct->opts.max_events && ct->nr_evs >= ct->opts.max_events)
+	if (ct->opts.max_events && ct->nr_evs >= ct->opts.max_events) {
+		ct->stats.dropped++;
 		return -E2BIG;
+	}
 	if (ct->nr_evs == ct->cap_evs) {
 		size_t cap = ct->cap_evs ? ct->cap_evs * 2 : 4096;
 		/* events are indexed with uint32_t when sorted */
@@ -1166,6 +1168,9 @@ static void write_other(struct chrome_trace *ct, uint64_t origin)
 	out_str(ct, num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.flows_dropped);
 	out_str(ct, "\",\"dropped_flows\":\"");
+	out_str(ct, num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.dropped);
+	out_str(ct, "\",\"dropped_events\":\"");
 	out_str(ct, num);
 	out_str(ct, "\"");
 	for (size_t i = 0; i < ct->nr_meta; i++) {

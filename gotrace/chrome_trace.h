@@ -87,7 +87,10 @@ struct chrome_trace_opts {
 	uint64_t min_dur_ns;	/* drop slices shorter than this (not instants) */
 	const uint64_t *goids;	/* keep only these goroutines (NULL: all); */
 	size_t nr_goids;	/*   the array is copied */
-	size_t max_events;	/* 0 = unlimited; else -E2BIG beyond it */
+	size_t max_events;	/* bound on buffered slices + instants (memory:
+				 * ~32 B each); 0 = unlimited; beyond it the
+				 * add functions return -E2BIG and count the
+				 * event in stats.dropped (and in otherData) */
 	/* otherData; NULL = omitted.  process_name defaults to binary's
 	 * basename, then to "go". */
 	const char *binary;
@@ -111,6 +114,7 @@ struct chrome_trace_stats {
 	uint64_t filtered;	/* events dropped by min_dur/goid filters */
 	uint64_t clamped;	/* slices clamped at close to nest strictly */
 	uint64_t flows_dropped;	/* flows with an end that bound to no slice */
+	uint64_t dropped;	/* events refused with -E2BIG (opts.max_events) */
 	uint32_t goroutines;	/* goroutines with a track */
 };
 

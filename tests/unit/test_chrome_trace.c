@@ -311,6 +311,7 @@ static void test_close_paths(void)
 {
 	const char *name = "close_paths";
 	struct chrome_trace *ct = NULL;
+	struct chrome_trace_stats st;
 	json_t *doc;
 	bool ok = true;
 
@@ -345,9 +346,12 @@ static void test_close_paths(void)
 	ok &= ASSERT_EQ(name, chrome_trace_state(ct, 1, 10, 20, "running", NULL), 0);
 	ok &= ASSERT_EQ(name, chrome_trace_state(ct, 1, 20, 30, "runnable", NULL), 0);
 	ok &= ASSERT_EQ(name, chrome_trace_state(ct, 1, 30, 40, "running", NULL), -E2BIG);
-	ok &= ASSERT_EQ(name, chrome_trace_close(ct, NULL), 0);
+	ok &= ASSERT_EQ(name, chrome_trace_instant(ct, 1, CHROME_TRACE_STATES, 40, "i", NULL, NULL, 0), -E2BIG);
+	ok &= ASSERT_EQ(name, chrome_trace_close(ct, &st), 0);
+	ok &= ASSERT_EQ(name, st.dropped, 2);
 	doc = load(name, tpath("lim.json"));
 	ok &= ASSERT_TRUE(name, doc && find_ev(doc, "X", "runnable", 0) && !find_ev(doc, "X", "running", 1));
+	ok &= ASSERT_STREQ(name, sget(json_object_get(doc, "otherData"), "dropped_events"), "2");
 	json_decref(doc);
 	if (ok)
 		CHECK_PASS(name);
