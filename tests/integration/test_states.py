@@ -265,17 +265,19 @@ def test_stop_and_detach():
             for how in ("SIGINT", "SIGTERM", "duration"):
                 name = "%s/%s" % (b["go"], how)
                 before = our_bpf_objects()
-                prog, pid = start_waiting(b, "-n", "150")
+                # ~2 ms per block: 2000 blocks keep it busy >= 4 s, well
+                # past the detach
+                prog, pid = start_waiting(b, "-n", "2000")
                 out = os.path.join(tmp, "stop.jsonl")
                 args = ["-q", "--format=jsonl", "-o", out, "-p", str(pid)]
                 if how == "duration":
-                    args[:0] = ["-d", "300ms"]
+                    args[:0] = ["-d", "2500ms"]
                 g = subprocess.Popen([harness.GOTRACE, "states"] + args, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
                 time.sleep(1.0)  # attached by then (-q: no progress line to wait for)
                 prog.stdin.write("go\n")
                 prog.stdin.flush()
-                time.sleep(0.3)
+                time.sleep(0.5)
                 if how != "duration":
                     g.send_signal(getattr(signal, how))
                 try:

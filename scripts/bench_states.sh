@@ -1,0 +1,78 @@
+#!/bin/bash
+# The `gotrace states` benchmarks (docs/states.md), sourced by scripts/bench.sh:
+#
+#  1. cost per goroutine transition on a ping-pong testprog
+#     (testprogs/states -pingpong N: two goroutines hand a token back and
+#     forth over unbuffered channels), in ns per casgstatus call:
+#       (a) nothing attached
+#       (b) the floor: a bare counting uprobe on runtime.casgstatus
+#           (bpf/bench_count.bpf.c via build/bench/bench_states_count)
+#       (c) gotrace states -q --no-summary (BPF + ring buffer + user space)
+#     and the ratio (c-a)/(b-a): gotrace's cost relative to the uprobe
+#     trap itself (goal <= 1.2).  Transitions per run come from (b)'s count.
+#  2. user-space throughput: events recorded from the states testprog with
+#     `gotrace states --raw` replayed through decode + summary + JSON Lines
+#     (build/bench/bench_states_replay), in events/s (goal >= 2M on one core).
+#
+# Knobs: BENCH_STATES_ROUNDS (default 200000), BENCH_STATES_RUNS (default 3,
+# the median is reported), BENCH_STATES_GO (go binary for the testprog).
+
+bench_states() {
+	local root=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+	local build=${BUILD:-$root/build}
+	local rounds=${BENCH_STATES_ROUNDS:-200000} runs=${BENCH_STATES_RUNS:-3}
+	local go=${BENCH_STATES_GO:-$(command -v go || echo /usr/local/go/bin/go)}
+	local tmp prog gotrace=$build/gotrace count=$build/bench/bench_states_count
+	local replay=$build/bench/bench_states_replay
+
+	for f in "$gotrace" "$count" "$replay"; do
+		if [ ! -x "$f" ]; then
+			echo "bench_states: $f missing: run make all build/bench/$(basename "$f")" >&2
+			return 1
+		fi
+	done
+	tmp=$(mktemp -d /tmp/bench-states.XXXXXX) || return 1
+	prog=$tmp/states
+	if ! (cd "$root/testprogs/states" && "$go" build -o "$prog" .); then
+		rm -rf "$tmp"
+		return 1
+	fi
+	# ns of one run: the testprog measures its own ping-pong loop.
+	pp_ns() { sed -n 's/.*"event":"pingpong".*"ns":\([0-9]*\).*/\1/p; s/.*"ns":\([0-9]*\),"rounds".*/\1/p' | head -1; }
+	median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+	local i a b c hits
+	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/hits"
+	for ((i = 0; i < runs; i++)); do
+		"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/a"
+		"$count" "$prog" -pingpong "$rounds" 2>"$tmp/count.err" | pp_ns >>"$tmp/b"
+		sed -n 's/{"hits":\([0-9]*\)}/\1/p' "$tmp/count.err" >>"$tmp/hits"
+		"$gotrace" states -q --no-summary -- "$prog" -pingpong "$rounds" | pp_ns >>"$tmp/c"
+	done
+	a=$(median <"$tmp/a"); b=$(median <"$tmp/b"); c=$(median <"$tmp/c")
+	hits=$(median <"$tmp/hits")
+	if [ -z "$a" ] || [ -z "$b" ] || [ -z "$c" ] || [ -z "$hits" ] || [ "$hits" -eq 0 ]; then
+		echo "bench_states: a run failed (a=$a b=$b c=$c hits=$hits)" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	awk -v a="$a" -v b="$b" -v c="$c" -v h="$hits" -v r="$rounds" 'BEGIN {
+		printf "states: ping-pong %d rounds, %d casgstatus calls (%.1f per round)\n", r, h, h / r
+		printf "states: (a) plain          %8.1f ns/transition\n", a / h
+		printf "states: (b) counting probe %8.1f ns/transition\n", b / h
+		printf "states: (c) gotrace states %8.1f ns/transition\n", c / h
+		printf "states: (c-a)/(b-a) = %.2f (goal <= 1.2)\n", (c - a) / (b - a)
+	}'
+
+	# User-space replay of recorded events.
+	"$prog" -n 200 -loop >/dev/null &
+	local pid=$!
+	sleep 0.3
+	"$gotrace" states -q --no-summary -d 2s --raw "$tmp/events.raw" -p "$pid" >/dev/null
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "states: recorded $(($(stat -c %s "$tmp/events.raw") / 80)) events for replay"
+	"$replay" -n 5000000 "$tmp/events.raw" | sed 's/^/states: replay /'
+	"$replay" -n 5000000 | sed 's/^/states: replay /'
+	rm -rf "$tmp"
+}
