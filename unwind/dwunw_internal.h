@@ -185,7 +185,8 @@ struct map_ent {
 
 /* PC cache entry: what unwind.c learned about one lookup address. */
 struct pc_cache_ent {
-	uint64_t pc;			/* absolute lookup pc; 0 = empty */
+	uint64_t pc;			/* absolute lookup pc */
+	uint32_t gen;			/* valid while equal to the map's gen */
 	const struct map_ent *ment;
 	const struct cfi_row *row;	/* NULL: no CFI */
 	const uint8_t *blob;		/* row's table blob */
@@ -203,6 +204,7 @@ struct dwunw_map {
 	struct map_ent *ents;
 	size_t nents, cap;
 	struct pc_cache_ent cache[PC_CACHE_SIZE];
+	uint32_t gen;			/* bumped to empty the cache in O(1) */
 	uint64_t cache_hits, cache_misses;
 };
 

@@ -21,7 +21,10 @@
 int dwunw_map_new(struct dwunw_map **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	(*out)->gen = 1;
+	return 0;
 }
 
 void dwunw_map_free(struct dwunw_map *map)
@@ -34,7 +37,10 @@ void dwunw_map_free(struct dwunw_map *map)
 
 void map_cache_clear(struct dwunw_map *map)
 {
-	memset(map->cache, 0, sizeof(map->cache));
+	if (++map->gen == 0) { /* wrapped: entries from gen 0 could look valid */
+		memset(map->cache, 0, sizeof(map->cache));
+		map->gen = 1;
+	}
 }
 
 static int map_insert(struct dwunw_map *map, uint64_t start, uint64_t end, uint64_t bias,

@@ -28,13 +28,14 @@ static struct pc_cache_ent *cache_get(struct dwunw_map *map, uint64_t lpc)
 	struct pc_cache_ent *ce = &map->cache[h];
 	const struct map_ent *me;
 
-	if (ce->pc == lpc && lpc) {
+	if (ce->pc == lpc && ce->gen == map->gen) {
 		map->cache_hits++;
 		return ce;
 	}
 	map->cache_misses++;
 	memset(ce, 0, sizeof(*ce));
 	ce->pc = lpc;
+	ce->gen = map->gen;
 	me = map_find(map, lpc);
 	ce->ment = me;
 	if (!me || !me->mod)
