@@ -307,7 +307,7 @@ def test_launch_sigterm():
     require_bpf()
     b = newest()
     before = our_bpf_objects()
-    g, err = start_gotrace(["-q", "--format=jsonl", "-o", "/dev/null", "--", b["path"], "-loop"])
+    g, err = start_gotrace(["--format=jsonl", "-o", "/dev/null", "--", b["path"], "-loop"])
     time.sleep(0.5)
     g.send_signal(signal.SIGTERM)
     try:
