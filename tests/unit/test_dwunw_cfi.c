@@ -3,7 +3,7 @@
  * libdwunw's compiled CFI rows against libdw's own CFI interpreter
  * (dwarf_cfi_addrframe), an independent implementation, on real files:
  * libc (.eh_frame), our own CLI (gcc's .eh_frame), and Go binaries
- * (.debug_frame, compressed since Go 1.19).  At every row boundary and in
+ * (.debug_frame, compressed since Go 1.19); x86_64 and arm64.  At every row boundary and in
  * the middle of every row, the CFA rule and the return-address and
  * frame-pointer rules must agree, and an address libdw finds no FDE for
  * must have no row.
@@ -205,6 +205,16 @@ int main(void)
 	check_file("/usr/lib/x86_64-linux-gnu/libc.so.6", false);
 	check_file("build/gotrace", false);
 	check_file("build/unwind/cstacks/debug_frame/cstacks", true);
+	/* arm64: the cross toolchain's libc (.eh_frame), Go cross builds. */
+	check_file("/usr/aarch64-linux-gnu/lib/libc.so.6", false);
+	const char *arm64[] = {"build/unwind/stacks-arm64/*/stacks", "build/testprogs/go1.2*/arm64/goroutines"};
+	for (int p = 0; p < 2; p++) {
+		if (glob(arm64[p], 0, NULL, &g) == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				check_file(g.gl_pathv[i], true);
+			globfree(&g);
+		}
+	}
 	/* Go binaries: .debug_frame, compressed (1.19+) or .zdebug (<= 1.18). */
 	if (glob("build/testprogs/go1.*/default/stacks", 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++)
