@@ -11,9 +11,17 @@ truths for every testprog build in the manifest:
     runtime.waitReasonStrings array of the unstripped build, and PIE builds
     (relocated string pointers) read the same strings as non-PIE ones;
   - tls_g equals the %fs displacement the linker wrote into the code
-    (objdump), for amd64 non-PIE builds, cgo ones included;
+    (objdump), for amd64 builds, cgo and PIE ones included, and for a cgo
+    program with its own C thread-locals (tests/oracle_dwarf/cgotls), with
+    and without symbols;
+  - 32-bit builds read DWARF, and get no table offsets without it; Go
+    1.15/1.16 builds without DWARF get a clear error;
   - the go/types source oracle (tests/oracle_dwarf/source) run with the
-    machine's Go agrees with the table row of that version.
+    machine's Go (every toolchain with GOTRACE_OFFSETS_ALL_TOOLCHAINS=1)
+    agrees with the table row of that version.
+
+Stripped copies are made with GNU objcopy (aarch64-linux-gnu-objcopy for
+arm64), llvm-objcopy only for other arches.  See docs/runtime-offsets.md.
 """
 import atexit
 import collections
@@ -21,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
