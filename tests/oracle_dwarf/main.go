@@ -99,21 +99,21 @@ func main() {
 		os.Exit(1)
 	}
 	out := map[string]int64{
-		"g_stack_lo":       member(g, "stack.lo"),
-		"g_stack_hi":       member(g, "stack.hi"),
-		"g_m":              member(g, "m"),
-		"g_sched":          member(g, "sched"),
-		"g_sched_sp":       member(g, "sched.sp"),
-		"g_sched_pc":       member(g, "sched.pc"),
-		"g_atomicstatus":   member(g, "atomicstatus"),
-		"g_goid":           member(g, "goid"),
-		"g_waitreason":     member(g, "waitreason"),
-		"g_startpc":        member(g, "startpc"),
-		"g_gopc":           member(g, "gopc"),
-		"g_parentgoid":     member(g, "parentGoid"),
-		"m_curg":           member(m, "curg"),
-		"m_g0":             member(m, "g0"),
-		"m_procid":         member(m, "procid"),
+		"g_stack_lo":     member(g, "stack.lo"),
+		"g_stack_hi":     member(g, "stack.hi"),
+		"g_m":            member(g, "m"),
+		"g_sched":        member(g, "sched"),
+		"g_sched_sp":     member(g, "sched.sp"),
+		"g_sched_pc":     member(g, "sched.pc"),
+		"g_atomicstatus": member(g, "atomicstatus"),
+		"g_goid":         member(g, "goid"),
+		"g_waitreason":   member(g, "waitreason"),
+		"g_startpc":      member(g, "startpc"),
+		"g_gopc":         member(g, "gopc"),
+		"g_parentgoid":   member(g, "parentGoid"),
+		"m_curg":         member(m, "curg"),
+		"m_g0":           member(m, "g0"),
+		"m_procid":       member(m, "procid"),
 	}
 	b, _ := json.Marshal(out)
 	fmt.Println(string(b))
