@@ -141,6 +141,7 @@ func workload(n int) {
 	var mu sync.Mutex
 	held, done := make(chan struct{}), make(chan struct{})
 
+	base := runtime.NumGoroutine()
 	wg.Add(4)
 	go chanWorker(n, ch, &wg)
 	go chanFeeder(n, ch)
@@ -149,6 +150,11 @@ func workload(n int) {
 	go sleepWorker(n, &wg)
 	go syscallWorker(n, &wg)
 	wg.Wait()
+	// wg.Done runs before a worker's goroutine exits: wait until they all
+	// have (a tracer must see each one die before the OK line).
+	for i := 0; i < 5000 && runtime.NumGoroutine() > base; i++ {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 //go:noinline
