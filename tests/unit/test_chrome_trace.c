@@ -551,54 +551,91 @@ static int cmp_u64(const void *a, const void *b)
  * jobs (a 3-deep call chain per job) and report to G1 over a channel after
  * each; G1 waits on that channel and each report that finds it waiting
  * wakes it (an "unblock" arrow).  Creation gets a "go" arrow and instant. */
-static int write_sample(const char *path, struct chrome_trace_stats *st)
+/* The sample's clock: its times are round microseconds, or with `odd`
+ * shifted by 0-396 ns (strictly monotonic: sample times differ by >= 500 ns,
+ * equal times stay equal) so that every ts/dur has ns digits. */
+#define SAMPLE_T0 5000000000ULL
+static bool sample_odd;
+
+static uint64_t J(uint64_t t)
+{
+	return sample_odd ? t + ((t - SAMPLE_T0) / 500 * 7919) % 397 : t;
+}
+
+static int s_state(struct chrome_trace *ct, uint64_t g, uint64_t a, uint64_t b, const char *st,
+		   const char *why)
+{
+	return chrome_trace_state(ct, g, J(a), J(b), st, why);
+}
+
+static int s_slice(struct chrome_trace *ct, uint64_t g, enum chrome_trace_track k, uint64_t a,
+		   uint64_t b, const char *nm, const char *cat, const struct chrome_trace_arg *args,
+		   size_t n)
+{
+	return chrome_trace_slice(ct, g, k, J(a), J(b), nm, cat, args, n);
+}
+
+static int s_instant(struct chrome_trace *ct, uint64_t g, enum chrome_trace_track k, uint64_t t,
+		     const char *nm, const char *cat, const struct chrome_trace_arg *args, size_t n)
+{
+	return chrome_trace_instant(ct, g, k, J(t), nm, cat, args, n);
+}
+
+static int s_flow(struct chrome_trace *ct, const char *nm, uint64_t g1, enum chrome_trace_track k1,
+		  uint64_t t1, uint64_t g2, enum chrome_trace_track k2, uint64_t t2)
+{
+	return chrome_trace_flow(ct, nm, g1, k1, J(t1), g2, k2, J(t2));
+}
+
+static int write_sample(const char *path, struct chrome_trace_stats *st, bool odd)
 {
 	struct chrome_trace_opts o = { .binary = "/usr/local/bin/sample \"app\"", .go_version = "go1.26.8",
 				       .command_line = "gotrace states --json sample-trace.json -- ./sample" };
 	struct chrome_trace *ct = NULL;
-	const uint64_t T0 = 5000000000ULL, US = 1000;
+	const uint64_t T0 = SAMPLE_T0, US = 1000;
 	uint64_t reports[5 * 4][2];	/* time, goid */
 	int nr = 0, err;
 
+	sample_odd = odd;
 	if ((err = chrome_trace_open(&ct, path, &o)))
 		return err;
 	chrome_trace_set_meta(ct, "note", "synthetic sample written by tests/unit/test_chrome_trace.c");
 	chrome_trace_goroutine(ct, 1, "main.main");
 	/* G1: running 0-100us, creating the workers */
-	chrome_trace_state(ct, 1, T0, T0 + 100 * US, "running", NULL);
-	chrome_trace_slice(ct, 1, CHROME_TRACE_CALLS, T0 + 2 * US, T0 + 98 * US, "main.main", NULL, NULL, 0);
-	chrome_trace_slice(ct, 1, CHROME_TRACE_CALLS, T0 + 5 * US, T0 + 60 * US, "main.startWorkers",
+	s_state(ct, 1, T0, T0 + 100 * US, "running", NULL);
+	s_slice(ct, 1, CHROME_TRACE_CALLS, T0 + 2 * US, T0 + 98 * US, "main.main", NULL, NULL, 0);
+	s_slice(ct, 1, CHROME_TRACE_CALLS, T0 + 5 * US, T0 + 60 * US, "main.startWorkers",
 			   NULL, NULL, 0);
 	for (uint64_t w = 0; w < 5; w++) {
 		uint64_t goid = 18 + w, tc = T0 + (10 + 10 * w) * US, t = tc;
 		struct chrome_trace_arg a[] = { { "worker", NULL, (int64_t)w } };
 
 		chrome_trace_goroutine(ct, goid, w == 4 ? "main.(*pool).run\"quoted\"\\" : "main.worker");
-		chrome_trace_instant(ct, 1, CHROME_TRACE_CALLS, tc, "go main.worker", "go", a, 1);
-		chrome_trace_flow(ct, "go", 1, CHROME_TRACE_CALLS, tc, goid, CHROME_TRACE_STATES, tc);
-		chrome_trace_state(ct, goid, t, t + 15 * US, "runnable", NULL);
+		s_instant(ct, 1, CHROME_TRACE_CALLS, tc, "go main.worker", "go", a, 1);
+		s_flow(ct, "go", 1, CHROME_TRACE_CALLS, tc, goid, CHROME_TRACE_STATES, tc);
+		s_state(ct, goid, t, t + 15 * US, "runnable", NULL);
 		t += 15 * US;
 		for (int job = 0; job < 4; job++) {
 			uint64_t d = (20 + 7 * w + 5 * job) * US, done = t + d;
 
-			chrome_trace_state(ct, goid, t, done, "running", NULL);
-			chrome_trace_slice(ct, goid, CHROME_TRACE_CALLS, t + US, done - US, "main.handle", NULL,
+			s_state(ct, goid, t, done, "running", NULL);
+			s_slice(ct, goid, CHROME_TRACE_CALLS, t + US, done - US, "main.handle", NULL,
 					   a, 1);
-			chrome_trace_slice(ct, goid, CHROME_TRACE_CALLS, t + 2 * US, t + d / 2, "main.parse",
+			s_slice(ct, goid, CHROME_TRACE_CALLS, t + 2 * US, t + d / 2, "main.parse",
 					   NULL, NULL, 0);
-			chrome_trace_slice(ct, goid, CHROME_TRACE_CALLS, t + 3 * US, t + d / 3,
+			s_slice(ct, goid, CHROME_TRACE_CALLS, t + 3 * US, t + d / 3,
 					   "encoding/json.Unmarshal", NULL, NULL, 0);
-			chrome_trace_slice(ct, goid, CHROME_TRACE_CALLS, t + d / 2 + US, done - 2 * US,
+			s_slice(ct, goid, CHROME_TRACE_CALLS, t + d / 2 + US, done - 2 * US,
 					   "main.compute \xce\xbb", NULL, NULL, 0);
 			reports[nr][0] = done - US / 2;
 			reports[nr++][1] = goid;
-			chrome_trace_state(ct, goid, done, done + 30 * US, "waiting", "chan receive");
+			s_state(ct, goid, done, done + 30 * US, "waiting", "chan receive");
 			t = done + 30 * US;
-			chrome_trace_state(ct, goid, t, t + 3 * US, "runnable", NULL);
+			s_state(ct, goid, t, t + 3 * US, "runnable", NULL);
 			t += 3 * US;
 		}
-		chrome_trace_state(ct, goid, t, t + 5 * US, "running", NULL);
-		chrome_trace_instant(ct, goid, CHROME_TRACE_STATES, t + 5 * US, "exit", NULL, NULL, 0);
+		s_state(ct, goid, t, t + 5 * US, "running", NULL);
+		s_instant(ct, goid, CHROME_TRACE_STATES, t + 5 * US, "exit", NULL, NULL, 0);
 	}
 	/* G1 waits from 100us; each report that finds it waiting wakes it:
 	 * runnable 2us, running 6us (main.collect), then waits again */
@@ -611,21 +648,21 @@ static int write_sample(const char *path, struct chrome_trace_stats *st)
 
 			if (wake < t)
 				continue;	/* G1 was not waiting: no wake-up */
-			chrome_trace_state(ct, 1, t, wake, "waiting", "chan receive");
-			chrome_trace_flow(ct, "unblock", reports[i][1], CHROME_TRACE_STATES, wake, 1,
+			s_state(ct, 1, t, wake, "waiting", "chan receive");
+			s_flow(ct, "unblock", reports[i][1], CHROME_TRACE_STATES, wake, 1,
 					  CHROME_TRACE_STATES, wake);
-			chrome_trace_state(ct, 1, wake, wake + 2 * US, "runnable", NULL);
-			chrome_trace_state(ct, 1, wake + 2 * US, wake + 8 * US, "running", NULL);
-			chrome_trace_slice(ct, 1, CHROME_TRACE_CALLS, wake + 3 * US, wake + 7 * US,
+			s_state(ct, 1, wake, wake + 2 * US, "runnable", NULL);
+			s_state(ct, 1, wake + 2 * US, wake + 8 * US, "running", NULL);
+			s_slice(ct, 1, CHROME_TRACE_CALLS, wake + 3 * US, wake + 7 * US,
 					   "main.collect", NULL, NULL, 0);
 			t = wake + 8 * US;
 		}
-		chrome_trace_state(ct, 1, t, t + 40 * US, "syscall", NULL);
-		chrome_trace_state(ct, 1, t + 40 * US, t + 50 * US, "running", NULL);
+		s_state(ct, 1, t, t + 40 * US, "syscall", NULL);
+		s_state(ct, 1, t + 40 * US, t + 50 * US, "running", NULL);
 	}
 	/* a GC worker that only ever waits */
 	chrome_trace_goroutine(ct, 5, "runtime.gcBgMarkWorker");
-	chrome_trace_state(ct, 5, T0 + 30 * US, T0 + 400 * US, "waiting", "GC worker (idle)");
+	s_state(ct, 5, T0 + 30 * US, T0 + 400 * US, "waiting", "GC worker (idle)");
 	return chrome_trace_close(ct, st);
 }
 
@@ -637,17 +674,82 @@ static void test_sample(const char *self)
 	json_t *doc;
 	bool ok = true;
 
-	snprintf(path, sizeof(path), "%s/sample-trace.json", dirname(dir));
+	dirname(dir);
+	/* sample-trace.json (round us) and sample-trace-odd.json (ns digits) */
+	for (int odd = 0; odd < 2; odd++) {
+		snprintf(path, sizeof(path), "%s/sample-trace%s.json", dir, odd ? "-odd" : "");
+		ok &= ASSERT_EQ(name, write_sample(path, &st, odd), 0);
+		ok &= ASSERT_EQ(name, st.flows_dropped, 0);
+		ok &= ASSERT_EQ(name, st.clamped, 0);
+		doc = load(name, path);
+		ok &= ASSERT_TRUE(name, doc && tid_named(doc, "G1 main.main") == 1 &&
+				  tid_named(doc, "G1 calls") == 2 &&
+				  tid_named(doc, "G5 runtime.gcBgMarkWorker") == 3 &&
+				  tid_named(doc, "G22 main.(*pool).run\"quoted\"\\") > 0 &&
+				  find_ev(doc, "s", "unblock", 0) && find_ev(doc, "f", "go", 4));
+		json_decref(doc);
+	}
 	free(dir);
-	ok &= ASSERT_EQ(name, write_sample(path, &st), 0);
-	ok &= ASSERT_EQ(name, st.flows_dropped, 0);
-	ok &= ASSERT_EQ(name, st.clamped, 0);
-	doc = load(name, path);
-	ok &= ASSERT_TRUE(name, doc && tid_named(doc, "G1 main.main") == 1 && tid_named(doc, "G1 calls") == 2 &&
-			  tid_named(doc, "G5 runtime.gcBgMarkWorker") == 3 &&
-			  tid_named(doc, "G22 main.(*pool).run\"quoted\"\\") > 0 &&
-			  find_ev(doc, "s", "unblock", 0) && find_ev(doc, "f", "go", 4));
-	json_decref(doc);
+	if (ok)
+		CHECK_PASS(name);
+}
+
+/* Random input, including what a tracer should never produce (overlapping
+ * states, calls outliving their callers, flows to nowhere): the writer must
+ * still close a trace that tests/lib/trace_validate.py accepts.  Written
+ * next to the test binary as random-trace-<seed>.json for that check. */
+static uint64_t rnd_state;
+
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return n ? rnd_state % n : 0;
+}
+
+static void test_random(const char *self)
+{
+	const char *name = "random_traces";
+	static const char *names[] = { "running", "runnable", "main.f", "main.g", "x\"y", "\xe4\xb8\x96" };
+	char *dir = strdup(self), path[1024];
+	bool ok = true;
+
+	dirname(dir);
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		struct chrome_trace *ct = NULL;
+		struct chrome_trace_stats st;
+		int n = 2000 * (int)seed;
+
+		rnd_state = seed * 0x9e3779b97f4a7c15ULL;
+		snprintf(path, sizeof(path), "%s/random-trace-%llu.json", dir, (unsigned long long)seed);
+		ok &= ASSERT_EQ(name, chrome_trace_open(&ct, path, &(struct chrome_trace_opts){
+			.min_dur_ns = seed == 3 ? 50 : 0 }), 0);
+		for (int i = 0; i < n && ct; i++) {
+			uint64_t g = 1 + rnd(3 + seed * 4), t = rnd(100000), d = rnd(4) ? rnd(2000) : rnd(3);
+			struct chrome_trace_arg a = { "v", NULL, (int64_t)rnd(5) };
+
+			switch (rnd(8)) {
+			case 0:
+				chrome_trace_instant(ct, g, (enum chrome_trace_track)rnd(2), t, names[rnd(6)],
+						     NULL, &a, rnd(2));
+				break;
+			case 1:
+				chrome_trace_flow(ct, rnd(2) ? "go" : "unblock", g, (enum chrome_trace_track)rnd(2),
+						  t, 1 + rnd(30), (enum chrome_trace_track)rnd(2), t + rnd(500));
+				break;
+			case 2:
+				chrome_trace_state(ct, g, t, t + d, names[rnd(2)], rnd(2) ? "chan receive" : NULL);
+				break;
+			default:
+				chrome_trace_slice(ct, g, (enum chrome_trace_track)rnd(2), t, t + d, names[rnd(6)],
+						   NULL, &a, rnd(2));
+			}
+		}
+		ok &= ASSERT_EQ(name, chrome_trace_close(ct, &st), 0);
+		ok &= ASSERT_TRUE(name, st.slices > 0 && st.flows > 0);
+	}
+	free(dir);
 	if (ok)
 		CHECK_PASS(name);
 }
@@ -671,6 +773,7 @@ int main(int argc, char **argv)
 	test_flows();
 	test_estimate();
 	test_sample(argv[0]);
+	test_random(argv[0]);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd))
 		printf("warning: could not remove %s\n", tmpdir);

@@ -10,6 +10,7 @@ endpoints), not with the writer's own idea of it.  Broken variants of the
 sample prove that the validator and each viewer check can fail.
 """
 import copy
+import glob
 import gzip
 import json
 import os
@@ -20,6 +21,8 @@ import trace_validate
 import viewers
 
 SAMPLE = os.path.join(harness.BUILD, "tests", "sample-trace.json")
+# The same program with every time shifted by 0-396 ns: ts/dur with ns digits.
+SAMPLE_ODD = os.path.join(harness.BUILD, "tests", "sample-trace-odd.json")
 SAMPLE_BIN = os.path.join(harness.BUILD, "tests", "test_chrome_trace")
 WORK = os.path.join(harness.BUILD, "tests", "trace-viewers")
 
@@ -33,8 +36,8 @@ def sample():
     return SAMPLE
 
 
-def load_sample():
-    with open(sample()) as f:
+def load_sample(path=None):
+    with open(path or sample()) as f:
         return json.load(f)
 
 
@@ -190,6 +193,22 @@ def test_validator_accepts_sample():
     harness.check("script", p.returncode == 0 and p.stdout.strip().endswith(": ok"), p.stdout)
 
 
+def test_random_traces_validate():
+    """Whatever the writer is fed (random overlaps, flows to nowhere), what
+    it writes keeps every rule: the C test writes random-trace-<seed>.json."""
+    sample()
+    paths = sorted(glob.glob(os.path.join(harness.BUILD, "tests", "random-trace-*.json")))
+    if not paths:
+        raise AssertionError("no random-trace-*.json next to %s" % SAMPLE)
+    for path in paths:
+        probs = trace_validate.validate(path)
+        with open(path) as f:
+            doc = json.load(f)
+        flows = len(evs(doc, "s"))
+        harness.check(os.path.basename(path), probs == [] and flows > 0,
+                      "%d flows; problems:\n%s" % (flows, "\n".join(probs)))
+
+
 def test_validator_catches_broken():
     good = load_sample()
     with open(sample(), "rb") as f:
@@ -278,6 +297,10 @@ def test_catapult():
     ok, detail = _png_ok(shot)
     harness.check("screenshot", ok, detail)
 
+    # Times with nanosecond digits: same checks.
+    sample()
+    _catapult_checks("odd_", v.load("catapult", SAMPLE_ODD), load_sample(SAMPLE_ODD))
+
     # The gzipped file, as a user would load trace.json.gz.
     with open(sample(), "rb") as f:
         gz = write("sample-trace.json.gz", raw=f.read())
@@ -320,6 +343,21 @@ def test_speedscope():
     harness.check("shows_calls", "G18 calls" in (res.get("shown") or ""), "shown: %s" % res.get("shown"))
     ok, detail = _png_ok(shot)
     harness.check("screenshot", ok, detail)
+
+    # With nanosecond digits the file loads too, but speedscope adds ts+dur
+    # (and rebases each thread) in floating point, so a slice that ends
+    # where the next begins can seem to overlap it by a rounding error: it
+    # then logs "Tried to end ..." and mis-nests (docs/formats.md).  Not a
+    # property of the file (the validator and Catapult accept it): reported,
+    # not failed.
+    rep = v.load("speedscope", SAMPLE_ODD)
+    res = rep.get("result") or {}
+    harness.check("odd_loaded", rep.get("ok") and res.get("ok") and not rep.get("dialogs") and
+                  len(res.get("profiles", [])) == len(want), "error %s, profiles %s" %
+                  (rep.get("error"), res.get("profiles")))
+    warns = [c["text"] for c in rep.get("console", []) if "Tried to end" in c["text"]]
+    harness.log("speedscope: %d float-boundary warnings on the ns-digit sample (known speedscope "
+                "limitation)" % len(warns))
 
     # A track whose slices overlap must make speedscope complain.
     bad = copy.deepcopy(doc)
