@@ -14,6 +14,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -353,6 +354,36 @@ static void test_close_paths(void)
 	ok &= ASSERT_TRUE(name, doc && find_ev(doc, "X", "runnable", 0) && !find_ev(doc, "X", "running", 1));
 	ok &= ASSERT_STREQ(name, sget(json_object_get(doc, "otherData"), "dropped_events"), "2");
 	json_decref(doc);
+	if (ok)
+		CHECK_PASS(name);
+}
+
+/* A write error at close (here: the file size limit, as a full disk would
+ * do) is returned, and leaves neither the file nor its temporary. */
+static void test_write_error(void)
+{
+	const char *name = "write_error";
+	int status = 0;
+	pid_t pid;
+	bool ok = true;
+
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 4096, 4096 };
+		struct chrome_trace *ct = NULL;
+		int err;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) || chrome_trace_open(&ct, tpath("big.json"), NULL))
+			_exit(3);
+		for (int i = 0; i < 10000; i++)
+			chrome_trace_state(ct, 1 + i % 5, i * 10, i * 10 + 10, "running", NULL);
+		err = chrome_trace_close(ct, NULL);
+		_exit(err == -EFBIG ? 0 : 4);
+	}
+	waitpid(pid, &status, 0);
+	ok &= ASSERT_TRUE(name, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ok &= ASSERT_TRUE(name, !exists(tpath("big.json")) && !exists(tpath("big.json.tmp")));
 	if (ok)
 		CHECK_PASS(name);
 }
@@ -769,6 +800,7 @@ int main(int argc, char **argv)
 	test_gzip();
 	test_close_paths();
 	test_sigint_close();
+	test_write_error();
 	test_filters();
 	test_flows();
 	test_estimate();
