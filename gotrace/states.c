@@ -26,6 +26,7 @@
 #include "target.h"
 #include "states_model.h"
 #include "states_output.h"
+#include "states_resolve.h"
 #include "bpf/states.skel.h"
 
 #define MAX_LINKS 8
@@ -84,51 +85,12 @@ struct states_opts {
 	bool no_summary;
 };
 
-/* Everything the resolver needs to name a new goroutine's start function. */
-struct resolver {
-	struct gosym *gs;
-	uint64_t casgstatus_vaddr;
-	char **strs;	/* owned "file:line" strings */
-	size_t nstrs, capstrs;
-};
-
-static void resolve(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t gopc,
-		    const char **start_func, const char **created_at)
-{
-	struct resolver *r = ctx;
-	/* PIE: the probe's run-time address minus its link-time address. */
-	uint64_t bias = probe_ip ? probe_ip - r->casgstatus_vaddr : 0;
-	struct gosym_func fn;
-	const char *file;
-	int line;
-
-	if (startpc && !gosym_lookup_pc(r->gs, startpc - bias, &fn))
-		*start_func = fn.name;
-	if (gopc && !gosym_pc_line(r->gs, gopc - bias - 1, &file, &line)) {
-		char *s;
-
-		if (r->nstrs == r->capstrs) {
-			size_t nc = r->capstrs ? r->capstrs * 2 : 64;
-			char **ns = realloc(r->strs, nc * sizeof(*ns));
-
-			if (!ns)
-				return;
-			r->strs = ns;
-			r->capstrs = nc;
-		}
-		if (asprintf(&s, "%s:%d", file, line) < 0)
-			return;
-		r->strs[r->nstrs++] = s;
-		*created_at = s;
-	}
-}
-
 struct run {
 	uint64_t last_ts;	/* newest event seen */
 	FILE *raw;		/* --raw: events as struct states_event records */
 	struct st_model *model;
 	struct st_out out;
-	struct resolver res;
+	struct st_resolver res;
 };
 
 /* The model's sink forwards to the output writers. */
@@ -158,7 +120,7 @@ static void resolve_cb(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t 
 {
 	struct run *run = ctx;
 
-	resolve(&run->res, probe_ip, startpc, gopc, start_func, created_at);
+	st_resolver_resolve(&run->res, probe_ip, startpc, gopc, start_func, created_at);
 }
 
 static int parse_goids(const char *s, struct states_opts *o)
@@ -508,8 +470,7 @@ int cmd_states(int argc, char **argv)
 		goto cleanup;
 	}
 
-	run.res.gs = gs;
-	run.res.casgstatus_vaddr = casg.entry;
+	st_resolver_init(&run.res, gs, casg.entry);
 	run.out.stream = gt_quiet ? NULL : out;
 	run.out.jsonl = o.jsonl;
 	run.out.reasons = reasons;
@@ -702,9 +663,7 @@ cleanup:
 	ring_buffer__free(rb);
 	states_bpf__destroy(skel);
 	st_model_free(run.model);
-	for (size_t i = 0; i < run.res.nstrs; i++)
-		free(run.res.strs[i]);
-	free(run.res.strs);
+	st_resolver_release(&run.res);
 	gosym_free(gs);
 	gt_target_free(&t);
 	if (csvf)

@@ -231,7 +231,7 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 		g->exited = false;
 		g->startpc = e->startpc;
 		g->gopc = e->gopc;
-		g->parent = e->parent_goid;
+		g->parent = e->parent_goid > 0 ? e->parent_goid : -1; /* 0: none */
 		if (m->opts.resolve)
 			m->opts.resolve(m->opts.ctx, e->probe_ip, e->startpc, e->gopc,
 					&g->start_func, &g->created_at);

@@ -134,7 +134,7 @@ WAIT_REASONS = {
 }
 
 
-def check_workers(name, trace_path, prog_out, attach=False):
+def check_workers(name, trace_path, prog_out, go=""):
     """The trace shows every worker with its blocks; returns ok."""
     workers, ok, _ = parse_prog_output(prog_out)
     if not harness.check(name + "/program-ok", ok and len(workers) == 4,
@@ -169,6 +169,11 @@ def check_workers(name, trace_path, prog_out, attach=False):
         good &= harness.check("%s/%s-created" % (name, kind), bool(created_ok),
                               "summary of G%d: %r; want created by G1 at main.go:%d"
                               % (goid, g, lines[kind]))
+        # Go 1.22+ starts `go f(x)` through a wrapper; gotrace names f.
+        if goversion_tuple(go) >= (1, 22):
+            want = "main.%sWorker" % kind
+            good &= harness.check("%s/%s-start-func" % (name, kind), g is not None and g.get("func") == want,
+                                  "func %r, want %r" % (g and g.get("func"), want))
     return good
 
 
@@ -191,7 +196,7 @@ def test_launch():
             harness.check(name + "/exit-status", p.returncode == 3,
                           "exit %d (want the target's 3)\nstderr: %s" % (p.returncode, p.stderr[-1500:]))
             if os.path.exists(out):
-                check_workers(name, out, p.stdout)
+                check_workers(name, out, p.stdout, b["go"])
             else:
                 harness.check(name + "/trace", False, "no output; stderr: %s" % p.stderr[-1500:])
             check_no_leftovers(name, before)
@@ -243,7 +248,7 @@ def test_attach():
             harness.check(name + "/exit-status", g.returncode == 0 and prog.returncode == 0,
                           "gotrace exit %d, program exit %d\nstderr: %s"
                           % (g.returncode, prog.returncode, ("".join(err) + gerr)[-1500:]))
-            check_workers(name, out, prog_out, attach=True)
+            check_workers(name, out, prog_out, b["go"])
             check_no_leftovers(name, before)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
