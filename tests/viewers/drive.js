@@ -87,7 +87,10 @@ async function main() {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
              '--disable-component-update', '--disable-sync', '--no-first-run',
-             '--disable-quic', '--disable-dev-shm-usage'],
+             '--disable-quic', '--disable-dev-shm-usage',
+             // speedscope draws with WebGL: software rendering, without the
+             // console warning about falling back to it
+             '--enable-unsafe-swiftshader'],
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('console', m => out.console.push({ type: m.type(), text: m.text() }));
