@@ -116,7 +116,11 @@ static __always_inline int handle(struct pt_regs *ctx)
 			gid_g = curg;
 		}
 	}
-	if (!gid_g || bpf_probe_read_user(&goid, sizeof(goid), (void *)(gid_g + off_goid))) {
+	if (!gid_g) {
+		/* g0 with no user goroutine (scheduler, GC workers' system
+		 * stacks): nothing to attribute the call to */
+		flags |= FG_F_NOGOID;
+	} else if (bpf_probe_read_user(&goid, sizeof(goid), (void *)(gid_g + off_goid))) {
 		goid = -1;
 		flags |= FG_F_NOGOID;
 		count(FG_CNT_READFAIL);

@@ -694,8 +694,11 @@ int cmd_funcgraph(int argc, char **argv)
 		if (drops)
 			gt_warn("%" PRIu64 " events lost (ring buffer full): call graphs are incomplete",
 				drops);
-		if (rf || st->bad_goid)
+		if (rf)
 			gt_warn("%" PRIu64 " probe hits could not read the goroutine id", rf);
+		if (st->bad_goid > rf)
+			gt_progress("funcgraph: %" PRIu64 " probe hits on the scheduler stack with "
+				    "no goroutine were ignored", st->bad_goid - rf);
 		if (err) {
 			gt_error("funcgraph: cannot write '%s': %s", what ? what : "output",
 				 strerror(-err));
@@ -717,8 +720,16 @@ int cmd_funcgraph(int argc, char **argv)
 	}
 	status = 0;
 	if (t.launched) {
-		int st = gt_target_finish(&t, -1);
+		int st;
 
+		/* -d ended tracing, or the program is exiting: wait for it,
+		 * still passing on Ctrl-C / SIGTERM */
+		if (!gt_target_exited(&t))
+			gt_progress("funcgraph: tracing stopped; waiting for pid %d to exit",
+				    (int)t.pid);
+		while ((st = gt_target_finish(&t, 200)) == -ETIMEDOUT)
+			if (gt_stop_requested())
+				gt_target_forward_stop(&t);
 		if (st >= 0)
 			status = st;
 	}
