@@ -39,10 +39,15 @@
 #define STATES_SYSCALL_COOKIE(from, to) (((from) << 16) | (to))
 
 /* Index in the `counters` per-CPU array. */
-#define STATES_CNT_EVENTS	0 /* events submitted */
-#define STATES_CNT_DROPS	1 /* ring buffer full: event lost */
-#define STATES_CNT_READFAIL	2 /* user memory read failed */
-#define STATES_CNT_MAX		3
+#define STATES_CNT_DROPS	0 /* ring buffer full: event lost */
+#define STATES_CNT_READFAIL	1 /* user memory read failed */
+#define STATES_CNT_MAX		2
+
+/* Ring buffer: 16 MiB (~200k events, 20 ms at 10M transitions/s).  The BPF
+ * side never wakes the reader (a wakeup per event costs more than the
+ * uprobe); the reader polls every STATES_POLL_MS. */
+#define STATES_RINGBUF_BYTES	(1 << 24)
+#define STATES_POLL_MS		10
 
 struct states_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
@@ -51,6 +56,8 @@ struct states_event {
 	__u64 startpc;		/* creation: g.startpc (the go statement's target) */
 	__u64 gopc;		/* creation: g.gopc (PC of the go statement) */
 	__s64 parent_goid;	/* creation: creator's goid, -1 if unknown */
+	__u64 probe_ip;		/* creation: run-time address of the probed
+				 * function (casgstatus): gives the PIE load bias */
 	__u32 tid;		/* thread (kernel tid) that performed the change */
 	__u32 from;		/* raw status, may include STATES_G_SCAN */
 	__u32 to;

@@ -566,7 +566,11 @@ int cmd_states(int argc, char **argv)
 	}
 
 	while (!gt_stop_requested()) {
-		err = ring_buffer__poll(rb, 100);
+		/* Events arrive without wakeups (see states.bpf.c): poll with a
+		 * timeout, then consume whatever is there. */
+		err = ring_buffer__poll(rb, STATES_POLL_MS);
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			gt_error("states: reading events: %s", errstr(err));
 			break;
