@@ -36,6 +36,9 @@ struct tbuf {
 	size_t n, cap;
 };
 
+/* text mode: calls buffered per goroutine before printing anyway */
+#define TEXT_FLUSH_CALLS 65536
+
 /* log-linear histogram: exact below 16, then 16 steps per power of two */
 #define HBUCKETS (16 + 60 * 16)
 
@@ -241,6 +244,8 @@ static void fold_add(struct fg_output *o, const struct pairing_call *c)
 	o->fold[h] = f;
 }
 
+static void flush_track(struct fg_output *o, struct tbuf *t);
+
 void fg_output_call(const struct pairing_call *c, void *arg)
 {
 	struct fg_output *o = arg;
@@ -317,6 +322,11 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 		}
 		t->c[t->n++] = (struct bcall){ c->seq, c->start_ns, dur, c->self_ns, c->func,
 					       c->depth, c->end };
+		/* A goroutine whose outermost traced call runs for long (a
+		 * server loop) would buffer without bound: print the complete
+		 * subtrees so far; their open ancestors follow later. */
+		if (t->n >= TEXT_FLUSH_CALLS)
+			flush_track(o, t);
 	}
 }
 

@@ -388,6 +388,16 @@ def test_bad_input():
     p = run(["--max-probes", "5", PATTERN, "--", b["path"]])
     check("bad:max-probes", p.returncode == 1 and "--yes" in p.stderr and "probes" in p.stderr,
           p.stderr[-800:])
+    try:
+        old = [x for x in harness.testprog_builds()
+               if x["variant"] == "default" and x["goarch"] == HOSTARCH
+               and 0 < go_minor(x["go"]) < 17 and not x.get("cgo")]
+    except harness.Skip:
+        old = []
+    if old:
+        p = run(["main.*", "--", old[0]["path"]])
+        check("bad:old-go", p.returncode == 1 and "needs Go >= 1.17" in p.stderr,
+              p.stderr[-800:])
     p = run(["--bogus"])
     check("bad:usage", p.returncode == 2, p.stderr[-300:])
 
