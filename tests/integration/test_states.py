@@ -420,3 +420,45 @@ def test_bad_input():
             harness.check("bad/no-casgstatus", False, "name not found in %s" % b["path"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_chrome_trace():
+    """--json: a valid Chrome trace (tests/lib/trace_validate.py) with one
+    state track per worker, named after its goid, and its blocks as
+    "waiting: <reason>" slices."""
+    require_bpf()
+    import sys
+    sys.path.insert(0, os.path.join(harness.ROOT, "tests", "lib"))
+    import trace_validate
+    tmp = tempfile.mkdtemp(prefix="gt-states-")
+    try:
+        for b in [newest()] + [x for x in states_builds()
+                               if x["variant"] == "default" and x["go"].startswith("go1.19")]:
+            name = "%s/chrome" % b["go"]
+            path = os.path.join(tmp, "t.json")
+            p = harness.run([harness.GOTRACE, "states", "-q", "--no-summary", "--json", path,
+                             "--", b["path"], "-n", str(ROUNDS)], check_rc=False, timeout=120)
+            workers, ok, _ = parse_prog_output(p.stdout)
+            if not harness.check(name + "/written", p.returncode == 0 and os.path.exists(path),
+                                 "exit %d: %s" % (p.returncode, p.stderr[-800:])):
+                continue
+            problems = trace_validate.validate(path)
+            harness.check(name + "/valid", not problems, "; ".join(problems[:5]))
+            doc = json.load(open(path))
+            tracks = {}
+            for e in doc["traceEvents"]:
+                if e["ph"] == "M" and e["name"] == "thread_name":
+                    tracks[e["tid"]] = e["args"]["name"]
+            for kind, w in sorted(workers.items()):
+                tids = [t for t, n in tracks.items() if n.split(" ")[0] == "G%d" % w["goid"]]
+                slices = [e for e in doc["traceEvents"] if e["ph"] == "X" and e["tid"] in tids]
+                if kind in WAIT_REASONS:
+                    want = ["waiting: " + r for r in WAIT_REASONS[kind]]
+                    n = len([s for s in slices if s["name"] in want])
+                else:
+                    n = len([s for s in slices if s["name"] == "syscall"])
+                harness.check("%s/%s-track" % (name, kind), len(tids) == 1 and n >= w["blocks"],
+                              "G%d: tracks %s, %d matching slices, want >= %d"
+                              % (w["goid"], [tracks[t] for t in tids], n, w["blocks"]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
