@@ -462,3 +462,62 @@ def test_chrome_trace():
                               % (w["goid"], [tracks[t] for t in tids], n, w["blocks"]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def nm_address(binary, sym):
+    """Address of sym as `go tool nm` prints it (independent of gosym)."""
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    p = subprocess.run([go, "tool", "nm", binary], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    for l in p.stdout.splitlines():
+        f = l.split()
+        if len(f) >= 3 and f[2] == sym:
+            return int(f[0], 16)
+    return None
+
+
+def test_doctor():
+    """gotrace doctor: passes as root here, fails as nobody with the
+    privilege checks named, reports the target's casgstatus at the address
+    `go tool nm` gives, and fails on a non-Go target."""
+    if os.geteuid() != 0 or not os.access(harness.GOTRACE, os.X_OK):
+        raise harness.Skip("needs root and %s" % harness.GOTRACE)
+    p = harness.run([harness.GOTRACE, "doctor", "--json"], check_rc=False)
+    doc = json.loads(p.stdout)
+    names = {c["check"]: c for c in doc["checks"]}
+    if not doc["ok"]:
+        raise harness.Skip("this machine can't trace: %s" %
+                           [c for c in doc["checks"] if not c["ok"]])
+    harness.check("doctor/root-ok", p.returncode == 0 and all(
+        k in names for k in ("kernel", "btf", "privileges", "bpf", "ringbuf", "uprobe-pmu")),
+        p.stdout[-1000:])
+    q = harness.run([harness.GOTRACE, "doctor", "-q"], check_rc=False)
+    harness.check("doctor/quiet", q.returncode == 0 and q.stdout == "" and q.stderr == "",
+                  repr((q.returncode, q.stdout, q.stderr)))
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    p = harness.run(nobody + [harness.GOTRACE, "doctor", "--json"], check_rc=False)
+    try:
+        d = json.loads(p.stdout)
+        failed = {c["check"] for c in d["checks"] if not c["ok"]}
+    except ValueError:
+        d, failed = None, set()
+    harness.check("doctor/nobody", p.returncode == 1 and d is not None and not d["ok"]
+                  and {"privileges", "bpf"} <= failed, "exit %d, failed %s" % (p.returncode, failed))
+    for b in [newest(), newest("pie")]:
+        prog, pid = start_waiting(b, "-n", "1")
+        try:
+            p = harness.run([harness.GOTRACE, "doctor", "--json", "-p", str(pid)], check_rc=False)
+        finally:
+            prog.communicate("go\n", timeout=60)
+        d = json.loads(p.stdout)
+        c = {x["check"]: x for x in d["checks"]}
+        want = nm_address(b["path"], "runtime.casgstatus")
+        got = re.search(r"at 0x([0-9a-f]+)", c.get("casgstatus", {}).get("detail", ""))
+        harness.check("doctor/%s/casgstatus" % b["variant"],
+                      p.returncode == 0 and got is not None and want == int(got.group(1), 16),
+                      "exit %d, doctor says %r, go tool nm says %s" % (
+                          p.returncode, c.get("casgstatus"), want and hex(want)))
+        harness.check("doctor/%s/go-version" % b["variant"],
+                      b["go"] in c.get("go-binary", {}).get("detail", ""), repr(c.get("go-binary")))
+    p = harness.run([harness.GOTRACE, "doctor", "/bin/true"], check_rc=False)
+    harness.check("doctor/not-go", p.returncode == 1 and "FAIL  go-binary" in p.stdout, p.stdout[-600:])
