@@ -462,6 +462,7 @@ static void ct_free(struct chrome_trace *ct)
 	free((char *)ct->opts.go_version);
 	free((char *)ct->opts.command_line);
 	free((char *)ct->opts.process_name);
+	free((char *)ct->opts.speedscope_path);
 	free(ct->out);
 	free(ct->path);
 	free(ct->tmp_path);
@@ -493,6 +494,7 @@ int chrome_trace_open(struct chrome_trace **ctp, const char *path,
 	ct->opts.go_version = dup_opt(opts->go_version, &fail);
 	ct->opts.command_line = dup_opt(opts->command_line, &fail);
 	ct->opts.process_name = dup_opt(opts->process_name, &fail);
+	ct->opts.speedscope_path = dup_opt(opts->speedscope_path, &fail);
 	ct->path = strdup(path);
 	ct->out = malloc(CT_OUTBUF);
 	ct->min_ts = UINT64_MAX;
@@ -1069,10 +1071,24 @@ static void write_meta_ev(struct chrome_trace *ct, const char *what, uint32_t ti
 	out_str(ct, "\",\"args\":{");
 }
 
-static void write_tracks(struct chrome_trace *ct, struct ct_gor **by_goid)
+/* A track's name, quoted: "G<goid> <start function>" or "G<goid> calls". */
+static void out_track_name(struct chrome_trace *ct, const struct ct_gor *gr, int k)
 {
 	char buf[48];
 
+	snprintf(buf, sizeof(buf), "\"G%llu", (unsigned long long)gr->goid);
+	out_str(ct, buf);
+	if (k == CHROME_TRACE_CALLS) {
+		out_str(ct, " calls");
+	} else if (gr->start_func) {
+		out_str(ct, " ");
+		out_mem(ct, ct->strs[gr->start_func].s, ct->strs[gr->start_func].len);
+	}
+	out_str(ct, "\"");
+}
+
+static void write_tracks(struct chrome_trace *ct, struct ct_gor **by_goid)
+{
 	for (uint32_t g = 0; g < ct->nr_gors; g++) {
 		const struct ct_gor *gr = by_goid[g];
 
@@ -1082,16 +1098,9 @@ static void write_tracks(struct chrome_trace *ct, struct ct_gor **by_goid)
 			if (!gr->nev[k])
 				continue;
 			write_meta_ev(ct, "thread_name", tid);
-			snprintf(buf, sizeof(buf), "G%llu", (unsigned long long)gr->goid);
-			out_str(ct, "\"name\":\"");
-			out_str(ct, buf);
-			if (k == CHROME_TRACE_CALLS) {
-				out_str(ct, " calls");
-			} else if (gr->start_func) {
-				out_str(ct, " ");
-				out_mem(ct, ct->strs[gr->start_func].s, ct->strs[gr->start_func].len);
-			}
-			out_str(ct, "\"}}");
+			out_str(ct, "\"name\":");
+			out_track_name(ct, gr, k);
+			out_str(ct, "}}");
 			write_meta_ev(ct, "thread_sort_index", tid);
 			out_str(ct, "\"sort_index\":");
 			out_u64(ct, tid);
@@ -1183,12 +1192,144 @@ static void write_other(struct chrome_trace *ct, uint64_t origin)
 	out_str(ct, "}}\n");
 }
 
+/* speedscope's own format: one "evented" profile per track with slices,
+ * open/close events at integer nanoseconds (exact, unlike speedscope's
+ * import of Chrome JSON, which adds ts + dur in floating point).  Instants,
+ * flows and args have no place in it. */
+static void write_speedscope_track(struct ct_sorted *s, uint32_t track, uint64_t origin,
+				   const uint32_t *frame_of, uint32_t *stack, bool *first)
+{
+	struct chrome_trace *ct = s->ct;
+	uint32_t depth = 0, end = s->track_end[track];
+	uint64_t last = 0;
+	bool any = false;
+
+	for (uint32_t pos = s->track_start[track]; pos < end; pos++) {
+		const struct ct_ev *e = ev_at(s, pos);
+
+		if (e->instant)
+			continue;
+		if (!any) {
+			out_str(ct, *first ? "\n{" : ",\n{");
+			*first = false;
+			out_str(ct, "\"type\":\"evented\",\"unit\":\"nanoseconds\",\"name\":");
+			out_track_name(ct, &ct->gors[track / 2], track & 1);
+			out_str(ct, ",\"startValue\":");
+			out_u64(ct, e->ts - origin);
+			out_str(ct, ",\"events\":[");
+		}
+		while (depth && ended_before(ev_at(s, stack[depth - 1]), e)) {
+			const struct ct_ev *t = ev_at(s, stack[--depth]);
+
+			out_str(ct, ",{\"type\":\"C\",\"frame\":");
+			out_u64(ct, frame_of[t->name] - 1);
+			out_str(ct, ",\"at\":");
+			out_u64(ct, t->ts + t->dur - origin);
+			out_str(ct, "}");
+		}
+		out_str(ct, any ? ",{\"type\":\"O\",\"frame\":" : "{\"type\":\"O\",\"frame\":");
+		out_u64(ct, frame_of[e->name] - 1);
+		out_str(ct, ",\"at\":");
+		out_u64(ct, e->ts - origin);
+		out_str(ct, "}");
+		stack[depth++] = pos;
+		if (e->ts + e->dur > last)
+			last = e->ts + e->dur;
+		any = true;
+	}
+	while (depth) {
+		const struct ct_ev *t = ev_at(s, stack[--depth]);
+
+		out_str(ct, ",{\"type\":\"C\",\"frame\":");
+		out_u64(ct, frame_of[t->name] - 1);
+		out_str(ct, ",\"at\":");
+		out_u64(ct, t->ts + t->dur - origin);
+		out_str(ct, "}");
+	}
+	if (any) {
+		out_str(ct, "],\"endValue\":");
+		out_u64(ct, last - origin);
+		out_str(ct, "}");
+	}
+}
+
+static int write_speedscope(struct ct_sorted *s, struct ct_gor **by_goid, uint64_t origin,
+			    const char *pname)
+{
+	struct chrome_trace *ct = s->ct;
+	const char *path = ct->opts.speedscope_path;
+	uint32_t *frame_of = calloc(ct->nr_strs + 1, sizeof(*frame_of));
+	uint32_t *stack = malloc((ct->nr_evs + 1) * sizeof(*stack));
+	uint32_t nr_frames = 0;
+	char *tmp = NULL;
+	bool first = true;
+	int fd = -1, err = 0, zerr;
+
+	if (!frame_of || !stack || asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		err = -ENOMEM;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	ct->gz = gzdopen(fd, ends_with(path, ".gz") ? "wb6" : "wbT");
+	if (!ct->gz) {
+		close(fd);
+		unlink(tmp);
+		err = -ENOMEM;
+		goto out;
+	}
+	ct->err = 0;
+	out_str(ct, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
+		    "\"exporter\":\"gotrace " GOTRACE_VERSION "\",\"name\":");
+	out_cstr(ct, pname);
+	out_str(ct, ",\"activeProfileIndex\":0,\n\"shared\":{\"frames\":[");
+	for (uint32_t i = 0; i < ct->nr_evs; i++) {
+		const struct ct_ev *e = &ct->evs[i];
+
+		if (e->instant || frame_of[e->name])
+			continue;
+		frame_of[e->name] = ++nr_frames;
+		out_str(ct, nr_frames > 1 ? ",\n{\"name\":" : "\n{\"name\":");
+		out_sid(ct, e->name);
+		out_str(ct, "}");
+	}
+	out_str(ct, "]},\n\"profiles\":[");
+	for (uint32_t g = 0; g < ct->nr_gors; g++) {
+		uint32_t idx = (uint32_t)(by_goid[g] - ct->gors);
+
+		for (uint32_t k = 0; k < 2; k++) {
+			if (by_goid[g]->nev[k])
+				write_speedscope_track(s, idx * 2 + k, origin, frame_of, stack, &first);
+		}
+	}
+	out_str(ct, "\n]}\n");
+	out_flush(ct);
+	err = ct->err;
+	zerr = gzclose(ct->gz);
+	ct->gz = NULL;
+	if (!err && zerr != Z_OK)
+		err = zerr == Z_ERRNO ? -errno : -EIO;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	free(tmp);
+	free(stack);
+	free(frame_of);
+	return err;
+}
+
 int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats)
 {
 	struct ct_sorted s = { .ct = ct };
 	struct ct_gor **by_goid = NULL;
 	uint64_t origin;
-	const char *pname;
+	const char *pname = NULL;
 	int err = 0, zerr;
 
 	if (!ct)
@@ -1243,6 +1384,8 @@ out:
 		err = -errno;
 	if (err)
 		unlink(ct->tmp_path);
+	if (!err && ct->opts.speedscope_path)
+		err = write_speedscope(&s, by_goid, origin, pname);
 	free(by_goid);
 	free(s.order);
 	free(s.parent);

@@ -47,7 +47,9 @@
  * Output file: chrome_trace_open() creates "<path>.tmp" at once (so a bad
  * path fails early) and chrome_trace_close() writes the whole document into
  * it and renames it to <path>: a reader never sees a half-written file.  The
- * file is gzipped when the path ends in ".gz" or opts.gzip is set.
+ * file is gzipped when the path ends in ".gz" or opts.gzip is set.  With
+ * opts.speedscope_path, close then writes that second file the same way
+ * (an error there is returned; the Chrome file stays).
  *
  * Ctrl-C: nothing here is async-signal-safe.  The CLI's signal handler only
  * sets a flag (gt_signals_install()); the main loop sees it, stops reading
@@ -97,6 +99,12 @@ struct chrome_trace_opts {
 	const char *go_version;
 	const char *command_line;
 	const char *process_name;
+	/* Also write the slices in speedscope's own file format to this path
+	 * at close (gzipped if it ends in .gz): one profile per track, times
+	 * in integer ns.  speedscope's import of Chrome JSON adds ts + dur in
+	 * floating point and mis-nests slices that touch (every state change);
+	 * its own format is exact.  No instants, flows or args.  NULL: none. */
+	const char *speedscope_path;
 };
 
 /* One key/value pair of an event's "args".  str == NULL means the value is

@@ -618,10 +618,12 @@ static int s_flow(struct chrome_trace *ct, const char *nm, uint64_t g1, enum chr
 	return chrome_trace_flow(ct, nm, g1, k1, J(t1), g2, k2, J(t2));
 }
 
-static int write_sample(const char *path, struct chrome_trace_stats *st, bool odd)
+static int write_sample(const char *path, const char *sspath, struct chrome_trace_stats *st,
+			bool odd)
 {
 	struct chrome_trace_opts o = { .binary = "/usr/local/bin/sample \"app\"", .go_version = "go1.26.8",
-				       .command_line = "gotrace states --json sample-trace.json -- ./sample" };
+				       .command_line = "gotrace states --json sample-trace.json -- ./sample",
+				       .speedscope_path = sspath };
 	struct chrome_trace *ct = NULL;
 	const uint64_t T0 = SAMPLE_T0, US = 1000;
 	uint64_t reports[5 * 4][2];	/* time, goid */
@@ -697,6 +699,69 @@ static int write_sample(const char *path, struct chrome_trace_stats *st, bool od
 	return chrome_trace_close(ct, st);
 }
 
+/* The speedscope file holds one evented profile per track with X events,
+ * named like the track, whose open/close events nest (each C closes the
+ * frame on top) at non-decreasing integer ns, one O per X slice of the
+ * track in the Chrome file, at the slice's start (ts * 1000). */
+static bool check_speedscope(const char *name, json_t *chrome, const char *sspath)
+{
+	json_t *ss = load(name, sspath), *prof, *ev, *frames;
+	size_t i, j, nprof = 0;
+	bool ok = true;
+
+	if (!ss)
+		return false;
+	frames = json_object_get(json_object_get(ss, "shared"), "frames");
+	json_array_foreach(json_object_get(ss, "profiles"), i, prof) {
+		const char *pname = sget(prof, "name");
+		int tid = tid_named(chrome, pname ?: "");
+		long long stack[64], last = -1, nopen = 0, nx = 0;
+		int depth = 0;
+		size_t k;
+		json_t *e;
+
+		ok &= ASSERT_TRUE(name, tid > 0);
+		ok &= ASSERT_STREQ(name, sget(prof, "unit"), "nanoseconds");
+		json_array_foreach(json_object_get(prof, "events"), j, ev) {
+			long long f = json_integer_value(json_object_get(ev, "frame"));
+			long long at = json_integer_value(json_object_get(ev, "at"));
+
+			ok &= ASSERT_TRUE(name, json_is_integer(json_object_get(ev, "at")) && at >= last);
+			last = at;
+			if (!strcmp(sget(ev, "type"), "O")) {
+				json_t *x = NULL;
+
+				/* the nopen-th X slice of this track starts here */
+				json_array_foreach(events(chrome), k, e) {
+					if (!strcmp(sget(e, "ph"), "X") &&
+					    json_integer_value(json_object_get(e, "tid")) == tid && nx++ == nopen) {
+						x = e;
+						break;
+					}
+				}
+				nx = 0;
+				ok &= ASSERT_TRUE(name, x && ns_of(x, "ts") == at &&
+						  !strcmp(sget(x, "name"),
+							  sget(json_array_get(frames, f), "name") ?: ""));
+				nopen++;
+				if (depth < 64)
+					stack[depth++] = f;
+			} else {
+				ok &= ASSERT_TRUE(name, depth > 0 && stack[depth - 1] == f);
+				depth--;
+			}
+		}
+		ok &= ASSERT_EQ(name, depth, 0);
+		json_array_foreach(events(chrome), k, e)
+			nx += !strcmp(sget(e, "ph"), "X") && json_integer_value(json_object_get(e, "tid")) == tid;
+		ok &= ASSERT_EQ(name, nopen, nx);
+		nprof++;
+	}
+	ok &= ASSERT_TRUE(name, nprof > 0);
+	json_decref(ss);
+	return ok;
+}
+
 static void test_sample(const char *self)
 {
 	const char *name = "sample_trace";
@@ -706,10 +771,14 @@ static void test_sample(const char *self)
 	bool ok = true;
 
 	dirname(dir);
-	/* sample-trace.json (round us) and sample-trace-odd.json (ns digits) */
+	/* sample-trace.json (round us) and sample-trace-odd.json (ns digits),
+	 * each with a speedscope-format twin */
 	for (int odd = 0; odd < 2; odd++) {
+		char sspath[1100];
+
 		snprintf(path, sizeof(path), "%s/sample-trace%s.json", dir, odd ? "-odd" : "");
-		ok &= ASSERT_EQ(name, write_sample(path, &st, odd), 0);
+		snprintf(sspath, sizeof(sspath), "%s/sample-trace%s.speedscope.json", dir, odd ? "-odd" : "");
+		ok &= ASSERT_EQ(name, write_sample(path, sspath, &st, odd), 0);
 		ok &= ASSERT_EQ(name, st.flows_dropped, 0);
 		ok &= ASSERT_EQ(name, st.clamped, 0);
 		doc = load(name, path);
@@ -718,6 +787,8 @@ static void test_sample(const char *self)
 				  tid_named(doc, "G5 runtime.gcBgMarkWorker") == 3 &&
 				  tid_named(doc, "G22 main.(*pool).run\"quoted\"\\") > 0 &&
 				  find_ev(doc, "s", "unblock", 0) && find_ev(doc, "f", "go", 4));
+		if (doc)
+			ok &= check_speedscope(name, doc, sspath);
 		json_decref(doc);
 	}
 	free(dir);

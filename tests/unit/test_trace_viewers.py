@@ -359,6 +359,28 @@ def test_speedscope():
     harness.log("speedscope: %d float-boundary warnings on the ns-digit sample (known speedscope "
                 "limitation)" % len(warns))
 
+    # The same trace in speedscope's own format (chrome_trace_opts
+    # .speedscope_path, integer ns): exact, so no warnings at all, and one
+    # profile per track named like the track.
+    doc = load_sample(SAMPLE_ODD)
+    ss = SAMPLE_ODD.replace(".json", ".speedscope.json")
+    shot = os.path.join(viewers.SCREENSHOTS, "speedscope-native.png")
+    rep = v.load("speedscope", ss, shot, select="G1 main.main")
+    res = rep.get("result") or {}
+    warns = [c["text"] for c in rep.get("console", [])
+             if c["type"] in ("warning", "error") and "GL Driver Message" not in c["text"]]
+    harness.check("native_loaded", rep.get("ok") and res.get("ok") and not rep.get("dialogs") and
+                  not rep.get("pageErrors"), "error %s, dialogs %s, page errors %s" %
+                  (rep.get("error"), rep.get("dialogs"), rep.get("pageErrors")))
+    harness.check("native_no_console_warnings", warns == [], "\n".join(warns)[:2000])
+    names = thread_names(doc)
+    want = sorted(names[(e["pid"], e["tid"])] for e in evs(doc, "X"))
+    want = sorted(set(want))
+    harness.check("native_profiles", sorted(res.get("profiles", [])) == want,
+                  "viewer %s\nfile   %s" % (res.get("profiles"), want))
+    ok, detail = _png_ok(shot)
+    harness.check("native_screenshot", ok, detail)
+
     # A track whose slices overlap must make speedscope complain.
     bad = copy.deepcopy(doc)
     _overlap(bad)
