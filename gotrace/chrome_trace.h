@@ -12,16 +12,17 @@
  *     complete slices (X), instants (i), flow pairs (s / f with bp "e"),
  *   ],
  *   "displayTimeUnit":"ns",
- *   "otherData":{"binary":...,"go_version":...,"gotrace_version":...,
- *                "command_line":...,<chrome_trace_set_meta() pairs>}}
+ *   "otherData":{"gotrace_version":...,"binary":...,"go_version":...,
+ *                "command_line":...,"time_origin_ns":...,"clamped_slices":...,
+ *                "dropped_flows":...,"dropped_events":...,
+ *                <chrome_trace_set_meta() pairs>}}      (all strings)
  *
  * Tracks: one process (pid 1, named after the binary).  Each goroutine gets
- * a compact index i = 1, 2, ... (its rank by goid), and two
+ * a compact index i = 1, 2, ... (its rank by goid, assigned at close) and two
  * tracks (tids): the state track 2i-1 named "G<goid> <start function>" and
  * the calls track 2i named "G<goid> calls".  tids are non-zero uint32; the
- * real goid is in the track names and in every event's args ("goid").  tids
- * follow goid order (assigned at close).  A track is named and written only
- * when it holds an event.
+ * real goid is in the track names and in every event's args ("goid").  A
+ * track is named and written only when it holds an event.
  *
  * Time: callers pass absolute nanosecond timestamps of one clock (e.g.
  * CLOCK_MONOTONIC / bpf_ktime_get_ns).  The output's ts/dur are microseconds
@@ -31,8 +32,8 @@
  *
  * Ordering and nesting: states and calls arrive in end order, so the writer
  * buffers every event in memory (32 bytes per slice, plus its args' text
- * when they hold numbers; names and string args are interned) and sorts each track by (ts asc, dur desc) when the trace is
- * closed.  It then enforces strict nesting per track: a slice that starts
+ * when they hold numbers; names and string args are interned) and sorts
+ * each track by (ts asc, dur desc) when the trace is closed.  It then enforces strict nesting per track: a slice that starts
  * inside another but ends after it is clamped to its parent's end (counted
  * in stats.clamped), so the output always nests, whatever the input.
  *
@@ -42,7 +43,11 @@
  * slice on the target track that contains the target time (preferring one
  * that starts there), or else to the next slice that starts after it.  A
  * flow whose either end finds no slice is dropped (stats.flows_dropped), so
- * every `s` written has its `f`.
+ * every `s` written has its `f`.  Each end is written at the requested time
+ * (or 1 ns off) when that time is strictly inside its slice and on no edge
+ * of a nested slice or instant, else at the slice's first such point, so
+ * every viewer binds it to the same slice; an arrow that would go back in
+ * time is dropped too.
  *
  * Output file: chrome_trace_open() creates "<path>.tmp" at once (so a bad
  * path fails early) and chrome_trace_close() writes the whole document into
