@@ -415,6 +415,7 @@ int cmd_funcgraph(int argc, char **argv)
 	struct fg_run run = { 0 };
 	const struct gosym_info *info;
 	const char **names = NULL;
+	bool *noret = NULL;
 	char out_tmp[PATH_MAX] = "";
 	FILE *outf = stdout;
 	bool multi = false, ms_ok, gx_ok;
@@ -528,8 +529,15 @@ int cmd_funcgraph(int argc, char **argv)
 		gt_error("funcgraph: out of memory");
 		goto cleanup;
 	}
-	for (uint32_t i = 0; i < pr.nfuncs; i++)
+	noret = calloc(pr.nfuncs, sizeof(*noret));
+	if (!noret) {
+		gt_error("funcgraph: out of memory");
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < pr.nfuncs; i++) {
 		names[i] = pr.funcs[i].name;
+		noret[i] = pr.funcs[i].nrets == 0;
+	}
 	if (a.out_path && !fg_path_is_regular(a.out_path)) {
 		/* /dev/stdout, a fifo, /dev/null: write in place, never
 		 * rename over it */
@@ -558,7 +566,8 @@ int cmd_funcgraph(int argc, char **argv)
 			.binary = t.exe, .go_version = info->goversion,
 		};
 		struct pairing_opts po = { .morestack_markers = ms_ok, .on_call = fg_output_call,
-					   .on_idle = fg_output_idle };
+					   .on_idle = fg_output_idle, .noret = noret,
+					   .nfuncs = pr.nfuncs };
 
 		err = fg_output_new(&oo, &out);
 		if (err == -EOPNOTSUPP) {
@@ -747,6 +756,7 @@ cleanup:
 	if (run.dump)
 		fclose(run.dump);
 	free(names);
+	free(noret);
 	fg_probes_release(&pr);
 	gosym_free(gs);
 	gt_target_free(&t);

@@ -219,8 +219,13 @@ int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint3
 		p->stats.dup_entries++;
 		return 0;
 	}
-	while (t->n > 0 && t->frames[t->n - 1].dist >= dist)
-		close_top(p, t, PAIRING_UNWOUND, ts);
+	while (t->n > 0 && t->frames[t->n - 1].dist >= dist) {
+		uint32_t top = t->funcs[t->n - 1];
+		bool tail = t->frames[t->n - 1].dist == dist && p->opts.noret &&
+			    top < p->opts.nfuncs && p->opts.noret[top];
+
+		close_top(p, t, tail ? PAIRING_RET : PAIRING_UNWOUND, ts);
+	}
 	if (t->n == t->cap) {
 		int cap = t->cap ? t->cap * 2 : 16;
 		struct frame *f = realloc(t->frames, cap * sizeof(*f));

@@ -71,6 +71,12 @@ struct pairing_opts {
 	/* true: drop a duplicate entry only right after morestack at its dist;
 	 * false: drop any entry identical to the open top frame. */
 	bool morestack_markers;
+	/* Optional, indexed by function: true for functions without a RET
+	 * instruction (compiler wrappers that end in a tail jump).  Such a
+	 * frame closed by an entry at its own dist was replaced by its tail
+	 * callee: it ends as PAIRING_RET, not unwound. */
+	const bool *noret;
+	uint32_t nfuncs;
 	pairing_call_fn on_call;
 	pairing_idle_fn on_idle;	/* may be NULL */
 	void *arg;
@@ -79,7 +85,7 @@ struct pairing_opts {
 struct pairing_stats {
 	uint64_t entries;	/* entry events accepted */
 	uint64_t dup_entries;	/* dropped: prologue re-run after morestack */
-	uint64_t rets;		/* closed by their RET */
+	uint64_t rets;		/* closed by their RET (or their tail call) */
 	uint64_t unmatched_rets;/* RET with no open frame at its dist */
 	uint64_t unwound;	/* closed without RET */
 	uint64_t open;		/* still open at finish */

@@ -335,6 +335,38 @@ def test_chrome_json():
         check("json:closed", doc.get("displayTimeUnit") == "ns", "document not closed")
 
 
+def test_goroutines_prog():
+    """'main.*' on testprogs/goroutines: every call closed, unwound calls exactly
+    the frames its panics and Goexits skip (3 each: panicker1-3 under a
+    recovering catcher; exiter1, exiter2 and the goroutine's closure)."""
+    need_root()
+    try:
+        bs = [b for b in harness.testprog_builds()
+              if b["prog"] == "goroutines" and b["goarch"] == HOSTARCH and b["variant"] == "default"
+              and not b.get("cgo") and go_minor(b["go"]) >= 17]
+    except harness.Skip as e:
+        raise harness.Skip(str(e))
+    if not bs:
+        raise harness.Skip("no build of testprogs/goroutines")
+    bs.sort(key=lambda b: go_minor(b["go"]))
+    for b in [bs[0], bs[-1]]:
+        name = "goroutines/%s" % b["go"]
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "g.jsonl")
+            p = subprocess.run([harness.GOTRACE, "funcgraph", "-q", "--format=jsonl", "-o", out,
+                                "main.*", "--", b["path"]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=300)
+            m = re.search(r"recovered=(\d+) goexits=(\d+)", p.stdout)
+            if not check(name + ":runs", p.returncode == 0 and m is not None and
+                         os.path.exists(out), p.stderr[-1000:]):
+                continue
+            _, _, ends = traced(out)
+            want = 3 * int(m.group(1)) + 3 * int(m.group(2))
+            check(name + ":ends", ends["open"] == 0 and ends["unwound"] == want,
+                  "ends %s, want %d unwound" % (dict(ends), want))
+
+
 def test_filters():
     """--goid, --depth and --min-duration filter the jsonl."""
     need_root()

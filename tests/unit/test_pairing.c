@@ -201,6 +201,33 @@ static void test_unmatched_and_g0(void)
 	free(s.r);
 }
 
+static void test_tailcall(void)
+{
+	const char *n = "tailcall";
+	static const bool noret[3] = { false, true, false };
+	struct pairing_opts o = { .morestack_markers = true, .noret = noret, .nfuncs = 3,
+				  .on_call = on_call };
+	struct sink s;
+	struct pairing *p;
+
+	memset(&s, 0, sizeof(s));
+	o.arg = &s;
+	p = pairing_new(&o);
+	/* caller(0) -> wrapper(1, no RET) tail-jumps to target(2) at its dist */
+	pairing_entry(p, 1, false, 100, 0, 10);
+	pairing_entry(p, 1, false, 200, 1, 11);
+	pairing_entry(p, 1, false, 200, 2, 12);
+	pairing_ret(p, 1, false, 200, 2, 15);
+	pairing_ret(p, 1, false, 100, 0, 20);
+	if (ASSERT_EQ(n, s.n, 3) && ASSERT_EQ(n, s.r[0].func, 1) &&
+	    ASSERT_EQ(n, s.r[0].end, PAIRING_RET) && ASSERT_EQ(n, s.r[0].dur, 1) &&
+	    ASSERT_EQ(n, s.r[1].func, 2) && ASSERT_EQ(n, s.r[1].depth, 1) &&
+	    ASSERT_EQ(n, s.r[2].end, PAIRING_RET))
+		CHECK_PASS(n);
+	pairing_free(p);
+	free(s.r);
+}
+
 /* --- randomized model ---------------------------------------------------- */
 
 #define NG 40
@@ -387,6 +414,7 @@ int main(void)
 	test_panic_unwind();
 	test_goexit_and_finish();
 	test_unmatched_and_g0();
+	test_tailcall();
 	test_random(true);
 	test_random(false);
 	free(truth);
