@@ -277,7 +277,8 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 }
 
 struct fg_run {
-	FILE *dump;		/* GOTRACE_FG_DUMP: raw events, for debugging */
+	FILE *dump;		/* GOTRACE_FG_DUMP=FILE: every raw event, one line
+				 * (ts kind goid dist func tid flags), for debugging */
 	struct pairing *pr;
 	uint64_t events;
 	int err;

@@ -180,10 +180,11 @@ def test_launch():
         for b in builds():
             name = "%s/%s" % (b["go"], b["variant"])
             out = os.path.join(tmp, name.replace("/", "_") + ".jsonl")
+            dump = out + ".events"
             p = subprocess.run([harness.GOTRACE, "funcgraph", "--format=jsonl", "-o", out,
                                 PATTERN, "--", b["path"], "-exit", "3"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               timeout=300)
+                               timeout=300, env=dict(os.environ, GOTRACE_FG_DUMP=dump))
             if not check(name + ":runs", p.returncode == 3 and os.path.exists(out),
                          "exit %d (want the program's 3)\n%s" % (p.returncode, p.stderr[-1500:])):
                 continue
@@ -197,9 +198,11 @@ def test_launch():
             if not ok:
                 keep = os.path.join(harness.BUILD, "funcgraph-fail-" + name.replace("/", "_"))
                 shutil.copy(out, keep + ".jsonl")
+                if os.path.exists(dump):
+                    shutil.copy(dump, keep + ".events")
                 with open(keep + ".stdout", "w") as fh:
                     fh.write(p.stdout)
-                harness.log("kept %s.{jsonl,stdout}" % keep)
+                harness.log("kept %s.{jsonl,stdout,events}" % keep)
             check(name + ":no-drops", "events lost" not in p.stderr and
                   "could not read" not in p.stderr, p.stderr[-800:])
             dups += max(stat(p.stderr, "duplicate entries dropped"), 0)
