@@ -10,7 +10,11 @@ PKGS=(
 	libclang-rt-14-dev    # libFuzzer, ASan, UBSan runtimes for clang 14
 	golang-1.19-go        # the oldest Go toolchain we test with (Debian's)
 	python3 gdb file binutils procps
+	chromium golang-1.19-src   # real-viewer tests: headless Chromium + Catapult from Go's source
 )
+# Node.js for speedscope/playwright-core in the viewer tests; machines that
+# already have a Node with npm (e.g. NodeSource's) keep theirs.
+command -v npm >/dev/null || PKGS+=(nodejs npm)
 # Cross toolchain for `make ARCH=arm64` (the libraries always cross-build).
 PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
