@@ -5,6 +5,8 @@
 #   default    go build
 #   pie        -buildmode=pie
 #   stripped   -ldflags='-s -w'
+#   pie-stripped  both (Go 1.17+; for cgo programs before 1.26 the pclntab
+#              then has no section and no symbol)
 #   arm64 386 mips mipsle
 #              cross builds of the default variant, CGO_ENABLED=0, for the
 #              parsing tests (they can't run here)
@@ -27,7 +29,8 @@
 # (toolchain, GOARCH, pie or not): about 11 CPU-seconds each.  All variants
 # and cross arches for all 13 toolchains would take ~15 minutes on 2 cores,
 # so:
-#   - pie from Go 1.17 on (what we trace); 1.15/1.16 get default + stripped;
+#   - pie and pie-stripped from Go 1.17 on (what we trace); 1.15/1.16 get
+#     default + stripped;
 #   - cross builds only with one toolchain per pclntab format / ABI
 #     generation: arm64 and mips (32-bit big-endian) with Go 1.15, 1.16,
 #     1.17, 1.18 and 1.20 (CROSS_VERSIONS), all four arches with Go 1.26
@@ -95,7 +98,7 @@ while IFS=$'\t' read -r gv goexe; do
 			((HAVE_CC)) || continue
 		fi
 		variants=(default stripped)
-		((n >= 117)) && variants+=(pie)
+		((n >= 117)) && variants+=(pie pie-stripped)
 		for v in "${variants[@]}"; do
 			echo "$gv $goexe $p $v $HOSTARCH $cgo"
 		done
@@ -130,6 +133,7 @@ build_one() {
 	case $variant in
 	pie) flags+=(-buildmode=pie) ;;
 	stripped) ldflags='-s -w' ;;
+	pie-stripped) flags+=(-buildmode=pie) ldflags='-s -w' ;;
 	esac
 	mkdir -p "$(dirname "$out")" "$CACHE/$gv"
 	local log=$out.log tmp=$out.tmp.$$

@@ -261,11 +261,13 @@ func (b *binaryFile) findPclntab() error {
 			}
 		}
 	}
-	// Magic scan of the read-only, non-executable loaded sections; the
-	// candidate debug/gosym accepts with the most functions wins.
+	// Magic scan of the loaded, non-executable sections (writable ones too:
+	// externally linked PIE binaries keep the pclntab in .data.rel.ro, a
+	// RELRO part of the RW segment); the candidate debug/gosym accepts with
+	// the most functions wins.
 	best := 0
 	for _, s := range b.f.Sections {
-		if s.Flags&elf.SHF_ALLOC == 0 || s.Flags&(elf.SHF_EXECINSTR|elf.SHF_WRITE) != 0 || s.Type == elf.SHT_NOBITS {
+		if s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Type == elf.SHT_NOBITS {
 			continue
 		}
 		d, err := s.Data()
@@ -410,7 +412,7 @@ func main() {
 		}
 		enc.Encode(map[string]interface{}{
 			"text_section": textSection,
-			"pclntab": b.pclnWhere, "pclntab_vaddr": hex(b.pclnVaddr),
+			"pclntab":      b.pclnWhere, "pclntab_vaddr": hex(b.pclnVaddr),
 			"magic":      hex(uint64(b.bo.Uint32(b.pcln))),
 			"text_start": hex(b.textStart), "text_start_from": b.textWhere,
 			"nfuncs": len(funcs), "nolines": len(b.noLines),

@@ -184,12 +184,12 @@ def test_info_matches_build():
             "arch": b["goarch"],
             "ptr_size": PTR_SIZE.get(b["goarch"]),
             "big_endian": b["goarch"] in BIG_ENDIAN,
-            "pie": b["variant"] == "pie",
-            "stripped": b["variant"] == "stripped",
+            "pie": b["variant"] in ("pie", "pie-stripped"),
+            "stripped": b["variant"] in ("stripped", "pie-stripped"),
             "cgo": bool(b.get("cgo")),
             "pcln_magic": expected_magic(b["go"]),
         }
-        if b["variant"] == "stripped":
+        if b["variant"] in ("stripped", "pie-stripped"):
             want["has_dwarf"] = False
         elif b["variant"] == "default":
             want["has_dwarf"] = True
