@@ -206,9 +206,10 @@ static void check_target(struct doctor *d, const char *path, const char *label)
 	       gi->goversion[0] ? gi->goversion : "unknown version", gi->arch,
 	       gi->pie ? ", PIE" : "", gi->stripped ? ", stripped" : "",
 	       gosym_pcln_format_name(gi->pcln_format), gi->pcln_where ? gi->pcln_where : "?");
-	report(d, "go-version", gi->go_major == 1 && gi->go_minor >= 17,
-	       "goroutine tracing supports Go 1.17 and newer",
-	       "%s (tracing needs >= go1.17)", gi->goversion[0] ? gi->goversion : "unknown");
+	/* Tested: go1.15 (stack ABI) to go1.27 (register ABI). */
+	report(d, "go-version", gi->go_major == 1 && gi->go_minor >= 15,
+	       "goroutine tracing supports Go 1.15 and newer",
+	       "%s (tracing needs >= go1.15)", gi->goversion[0] ? gi->goversion : "unknown");
 	report(d, "arch", !strcmp(gi->arch, GOTRACE_ARCH), "use a gotrace built for the target's arch",
 	       "target %s, gotrace %s", gi->arch, GOTRACE_ARCH);
 	err = gosym_lookup_name(gs, "runtime.casgstatus", &fn);

@@ -1,3 +1,3 @@
 module gotrace.test/states
 
-go 1.17
+go 1.15

@@ -1,4 +1,4 @@
-// gotrace:min-go 1.17
+// gotrace:min-go 1.15
 
 // Command states is the fixture of `gotrace states`: worker goroutines that
 // each block a known number of times for a known reason and report their

@@ -78,8 +78,11 @@ def goversion_tuple(v):
 
 def selected_builds():
     """default builds of every toolchain; all variants of the newest, 1.19
-    and the oldest (1.17)."""
-    bs = states_builds()
+    and the oldest.  Stripped builds before Go 1.17 are left out: gosym's
+    per-version offset tables start at 1.17 (test_bad_input checks the
+    error)."""
+    bs = [b for b in states_builds()
+          if not (b["variant"] == "stripped" and goversion_tuple(b["go"]) < (1, 17))]
     versions = sorted({b["go"] for b in bs}, key=goversion_tuple)
     full = {versions[-1], versions[0]} | {v for v in versions if v.startswith("go1.19")}
     return [b for b in bs if b["variant"] == "default" or b["go"] in full]
@@ -401,6 +404,13 @@ def test_bad_input():
     one_error_line("bad/no-program",
                    harness.run([harness.GOTRACE, "states", "--", "/nonexistent/prog"], check_rc=False),
                    "cannot run")
+    # Stripped and older than the offset tables: no runtime.g offsets.
+    old = [b for b in states_builds()
+           if b["variant"] == "stripped" and goversion_tuple(b["go"]) < (1, 17)]
+    if old:
+        one_error_line("bad/no-offsets",
+                       harness.run([harness.GOTRACE, "states", "--", old[0]["path"]], check_rc=False),
+                       "no runtime.g offsets")
     # A Go binary whose function table has no runtime.casgstatus: rename it
     # in place (same length) in a stripped build, which has no .symtab.
     b = newest("stripped")
