@@ -301,7 +301,7 @@ void fg_suggest(struct gosym *gs, const char *pattern, int max)
 	char lit[256], low[256];
 	struct cand best[16];
 	int nbest = 0;
-	size_t j = 0;
+	size_t j = 0, nsub = 0;
 
 	if (max > 16)
 		max = 16;
@@ -316,13 +316,16 @@ void fg_suggest(struct gosym *gs, const char *pattern, int max)
 
 		if (gosym_func_at(gs, i, &f))
 			continue;
-		/* a name containing the literal part is the best hint */
-		if (j >= 3 && strcasestr(f.name, lit))
-			score = (int)(strlen(f.name) - j) / 4;
-		else if (strlen(f.name) < 255)
-			score = edit_distance(lit, f.name);
-		else
+		/* names containing the literal part first (shortest first),
+		 * then the closest by edit distance */
+		if (j >= 3 && strcasestr(f.name, lit)) {
+			score = (int)(strlen(f.name) - j);
+			nsub++;
+		} else if (strlen(f.name) < 255) {
+			score = 100000 + edit_distance(lit, f.name);
+		} else {
 			continue;
+		}
 		if (nbest < max || score < best[nbest - 1].score) {
 			int k = nbest < max ? nbest++ : nbest - 1;
 
@@ -336,6 +339,9 @@ void fg_suggest(struct gosym *gs, const char *pattern, int max)
 	(void)low;
 	if (!nbest)
 		return;
+	if (nsub && strcmp(lit, pattern) == 0)
+		fprintf(stderr, "gotrace: %zu functions contain '%s': did you mean '*%s*'?\n", nsub,
+			lit, lit);
 	fprintf(stderr, "gotrace: close names:\n");
 	for (int k = 0; k < nbest; k++)
 		fprintf(stderr, "    %s\n", best[k].name);
