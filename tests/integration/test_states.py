@@ -64,7 +64,7 @@ def states_builds():
     out = []
     for b in harness.testprog_builds():
         if b["prog"] == "states" and b.get("goarch") == "amd64" and \
-           b["variant"] in ("default", "pie", "stripped"):
+           b["variant"] in ("default", "pie", "stripped", "pie-stripped"):
             out.append(b)
     if not out:
         raise harness.Skip("no testprogs/states builds in the manifest")
