@@ -296,8 +296,9 @@ void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, si
 	char b[5][32];
 	size_t shown = 0;
 
-	fprintf(f, "%-7s %-36s %10s %10s %10s %10s %7s  %s\n", "GOID", "START FUNCTION",
-		"RUNNING", "RUNNABLE", "SYSCALL", "WAITING", "TRANS", "MOST WAITING ON");
+	fprintf(f, "%-7s %-36s %10s %10s %10s %10s %7s  %-32s %s\n", "GOID", "START FUNCTION",
+		"RUNNING", "RUNNABLE", "SYSCALL", "WAITING", "TRANS", "MOST WAITING ON",
+		"CREATED AT");
 	for (size_t i = 0; i < n && (!top || shown < top); i++) {
 		const struct st_goroutine *g = gs[i];
 		int r = top_reason(g);
@@ -311,9 +312,20 @@ void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, si
 			st_fmt_dur(g->ns[STATES_G_RUNNABLE], b[1], sizeof(b[1])),
 			st_fmt_dur(g->ns[STATES_G_SYSCALL], b[2], sizeof(b[2])),
 			st_fmt_dur(g->ns[STATES_G_WAITING], b[3], sizeof(b[3])), g->transitions);
-		if (r >= 0)
-			fprintf(f, "%s %s", st_reason_name(o, (uint32_t)r),
-				st_fmt_dur(g->wait_ns[r], b[4], sizeof(b[4])));
+		if (r >= 0) {
+			char most[96];
+
+			snprintf(most, sizeof(most), "%s %s", st_reason_name(o, (uint32_t)r),
+				 st_fmt_dur(g->wait_ns[r], b[4], sizeof(b[4])));
+			fprintf(f, "%-32s", most);
+		} else {
+			fprintf(f, "%-32s", "-");
+		}
+		if (g->created_at) {
+			const char *base = strrchr(g->created_at, '/');
+
+			fprintf(f, " %s", base ? base + 1 : g->created_at);
+		}
 		fputc('\n', f);
 	}
 	if (top && shown < n)
