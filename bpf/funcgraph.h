@@ -5,7 +5,7 @@
  * the probes apart.  Fixed-width fields only, 8-byte fields first.
  *
  * Every probe (function entry, each RET instruction, runtime.morestack,
- * runtime.goexit0) runs the same program; its attach cookie says which
+ * runtime.goexit0, runtime.deferreturn) runs the same program; its attach cookie says which
  * function it belongs to and what kind of site it is.  The cookie, never
  * the runtime IP, identifies the probe, so PIE and ASLR don't matter.
  */
@@ -17,6 +17,9 @@
 #define FG_KIND_RET		1 /* a RET instruction of a traced function */
 #define FG_KIND_MORESTACK	2 /* runtime.morestack: the caller's entry will fire again */
 #define FG_KIND_GEXIT		3 /* runtime.goexit0: the goroutine is gone */
+#define FG_KIND_UNWIND		4 /* runtime.deferreturn: frames deeper than
+				   * its caller are gone (a recovered panic
+				   * resumes there) */
 
 /* Cookie: func index (bits 0-31) | kind << 32 | flags. */
 #define FG_COOKIE_KIND_SHIFT	32

@@ -310,6 +310,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	case FG_KIND_GEXIT:
 		err = pairing_gexit(r->pr, e->goid, e->ts_ns);
 		break;
+	case FG_KIND_UNWIND:
+		err = pairing_unwind_to(r->pr, e->goid, g0, e->dist, e->ts_ns);
+		break;
 	}
 	if (err) {
 		r->err = err;
@@ -510,6 +513,8 @@ int cmd_funcgraph(int argc, char **argv)
 	ms_ok = !fg_probes_add_special(gs, &pr, "runtime.morestack", FG_KIND_MORESTACK,
 				       FG_COOKIE_TLS);
 	gx_ok = !fg_probes_add_special(gs, &pr, "runtime.goexit0", FG_KIND_GEXIT, FG_COOKIE_G0);
+	if (fg_probes_add_special(gs, &pr, "runtime.deferreturn", FG_KIND_UNWIND, 0))
+		gt_warn("no runtime.deferreturn: frames a panic skips close at the next shallower call");
 	if (!ms_ok)
 		gt_warn("no runtime.morestack: duplicate entries are dropped by identity");
 	if (!gx_ok)

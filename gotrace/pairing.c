@@ -290,6 +290,24 @@ int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
 	return 0;
 }
 
+int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts)
+{
+	struct track *t;
+
+	if (goid < 0) {
+		p->stats.bad_goid++;
+		return 0;
+	}
+	t = lookup(p, KEY(goid, g0));
+	if (!t || !t->n || t->frames[t->n - 1].dist < dist)
+		return 0;
+	while (t->n > 0 && t->frames[t->n - 1].dist >= dist)
+		close_top(p, t, PAIRING_UNWOUND, ts);
+	if (t->n == 0)
+		idle(p, t);
+	return 0;
+}
+
 static void end_track(struct pairing *p, uint64_t key, uint64_t ts)
 {
 	struct track *t = lookup(p, key);

@@ -21,13 +21,15 @@
  *                close it as returned, else count an unmatched return (a
  *                call that began before tracing did).
  *   morestack(d) Remember d until the goroutine's next event.
+ *   unwind_to(d) runtime.deferreturn entered at d: close frames at dist >= d
+ *                as unwound (after a recover, execution resumes at the
+ *                recovering function's deferreturn call).
  *   gexit()      The goroutine is gone: close all its frames as unwound.
  *   finish()     Close every frame still open as `open`.
  *
- * Known limit: frames skipped by a panic that an *untraced* function
- * recovers stay open until the goroutine's next event at a shallower or
- * equal dist, or its exit; calls traced before that are nested under them
- * (one level too deep each).  Tracing the recovering function avoids it.
+ * Without unwind_to events (no runtime.deferreturn probe), frames skipped
+ * by a panic that an untraced function recovers stay open until the
+ * goroutine's next event at a shallower or equal dist, or its exit.
  *
  * Completed calls are handed to a callback in completion order (children
  * before parents).  Depth 0 is the outermost traced call on a goroutine.
@@ -104,6 +106,12 @@ int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint3
 int pairing_ret(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
 		uint64_t ts);
 int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts);
+/* Something (not necessarily traced) was entered at dist: every frame at
+ * dist >= it is gone.  Fed by runtime.deferreturn, where a recovered panic
+ * resumes, so frames a panic skipped are closed even when the function
+ * that recovered is not traced. */
+int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts);
+
 /* Both the goroutine's track and its g0 track end. */
 int pairing_gexit(struct pairing *p, int64_t goid, uint64_t ts);
 /* Close everything still open as PAIRING_OPEN, ending at ts. */

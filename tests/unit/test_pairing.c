@@ -158,6 +158,30 @@ static void test_panic_unwind(void)
 	free(s.r);
 }
 
+static void test_untraced_recover(void)
+{
+	const char *n = "untraced_recover";
+	struct sink s;
+	struct pairing *p = mk(&s, true);
+
+	/* untraced catcher(100) -> p1(200) -> p2(300) panic, recovered in the
+	 * catcher, which calls deferreturn (dist 200), then an untraced g
+	 * (dist 200) calls traced h at 400 */
+	pairing_entry(p, 9, false, 200, 1, 10);
+	pairing_entry(p, 9, false, 300, 2, 11);
+	pairing_unwind_to(p, 9, false, 200, 15);
+	pairing_entry(p, 9, false, 400, 3, 20);
+	pairing_ret(p, 9, false, 400, 3, 21);
+	if (ASSERT_EQ(n, s.n, 3) && ASSERT_EQ(n, s.r[0].func, 2) &&
+	    ASSERT_EQ(n, s.r[0].end, PAIRING_UNWOUND) && ASSERT_EQ(n, s.r[0].dur, 4) &&
+	    ASSERT_EQ(n, s.r[1].func, 1) && ASSERT_EQ(n, s.r[1].end, PAIRING_UNWOUND) &&
+	    ASSERT_EQ(n, s.r[2].func, 3) && ASSERT_EQ(n, s.r[2].depth, 0) &&
+	    ASSERT_EQ(n, s.r[2].end, PAIRING_RET) && ASSERT_EQ(n, s.idles, 2))
+		CHECK_PASS(n);
+	pairing_free(p);
+	free(s.r);
+}
+
 static void test_goexit_and_finish(void)
 {
 	const char *n = "goexit_finish";
@@ -330,19 +354,11 @@ static void test_random(bool markers)
 				pairing_ret(p, g->goid, false, f->dist, f->func, ts);
 			}
 		} else if (r < 97 && markers) {
-			/* panic unwinding to a random traced frame, which then
-			 * returns normally (the recovering function).  Known
-			 * limit, see pairing.h: when the recovering frame is
-			 * untraced, the unwound frames are only closed by the
-			 * next event at a shallower-or-equal dist.  Without
-			 * morestack markers a re-call at the same dist after a
-			 * panic is taken for a duplicate: no panics there. */
+			/* a panic unwinding to a random frame (traced or not)
+			 * that recovers.  Without morestack markers a re-call
+			 * at the same dist after a panic is taken for a
+			 * duplicate: no panics there. */
 			int to = rand() % g->n;
-
-			while (to > 0 && !g->st[to].traced)
-				to--;
-			if (!g->st[to].traced)
-				continue;
 
 			while (g->n > to + 1) {
 				struct sim_frame *f = &g->st[--g->n];
@@ -352,15 +368,10 @@ static void test_random(bool markers)
 					g->traced_depth--;
 				}
 			}
-			/* the recovering function returns (the usual idiom:
-			 * a deferred recover, then the function's epilogue) */
-			{
-				struct sim_frame *f = &g->st[--g->n];
-
-				truth[f->rec].end = PAIRING_RET;
-				g->traced_depth--;
-				pairing_ret(p, g->goid, false, f->dist, f->func, ts);
-			}
+			/* the recovering function resumes at its deferreturn
+			 * call: runtime.deferreturn's entry, one frame below */
+			pairing_unwind_to(p, g->goid, false,
+					  g->st[to].dist + 8 + fsize[g->st[to].func], ts);
 		} else if (r < 98) {
 			/* Goexit */
 			while (g->n > 0) {
@@ -412,6 +423,7 @@ int main(void)
 	test_morestack_dup();
 	test_reentry_not_dup();
 	test_panic_unwind();
+	test_untraced_recover();
 	test_goexit_and_finish();
 	test_unmatched_and_g0();
 	test_tailcall();
