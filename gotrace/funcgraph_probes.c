@@ -211,7 +211,10 @@ int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *nam
 	struct gosym_func f;
 	uint64_t off;
 
-	if (gosym_lookup_name(gs, name, &f) || gosym_vaddr_to_offset(gs, f.entry, &off))
+	/* a probe of these kinds in the wrong function would close frames
+	 * at random: insist on the exact name */
+	if (gosym_lookup_name(gs, name, &f) || strcmp(f.name, name) ||
+	    gosym_vaddr_to_offset(gs, f.entry, &off))
 		return -ENOENT;
 	/* function index 0xffffffff: not a traced function */
 	return push(p, off, FG_COOKIE(0xffffffffu, kind, flags));
