@@ -582,6 +582,8 @@ int cmd_states(int argc, char **argv)
 		if (deadline && gt_now_ns() >= deadline)
 			break;
 	}
+	/* Detaching takes an RCU grace period per probe: the trace ends now. */
+	end_ns = gt_now_ns();
 	if (gt_stop_requested())
 		gt_target_forward_stop(&t);
 
@@ -592,8 +594,11 @@ int cmd_states(int argc, char **argv)
 	}
 	nlinks = 0;
 	ring_buffer__consume(rb);
-	/* A target that exited stopped at its last event, not when we noticed. */
-	end_ns = target_gone && run.last_ts ? run.last_ts : gt_now_ns();
+	/* A target that exited stopped at its last event, not when we noticed.
+	 * (Events that arrive while detaching are kept; the accounting of a
+	 * goroutine whose state began after end_ns stops at that state.) */
+	if (target_gone && run.last_ts)
+		end_ns = run.last_ts;
 	st_model_finish(run.model, end_ns);
 	drops = sum_counter(skel, STATES_CNT_DROPS);
 	readfail = sum_counter(skel, STATES_CNT_READFAIL);

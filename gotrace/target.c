@@ -158,6 +158,29 @@ fail:
 	return err;
 }
 
+/* The thread group (process) of a task id; tid itself if unknown. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f)) {
+		int v;
+
+		if (sscanf(line, "Tgid: %d", &v) == 1) {
+			tgid = v;
+			break;
+		}
+	}
+	fclose(f);
+	return tgid;
+}
+
 int gt_target_attach(pid_t pid, struct gt_target *t)
 {
 	char link[64];
@@ -174,6 +197,10 @@ int gt_target_attach(pid_t pid, struct gt_target *t)
 			return set_err(-EPERM, "cannot trace pid %d: permission denied", (int)pid);
 		return set_err(-errno, "pid %d: %s", (int)pid, strerror(errno));
 	}
+	/* A thread id names its process: probes filter on the process. */
+	pid = tgid_of(pid);
+	if (pid == getpid())
+		return set_err(-EINVAL, "pid %d is gotrace itself", (int)pid);
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = readlink(link, t->exe, sizeof(t->exe) - 1);
 	if (n < 0) {

@@ -65,7 +65,8 @@ void gt_target_init(struct gt_target *t);
 int gt_target_launch(char *const argv[], struct gt_target *t);
 
 /* Check pid exists (-ESRCH), that we may trace it (-EPERM/-EACCES), that it
- * isn't ourselves (-EINVAL), and resolve its executable. */
+ * isn't ourselves (-EINVAL), and resolve its executable.  A thread id is
+ * replaced by its process id (t->pid is always a tgid). */
 int gt_target_attach(pid_t pid, struct gt_target *t);
 
 /* Launch mode: let the child exec.  Returns 0 when exec succeeded, or the
