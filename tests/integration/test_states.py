@@ -531,3 +531,28 @@ def test_doctor():
                       b["go"] in c.get("go-binary", {}).get("detail", ""), repr(c.get("go-binary")))
     p = harness.run([harness.GOTRACE, "doctor", "/bin/true"], check_rc=False)
     harness.check("doctor/not-go", p.returncode == 1 and "FAIL  go-binary" in p.stdout, p.stdout[-600:])
+
+
+def test_launch_duration():
+    """Launch mode with -d: tracing stops, the program runs on untraced to
+    its end, gotrace exits with its status."""
+    require_bpf()
+    b = newest()
+    before = our_bpf_objects()
+    tmp = tempfile.mkdtemp(prefix="gt-states-")
+    try:
+        out = os.path.join(tmp, "d.jsonl")
+        t0 = time.time()
+        p = harness.run([harness.GOTRACE, "states", "-q", "--format=jsonl", "-o", out, "-d", "300ms",
+                         "--", b["path"], "-n", "500", "-exit", "5"], check_rc=False, timeout=120)
+        took = time.time() - t0
+        _, ok, _ = parse_prog_output(p.stdout)
+        _, _, stats = parse_trace(out)
+        harness.check("launch-duration/exit-status", p.returncode == 5 and ok,
+                      "exit %d, ok line %s, stderr %s" % (p.returncode, ok, p.stderr[-600:]))
+        harness.check("launch-duration/stopped-early",
+                      stats is not None and stats["duration_ns"] < 0.9e9 and took > 1.0,
+                      "trace lasted %s ns, program %.1fs" % (stats and stats["duration_ns"], took))
+        check_no_leftovers("launch-duration", before)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
