@@ -401,6 +401,9 @@ def test_bad_input():
     finally:
         sl.kill()
         sl.wait()
+    one_error_line("bad/output-path",
+                   harness.run([harness.GOTRACE, "states", "-o", "/nonexistent/dir/out", "-p", "1"],
+                               check_rc=False), "cannot open")
     one_error_line("bad/no-program",
                    harness.run([harness.GOTRACE, "states", "--", "/nonexistent/prog"], check_rc=False),
                    "cannot run")
