@@ -398,6 +398,97 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	return 0;
 }
 
+/*
+ * Attach every probe of pr: one uprobe_multi link if the program was
+ * loaded for it (*multi), else (or, in auto mode, when that fails) one
+ * perf-event uprobe per probe.  Sites the kernel refuses are found and
+ * their functions left out.  Prints its own error; 0 or -1.
+ */
+static int attach_probes(const struct fg_args *a, struct funcgraph_bpf *skel,
+			 struct fg_probes *pr, const struct gt_target *t, struct uprobes **ups,
+			 bool *multi)
+{
+	struct bpf_program *pm = a->floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi;
+	struct bpf_program *ps = a->floor ? skel->progs.fg_empty_single : skel->progs.fg_single;
+	int err = 0;
+
+	if (*multi) {
+		err = uprobes_attach(ups, UPROBES_MULTI, pm, t->exe_open, pr->offsets, pr->cookies,
+				     pr->n, t->pid, NULL, NULL);
+		if (err == -524 || err == -EINVAL) {
+			/* one refused site fails the whole link: find them */
+			bool *bad = calloc(pr->n, sizeof(*bad));
+			int nbad = -ENOMEM;
+
+			gt_progress("funcgraph: the kernel refused a probe site; looking for it");
+			if (bad)
+				nbad = uprobe_multi_find_refused(
+					bpf_program__fd(skel->progs.fg_empty_multi), t->exe_open,
+					pr->offsets, pr->n, t->pid, bad);
+			if (nbad > 0) {
+				fg_probes_drop(pr, bad);
+				err = pr->n ? uprobes_attach(ups, UPROBES_MULTI, pm, t->exe_open,
+							     pr->offsets, pr->cookies, pr->n,
+							     t->pid, NULL, NULL)
+					    : -ENOENT;
+			}
+			free(bad);
+		}
+		if (err && a->mode == MODE_AUTO) {
+			gt_warn("uprobe_multi attach failed (%s); one perf-event uprobe per probe",
+				strerror(-err));
+			*multi = false;
+		}
+	}
+	if (!*multi) {
+		if (pr->n > 1000)
+			gt_progress("funcgraph: attaching %zu probes one by one (no uprobe_multi)",
+				    pr->n);
+		err = uprobes_attach(ups, UPROBES_SINGLE, ps, t->exe_open, pr->offsets, pr->cookies,
+				     pr->n, t->pid, attach_progress, NULL);
+	}
+	if (err) {
+		gt_error("funcgraph: cannot attach %zu uprobes to '%s': %s", pr->n, t->exe,
+			 strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read events until the target exits, a stop is requested (in launch mode:
+ * passed on to the program, which then exits), or the deadline passes.
+ * 0, or -1 after printing an error.
+ */
+static int trace_loop(struct ring_buffer *rb, struct fg_run *run, struct gt_target *t,
+		      uint64_t deadline)
+{
+	int err;
+
+	for (;;) {
+		err = ring_buffer__poll(rb, 50);
+		if (err < 0 && err != -EINTR) {
+			gt_error("funcgraph: reading events: %s", strerror(-err));
+			return -1;
+		}
+		if (run->err) {
+			gt_error("funcgraph: %s", strerror(-run->err));
+			return -1;
+		}
+		if (gt_target_exited(t))
+			return 0;
+		if (gt_stop_requested()) {
+			if (!t->launched)
+				return 0;
+			/* launch mode: the program gets the signal too (or we
+			 * forward it); keep tracing until it is gone */
+			gt_target_forward_stop(t);
+		}
+		if (deadline && gt_now_ns() >= deadline)
+			return 0;
+	}
+}
+
 static bool version_ok(const struct gosym_info *info)
 {
 	if (!info->go_major)
@@ -422,14 +513,14 @@ int cmd_funcgraph(int argc, char **argv)
 	bool *noret = NULL;
 	char out_tmp[PATH_MAX] = "";
 	FILE *outf = stdout;
-	bool multi = false, ms_ok, gx_ok;
+	bool multi = false, ms_ok, gx_ok, failed;
 	uint64_t t0, deadline = 0, tstart;
 	size_t nfunc_probes;
 	int err, status = 1;
 
 	err = parse_args(argc, argv, &a);
 	if (err)
-		return err < 0 ? 0 : (err == EXIT_USAGE ? EXIT_USAGE : EXIT_USAGE);
+		return err < 0 ? 0 : EXIT_USAGE;
 	if (a.json && !fg_path_is_regular(a.json)) {
 		/* the Chrome trace writer renames <path>.tmp into place */
 		status = gt_error("funcgraph: --json '%s': not a regular file", a.json);
@@ -600,51 +691,8 @@ int cmd_funcgraph(int argc, char **argv)
 
 	/* attach */
 	tstart = gt_now_ns();
-	if (multi) {
-		err = uprobes_attach(&ups, UPROBES_MULTI,
-				     a.floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi,
-				     t.exe_open,
-				     pr.offsets, pr.cookies, pr.n, t.pid, NULL, NULL);
-		if (err == -524 || err == -EINVAL) {
-			/* one refused site fails the whole link: find them */
-			bool *bad = calloc(pr.n, sizeof(*bad));
-			int nbad = -ENOMEM;
-
-			gt_progress("funcgraph: the kernel refused a probe site; looking for it");
-			if (bad)
-				nbad = uprobe_multi_find_refused(
-					bpf_program__fd(skel->progs.fg_empty_multi), t.exe_open,
-					pr.offsets, pr.n, t.pid, bad);
-			if (nbad > 0) {
-				fg_probes_drop(&pr, bad);
-				err = pr.n ? uprobes_attach(&ups, UPROBES_MULTI,
-							    a.floor ? skel->progs.fg_empty_multi
-								    : skel->progs.fg_multi,
-							    t.exe_open, pr.offsets, pr.cookies, pr.n,
-							    t.pid, NULL, NULL)
-					   : -ENOENT;
-			}
-			free(bad);
-		}
-		if (err && a.mode == MODE_AUTO) {
-			gt_warn("uprobe_multi attach failed (%s); one perf-event uprobe per probe",
-				strerror(-err));
-			multi = false;
-		}
-	}
-	if (!multi) {
-		if (pr.n > 1000)
-			gt_progress("funcgraph: attaching %zu probes one by one (no uprobe_multi)", pr.n);
-		err = uprobes_attach(&ups, UPROBES_SINGLE,
-				     a.floor ? skel->progs.fg_empty_single : skel->progs.fg_single,
-				     t.exe_open,
-				     pr.offsets, pr.cookies, pr.n, t.pid, attach_progress, NULL);
-	}
-	if (err) {
-		gt_error("funcgraph: cannot attach %zu uprobes to '%s': %s", pr.n, t.exe,
-			 strerror(-err));
+	if (attach_probes(&a, skel, &pr, &t, &ups, &multi))
 		goto cleanup;
-	}
 	gt_progress("funcgraph: attached %zu probes with %s in %.1f ms; tracing pid %d%s", pr.n,
 		    uprobes_mode_name(multi ? UPROBES_MULTI : UPROBES_SINGLE),
 		    (gt_now_ns() - tstart) / 1e6, (int)t.pid,
@@ -663,28 +711,7 @@ int cmd_funcgraph(int argc, char **argv)
 	}
 
 	/* trace */
-	for (;;) {
-		err = ring_buffer__poll(rb, 50);
-		if (err < 0 && err != -EINTR) {
-			gt_error("funcgraph: reading events: %s", strerror(-err));
-			break;
-		}
-		if (run.err) {
-			gt_error("funcgraph: %s", strerror(-run.err));
-			break;
-		}
-		if (gt_target_exited(&t))
-			break;
-		if (gt_stop_requested()) {
-			if (!t.launched)
-				break;
-			/* launch mode: the program gets the signal too (or we
-			 * forward it); keep tracing until it is gone */
-			gt_target_forward_stop(&t);
-		}
-		if (deadline && gt_now_ns() >= deadline)
-			break;
-	}
+	failed = trace_loop(rb, &run, &t, deadline) < 0;
 	ring_buffer__consume(rb);
 	{
 		uint64_t drops = counter_sum(skel, FG_CNT_DROPS);
@@ -733,7 +760,7 @@ int cmd_funcgraph(int argc, char **argv)
 		}
 		out_tmp[0] = 0;
 	}
-	status = 0;
+	status = failed ? 1 : 0;
 	if (t.launched) {
 		int st;
 

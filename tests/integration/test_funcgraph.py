@@ -437,28 +437,80 @@ def test_bad_input():
     check("bad:usage", p.returncode == 2, p.stderr[-300:])
 
 
-def bpf_leftovers():
-    names = []
-    for kind in ("prog", "link"):
-        p = subprocess.run(["bpftool", "-j", kind, "show"], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True)
-        try:
-            for o in json.loads(p.stdout or "[]"):
-                n = o.get("name", "")
-                if n.startswith("fg_") or o.get("prog_name", "").startswith("fg_"):
-                    names.append("%s %s" % (kind, o.get("id")))
-        except ValueError:
-            pass
-    return names
+def fg_bpf_ids():
+    """ids of BPF programs named fg_* and of the links using them."""
+    progs, links = set(), set()
+    p = subprocess.run(["bpftool", "-j", "prog", "show"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    for o in json.loads(p.stdout or "[]"):
+        if o.get("name", "").startswith("fg_"):
+            progs.add(o["id"])
+    p = subprocess.run(["bpftool", "-j", "link", "show"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    for o in json.loads(p.stdout or "[]"):
+        if o.get("prog_id") in progs:
+            links.add(o["id"])
+    return progs, links
 
 
 def test_zz_no_bpf_left():
-    """After every run above, no funcgraph BPF program or link remains."""
+    """The programs and links one gotrace creates are gone once it exits, after
+    Ctrl-C in -p mode and after the target's exit in launch mode (ids taken
+    while it runs, so other tracers running meanwhile don't matter)."""
     need_root()
     if not shutil.which("bpftool"):
         raise harness.Skip("no bpftool")
-    left = bpf_leftovers()
-    check("no-bpf-left", not left, ", ".join(left))
+    b = newest(builds())
+    for how in ("sigint", "launch"):
+        before_p, before_l = fg_bpf_ids()
+        prog = None
+        with tempfile.TemporaryDirectory() as tmp:
+            errpath = os.path.join(tmp, "err")
+            with open(errpath, "w+") as err:
+                if how == "sigint":
+                    prog = subprocess.Popen([b["path"], "-loop", "-depth", "20"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    cmd = ["-p", str(prog.pid), PATTERN]
+                else:
+                    cmd = [PATTERN, "--", b["path"], "-wait"]
+                tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl",
+                                           "-o", os.path.join(tmp, "o.jsonl")] + cmd,
+                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=err, text=True)
+                try:
+                    deadline = time.time() + 60
+                    while time.time() < deadline and tracer.poll() is None:
+                        err.seek(0)
+                        if "tracing pid" in err.read():
+                            break
+                        time.sleep(0.05)
+                    mine_p, mine_l = fg_bpf_ids()
+                    mine_p -= before_p
+                    mine_l -= before_l
+                    if how == "sigint":
+                        tracer.send_signal(signal.SIGINT)
+                    else:
+                        tracer.stdin.write("go\n")
+                        tracer.stdin.flush()
+                    rc = tracer.wait(timeout=120)
+                finally:
+                    for pr in (tracer, prog):
+                        if pr and pr.poll() is None:
+                            pr.kill()
+                            pr.wait()
+                # the kernel frees a released uprobe_multi link and its
+                # program after an RCU (tasks trace) grace period: give it time
+                for _ in range(100):
+                    after_p, after_l = fg_bpf_ids()
+                    if not (mine_p & after_p) and not (mine_l & after_l):
+                        break
+                    time.sleep(0.1)
+                err.seek(0)
+                check("no-bpf-left:" + how, rc == 0 and mine_p and mine_l and
+                      not (mine_p & after_p) and not (mine_l & after_l),
+                      "exit %s; programs %s links %s while tracing, left: %s %s\n%s" % (
+                          rc, sorted(mine_p), sorted(mine_l), sorted(mine_p & after_p),
+                          sorted(mine_l & after_l), err.read()[-800:]))
 
 
 def test_soak():
