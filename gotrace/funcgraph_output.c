@@ -213,7 +213,7 @@ static void fold_add(struct fg_output *o, const struct pairing_call *c)
 
 	for (int i = 0; i <= c->depth; i++)
 		len += strlen(fname(o, c->stack[i])) + 1;
-	s = malloc(len + 16);
+	s = malloc(len + 32);	/* + "G<goid>" */
 	if (!s) {
 		o->err = -ENOMEM;
 		return;
