@@ -61,6 +61,8 @@ struct fg_output {
 	struct folded **fold;
 	size_t nfold;
 	struct chrome_trace *ct;
+	bool header_done;	/* text: column titles printed */
+	uint64_t last_key;	/* text: track of the last block printed */
 	int err;
 };
 
@@ -356,9 +358,15 @@ static void flush_track(struct fg_output *o, struct tbuf *t)
 	if (!t->n)
 		return;
 	qsort(t->c, t->n, sizeof(*t->c), cmp_seq);
-	fprintf(f, "goroutine %" PRId64 "%s:\n", (int64_t)((t->key - 1) >> 1),
-		((t->key - 1) & 1) ? " (on g0)" : "");
-	fprintf(f, "  %12s  %12s  %12s  %s\n", "START(us)", "DURATION", "SELF", "FUNCTION");
+	if (!o->header_done) {
+		fprintf(f, "  %12s  %12s  %12s  %s\n", "START(us)", "DURATION", "SELF", "FUNCTION");
+		o->header_done = true;
+	}
+	/* consecutive blocks of one goroutine share its title */
+	if (t->key != o->last_key)
+		fprintf(f, "goroutine %" PRId64 "%s:\n", (int64_t)((t->key - 1) >> 1),
+			((t->key - 1) & 1) ? " (on g0)" : "");
+	o->last_key = t->key;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct bcall *b = &t->c[i];
 		char d[32], s[32];
