@@ -135,8 +135,10 @@ void st_model_free(struct st_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->nall; i++)
+	for (size_t i = 0; i < m->nall; i++) {
+		free(m->all[i]->waits);
 		free(m->all[i]);
+	}
 	for (size_t i = 0; i < m->pending.cap; i++)
 		if (m->pending.keys[i])
 			free(m->pending.vals[i]);
@@ -175,6 +177,50 @@ static struct st_goroutine *get_g(struct st_model *m, int64_t goid)
 	return g;
 }
 
+static struct st_wait *wait_slot(struct st_goroutine *g, uint32_t reason)
+{
+	for (uint32_t i = 0; i < g->nwait; i++)
+		if (g->waits[i].reason == reason)
+			return &g->waits[i];
+	if (g->nwait == g->capwait) {
+		uint32_t nc = g->capwait ? g->capwait * 2 : 2;
+		struct st_wait *nw = realloc(g->waits, nc * sizeof(*nw));
+
+		if (!nw)
+			return NULL;
+		g->waits = nw;
+		g->capwait = nc;
+	}
+	g->waits[g->nwait] = (struct st_wait){ .reason = reason };
+	return &g->waits[g->nwait++];
+}
+
+static void add_wait(struct st_goroutine *g, uint32_t reason, uint64_t ns, uint32_t count)
+{
+	struct st_wait *w = wait_slot(g, reason);
+
+	if (w) {
+		w->ns += ns;
+		w->count += count;
+	}
+}
+
+uint64_t st_wait_ns(const struct st_goroutine *g, uint32_t reason)
+{
+	for (uint32_t i = 0; i < g->nwait; i++)
+		if (g->waits[i].reason == reason)
+			return g->waits[i].ns;
+	return 0;
+}
+
+uint64_t st_wait_count(const struct st_goroutine *g, uint32_t reason)
+{
+	for (uint32_t i = 0; i < g->nwait; i++)
+		if (g->waits[i].reason == reason)
+			return g->waits[i].count;
+	return 0;
+}
+
 static int clean(uint32_t s)
 {
 	return (int)(s & ~(uint32_t)STATES_G_SCAN);
@@ -206,8 +252,8 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 		uint64_t d = e->ts_ns - g->since;
 
 		g->ns[g->state] += d;
-		if (g->state == STATES_G_WAITING && g->reason < ST_MAX_REASONS)
-			g->wait_ns[g->reason] += d;
+		if (g->state == STATES_G_WAITING)
+			add_wait(g, g->reason, d, 0);
 	}
 	if (!g->transitions)
 		g->first_ns = e->ts_ns;
@@ -222,8 +268,8 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 	g->reason = to == STATES_G_WAITING ? e->reason : 0;
 	if (to >= 0 && to < ST_NSTATES)
 		g->nstate[to]++;
-	if (to == STATES_G_WAITING && e->reason < ST_MAX_REASONS)
-		g->nwaits[e->reason]++;
+	if (to == STATES_G_WAITING)
+		add_wait(g, e->reason, 0, 1);
 	if (to == STATES_G_DEAD)
 		g->exited = true;
 	if (e->flags & STATES_F_CREATE) {
@@ -311,8 +357,8 @@ void st_model_finish(struct st_model *m, uint64_t end_ns)
 		if (g->exited || g->state < 0 || g->state >= ST_NSTATES || end_ns < g->since)
 			continue;
 		g->ns[g->state] += end_ns - g->since;
-		if (g->state == STATES_G_WAITING && g->reason < ST_MAX_REASONS)
-			g->wait_ns[g->reason] += end_ns - g->since;
+		if (g->state == STATES_G_WAITING)
+			add_wait(g, g->reason, end_ns - g->since, 0);
 		g->since = end_ns;
 	}
 }

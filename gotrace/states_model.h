@@ -37,8 +37,15 @@
 #include <linux/types.h>
 #include "states.h"
 
-#define ST_MAX_REASONS 64	/* waitReason is a uint8; every Go so far has < 64 */
+#define ST_MAX_REASONS 256	/* waitReason is a uint8 */
 #define ST_NSTATES 12		/* STATES_G_IDLE .. STATES_G_DEADEXTRA */
+
+/* Waiting time and count of one goroutine for one wait reason. */
+struct st_wait {
+	uint32_t reason;
+	uint32_t count;			/* transitions into waiting with it */
+	uint64_t ns;			/* time spent waiting with it */
+};
 
 struct st_goroutine {
 	int64_t goid;
@@ -57,8 +64,10 @@ struct st_goroutine {
 	uint32_t last_from, last_to;	/* previous transition (duplicate check) */
 	uint64_t transitions;
 	uint64_t ns[ST_NSTATES];	/* time per state */
-	uint64_t wait_ns[ST_MAX_REASONS];/* waiting time per reason */
-	uint64_t nwaits[ST_MAX_REASONS]; /* transitions into waiting per reason */
+	/* Per wait reason, only those seen (most goroutines wait for one or
+	 * two reasons: a fixed table per goroutine would cost 1 KiB each). */
+	struct st_wait *waits;
+	uint32_t nwait, capwait;
 	uint64_t nstate[ST_NSTATES];	/* transitions into each state */
 };
 
@@ -115,6 +124,10 @@ struct st_model_stats {
 	uint64_t no_goid;		/* events whose goid could not be read */
 };
 void st_model_stats(const struct st_model *m, struct st_model_stats *s);
+
+/* Waiting time / count of g for reason (0 if never). */
+uint64_t st_wait_ns(const struct st_goroutine *g, uint32_t reason);
+uint64_t st_wait_count(const struct st_goroutine *g, uint32_t reason);
 
 /* "running", "waiting", ...; "status<N>" for unknown values (static buffer
  * per call site is not used: unknown values share one "unknown"). */

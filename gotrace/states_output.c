@@ -283,10 +283,13 @@ void st_sort_goroutines(struct st_goroutine **gs, size_t n, enum st_sort col)
 static int top_reason(const struct st_goroutine *g)
 {
 	int best = -1;
+	uint64_t best_ns = 0;
 
-	for (int r = 0; r < ST_MAX_REASONS; r++)
-		if (g->wait_ns[r] && (best < 0 || g->wait_ns[r] > g->wait_ns[best]))
-			best = r;
+	for (uint32_t i = 0; i < g->nwait; i++)
+		if (g->waits[i].ns > best_ns) {
+			best = (int)g->waits[i].reason;
+			best_ns = g->waits[i].ns;
+		}
 	return best;
 }
 
@@ -316,7 +319,7 @@ void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, si
 			char most[96];
 
 			snprintf(most, sizeof(most), "%s %s", st_reason_name(o, (uint32_t)r),
-				 st_fmt_dur(g->wait_ns[r], b[4], sizeof(b[4])));
+				 st_fmt_dur(st_wait_ns(g, (uint32_t)r), b[4], sizeof(b[4])));
 			fprintf(f, "%-32s", most);
 		} else {
 			fprintf(f, "%-32s", "-");
@@ -378,13 +381,12 @@ void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, s
 		}
 		fputs("},\"waiting\":{", f);
 		first = true;
-		for (int r = 0; r < ST_MAX_REASONS; r++) {
-			if (!g->nwaits[r] && !g->wait_ns[r])
-				continue;
+		for (uint32_t i = 0; i < g->nwait; i++) {
+			const struct st_wait *w = &g->waits[i];
+
 			fputs(first ? "\"" : ",\"", f);
-			json_str(f, st_reason_name(o, (uint32_t)r));
-			fprintf(f, "\":{\"ns\":%" PRIu64 ",\"count\":%" PRIu64 "}", g->wait_ns[r],
-				g->nwaits[r]);
+			json_str(f, st_reason_name(o, w->reason));
+			fprintf(f, "\":{\"ns\":%" PRIu64 ",\"count\":%" PRIu32 "}", w->ns, w->count);
 			first = false;
 		}
 		fputs("}}\n", f);
@@ -400,9 +402,9 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 	size_t shown = 0;
 
 	for (size_t i = 0; i < n; i++)
-		for (int r = 0; r < ST_MAX_REASONS; r++)
-			if (gs[i]->nwaits[r] || gs[i]->wait_ns[r])
-				seen[r] = true;
+		for (uint32_t k = 0; k < gs[i]->nwait; k++)
+			if (gs[i]->waits[k].reason < ST_MAX_REASONS)
+				seen[gs[i]->waits[k].reason] = true;
 	fputs("goid,start_func,created_at,parent,transitions,running_ns,runnable_ns,"
 	      "syscall_ns,waiting_ns", f);
 	for (int r = 0; r < ST_MAX_REASONS; r++) {
@@ -430,7 +432,7 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 			g->ns[STATES_G_RUNNABLE], g->ns[STATES_G_SYSCALL], g->ns[STATES_G_WAITING]);
 		for (int r = 0; r < ST_MAX_REASONS; r++)
 			if (seen[r])
-				fprintf(f, ",%" PRIu64, g->wait_ns[r]);
+				fprintf(f, ",%" PRIu64, st_wait_ns(g, (uint32_t)r));
 		fputc('\n', f);
 	}
 	if (ferror(f))

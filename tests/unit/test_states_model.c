@@ -90,8 +90,8 @@ static void test_accounting(void)
 		ok &= ASSERT_EQ(name, g->ns[STATES_G_RUNNABLE], 200);
 		ok &= ASSERT_EQ(name, g->ns[STATES_G_RUNNING], 700);
 		ok &= ASSERT_EQ(name, g->ns[STATES_G_WAITING], 1000);
-		ok &= ASSERT_EQ(name, g->wait_ns[7], 1000);
-		ok &= ASSERT_EQ(name, g->nwaits[7], 1);
+		ok &= ASSERT_EQ(name, st_wait_ns(g, 7), 1000);
+		ok &= ASSERT_EQ(name, st_wait_count(g, 7), 1);
 		ok &= ASSERT_EQ(name, g->transitions, 6);
 		ok &= ASSERT_EQ(name, g->parent, 1);
 		ok &= ASSERT_TRUE(name, g->created && g->exited);
