@@ -538,8 +538,10 @@ int cmd_states(int argc, char **argv)
 			  STATES_COOKIE_FROMPREEMPTED, links, &nlinks, &missing);
 	if (err && !missing)
 		gt_warn("cannot probe runtime.casGFromPreempted: %s", errstr(err));
-	if (regabi && (gi->go_major > 1 || (gi->go_major == 1 && gi->go_minor >= 26))) {
-		/* Go 1.26+: reentersyscall/exitsyscall CAS running<->syscall themselves. */
+	if (regabi && (gi->go_major != 1 || gi->go_minor >= 26)) {
+		/* Go 1.26+ (or an unknown version): reentersyscall/exitsyscall CAS
+		 * running<->syscall themselves.  Where they call casgstatus
+		 * instead, the model drops the duplicate. */
 		err = attach_func(gs, skel->progs.on_syscall_fast, &t, "runtime.reentersyscall",
 				  STATES_SYSCALL_COOKIE(STATES_G_RUNNING, STATES_G_SYSCALL), links,
 				  &nlinks, &missing);
