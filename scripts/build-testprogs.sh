@@ -37,8 +37,9 @@
 #     and the newest toolchain (CROSS_FULL_VERSIONS);
 #   - cross builds of the programs in CROSS_PROGS only (default: goroutines);
 #     the other programs are for tracing, which needs the host arch.
-# Measured: a cold run costs ~8 CPU-minutes (~4-5 minutes on 2 idle cores);
-# a warm re-run, 1-2 seconds.  GOCACHE lives in build/gocache/<version>, so
+# Measured (6 programs, 298 builds): a cold run costs ~9.5 CPU-minutes,
+# ~5 minutes on 2 idle cores (9 minutes on a busy shared machine); a warm
+# re-run, 2 seconds.  GOCACHE lives in build/gocache/<version>, so
 # a fresh clone starts cold (TESTPROGS_GOCACHE=DIR to share one elsewhere).
 #
 # Environment: GOTRACE_TOOLCHAINS=quick (see scripts/toolchains.sh), JOBS,
