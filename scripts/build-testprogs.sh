@@ -162,7 +162,8 @@ nfail=$(grep -c '^failed ' "$jobs_file.res")
 grep '^failed ' "$jobs_file.res" | sed 's/^/testprogs: /' >&2
 
 # The manifest lists every build whose binary exists now.
-python3 - "$OUT" "$jobs_file" <<'EOF' >"$OUT/manifest.json.tmp"
+manifest_tmp=$(mktemp "$OUT/manifest.json.XXXXXX")  # concurrent runs: each its own
+python3 - "$OUT" "$jobs_file" <<'EOF' >"$manifest_tmp"
 import json, os, sys
 out, jobs = sys.argv[1], sys.argv[2]
 m = []
@@ -175,7 +176,8 @@ for line in open(jobs):
 json.dump(m, sys.stdout, indent=1)
 print()
 EOF
-mv -f "$OUT/manifest.json.tmp" "$OUT/manifest.json"
+chmod 644 "$manifest_tmp"
+mv -f "$manifest_tmp" "$OUT/manifest.json"
 
 total=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$OUT/manifest.json")
 versions=$(cut -f1 <<<"$toolchains" | sort -V | paste -sd, | sed 's/,/, /g')
