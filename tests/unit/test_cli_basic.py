@@ -203,3 +203,37 @@ def test_info_matches_build():
         if (minor >= 17 or info.get("has_dwarf")) and not info.get("runtime_offsets"):
             bad.append("runtime_offsets missing: %r" % info.get("offsets_source"))
         harness.check(name, not bad, "; ".join(bad))
+
+
+def test_text_and_json_forms_agree():
+    """The human output of sym and funcs says what their JSON says."""
+    _require_cli()
+    path = a_go_binary()
+    pj = gotrace("funcs", "--json", path, "main.*")
+    pt = gotrace("funcs", path, "main.*")
+    js = [json.loads(l) for l in pj.stdout.splitlines() if l.strip()]
+    txt = [l.split() for l in pt.stdout.splitlines() if l.strip()]
+    want = [(f["entry"], str(f["size"]), f["name"], "%s:%d" % (f["file"], f["line"])) for f in js]
+    got = [tuple(t[:4]) for t in txt]
+    harness.check("funcs text vs json", pj.returncode == 0 and pt.returncode == 0 and len(js) > 10
+                  and want == got, "%d json, %d text; first json %s, first text %s" % (
+                      len(js), len(txt), want[:1], got[:1]))
+    # Glob semantics: every name matches, and nothing outside main. is listed.
+    harness.check("funcs glob main.*", all(f["name"].startswith("main.") for f in js),
+                  "names: %s" % [f["name"] for f in js if not f["name"].startswith("main.")][:5])
+    addrs = ["0x%x" % (int(f["entry"], 16) + 1) for f in js[:20]]
+    sj = gotrace("sym", "--json", path, *addrs)
+    st = gotrace("sym", path, *addrs)
+    recs = [json.loads(l) for l in sj.stdout.splitlines() if l.strip()]
+    first = {}
+    for l in st.stdout.splitlines():
+        if l and not l.startswith(" "):
+            first[l.split()[0]] = l.split()
+    bad = []
+    for r in recs:
+        t = first.get(r["addr"])
+        want = "%s:%s" % (r["file"], r["line"])
+        if not t or not t[1].startswith(r["func"] + "+0x") or t[2] != want:
+            bad.append("%s: json %s %s, text %s" % (r["addr"], r["func"], want, t))
+    harness.check("sym text vs json", sj.returncode == 0 and st.returncode == 0
+                  and len(recs) == len(addrs) and not bad, "; ".join(bad[:3]))
