@@ -680,6 +680,9 @@ int cmd_funcgraph(int argc, char **argv)
 			gt_error("funcgraph: out of memory");
 			goto cleanup;
 		}
+		for (uint32_t i = 0; i < pr.nfuncs; i++)
+			if (!strcmp(pr.funcs[i].name, "runtime.deferreturn"))
+				pairing_set_unwind_func(run.pr, i);
 	}
 	if (getenv("GOTRACE_FG_DUMP"))
 		run.dump = fopen(getenv("GOTRACE_FG_DUMP"), "w");

@@ -29,6 +29,7 @@ struct pairing {
 	/* open addressing, linear probing, backward-shift deletion */
 	struct track **slots;
 	size_t nslots, used;
+	uint32_t unwind_func;
 };
 
 #define KEY(goid, g0) (((uint64_t)(goid) << 1) | (g0 ? 1 : 0))
@@ -48,6 +49,7 @@ struct pairing *pairing_new(const struct pairing_opts *opts)
 	if (!p)
 		return NULL;
 	p->opts = *opts;
+	p->unwind_func = ~0u;
 	p->nslots = 1024;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
 	if (!p->slots) {
@@ -301,11 +303,18 @@ int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
 	t = lookup(p, KEY(goid, g0));
 	if (!t || !t->n || t->frames[t->n - 1].dist < dist)
 		return 0;
+	if (t->frames[t->n - 1].dist == dist && t->funcs[t->n - 1] == p->unwind_func)
+		return 0;	/* its own entry, seen first */
 	while (t->n > 0 && t->frames[t->n - 1].dist >= dist)
 		close_top(p, t, PAIRING_UNWOUND, ts);
 	if (t->n == 0)
 		idle(p, t);
 	return 0;
+}
+
+void pairing_set_unwind_func(struct pairing *p, uint32_t func)
+{
+	p->unwind_func = func;
 }
 
 static void end_track(struct pairing *p, uint64_t key, uint64_t ts)

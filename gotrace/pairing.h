@@ -112,6 +112,11 @@ int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
  * that recovered is not traced. */
 int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts);
 
+/* The function whose entry feeds unwind_to, when it is traced as well
+ * (both probes fire at its entry, in either order): its own frame at the
+ * unwind dist is kept.  ~0u (the default after pairing_new) for none. */
+void pairing_set_unwind_func(struct pairing *p, uint32_t func);
+
 /* Both the goroutine's track and its g0 track end. */
 int pairing_gexit(struct pairing *p, int64_t goid, uint64_t ts);
 /* Close everything still open as PAIRING_OPEN, ending at ts. */

@@ -182,6 +182,33 @@ static void test_untraced_recover(void)
 	free(s.r);
 }
 
+static void test_unwind_func_traced(void)
+{
+	const char *n = "unwind_func_traced";
+	struct sink s;
+	struct pairing *p = mk(&s, true);
+
+	/* deferreturn (func 7) traced: its entry and the unwind event at the
+	 * same dist, in both orders; a stale sibling at that dist is closed */
+	pairing_set_unwind_func(p, 7);
+	pairing_entry(p, 2, false, 100, 1, 10);
+	pairing_entry(p, 2, false, 200, 3, 11);	/* stale: left by a panic */
+	pairing_entry(p, 2, false, 200, 7, 12);	/* closes it, pushes deferreturn */
+	pairing_unwind_to(p, 2, false, 200, 12);	/* keeps deferreturn */
+	pairing_ret(p, 2, false, 200, 7, 13);
+	pairing_unwind_to(p, 2, false, 200, 14);	/* other order */
+	pairing_entry(p, 2, false, 200, 7, 14);
+	pairing_ret(p, 2, false, 200, 7, 15);
+	pairing_ret(p, 2, false, 100, 1, 16);
+	if (ASSERT_EQ(n, s.n, 4) && ASSERT_EQ(n, s.r[0].func, 3) &&
+	    ASSERT_EQ(n, s.r[0].end, PAIRING_UNWOUND) && ASSERT_EQ(n, s.r[1].func, 7) &&
+	    ASSERT_EQ(n, s.r[1].end, PAIRING_RET) && ASSERT_EQ(n, s.r[2].end, PAIRING_RET) &&
+	    ASSERT_EQ(n, s.r[3].func, 1) && ASSERT_EQ(n, s.r[3].end, PAIRING_RET))
+		CHECK_PASS(n);
+	pairing_free(p);
+	free(s.r);
+}
+
 static void test_goexit_and_finish(void)
 {
 	const char *n = "goexit_finish";
@@ -424,6 +451,7 @@ int main(void)
 	test_reentry_not_dup();
 	test_panic_unwind();
 	test_untraced_recover();
+	test_unwind_func_traced();
 	test_goexit_and_finish();
 	test_unmatched_and_g0();
 	test_tailcall();
