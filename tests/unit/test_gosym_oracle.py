@@ -33,7 +33,7 @@ TOOLS = os.path.join(harness.BUILD, "oracle")
 NRANDOM = 2000
 SEED = 20261122
 MAX_SHOWN = 5
-REAL_BINARY_CAP = 5
+REAL_BINARY_CAP = 6
 
 
 def newest_go():
@@ -80,19 +80,20 @@ def jsonl(text):
 
 
 def real_go_binaries():
-    """A few Go ELF binaries the machine has (not built by us)."""
-    dirs = ["/usr/local/go/bin", "/usr/local/bin", "/usr/bin"]
-    dirs += sorted(d for d in (os.path.join("/usr/local/go/pkg/tool", x)
-                               for x in (os.listdir("/usr/local/go/pkg/tool")
-                                         if os.path.isdir("/usr/local/go/pkg/tool") else []))
-                   if os.path.isdir(d))
+    """A few Go ELF binaries the machine has (not built by us), from a mix
+    of builders: (directory, how many to take from it)."""
+    dirs = [("/usr/local/go/bin", 1), ("/usr/local/bin", 2), ("/usr/lib/go-1.19/bin", 1),
+            ("/usr/bin", 1)]
+    tools = "/usr/local/go/pkg/tool"
+    if os.path.isdir(tools):
+        dirs += [(os.path.join(tools, x), 1) for x in sorted(os.listdir(tools))]
     found = []
-    for d in dirs:
+    for d, cap in dirs:
         if not os.path.isdir(d):
             continue
         per_dir = 0
         for name in sorted(os.listdir(d)):
-            if per_dir >= 2:  # a mix of builders beats five of one kind
+            if per_dir >= cap or len(found) >= REAL_BINARY_CAP:
                 break
             path = os.path.join(d, name)
             if not os.path.isfile(path) or os.path.islink(path) or not os.access(path, os.X_OK):
@@ -100,8 +101,6 @@ def real_go_binaries():
             if is_go_elf(path):
                 found.append(path)
                 per_dir += 1
-            if len(found) >= REAL_BINARY_CAP:
-                return found
     return found
 
 
