@@ -97,6 +97,14 @@ static void usage(FILE *f)
 		DEFAULT_MAX_PROBES);
 }
 
+static void short_usage(void)
+{
+	fprintf(stderr,
+		"usage: gotrace funcgraph [OPTIONS] PATTERN [PATTERN...] -- PROGRAM [ARGS...]\n"
+		"       gotrace funcgraph [OPTIONS] -p PID PATTERN [PATTERN...]\n"
+		"'gotrace funcgraph --help' for the options and examples.\n");
+}
+
 static int parse_goids(const char *s, struct fg_args *a)
 {
 	char *copy = strdup(s), *tok, *save = NULL;
@@ -240,7 +248,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
+			short_usage();
 			return EXIT_USAGE;
 		}
 	}
@@ -265,13 +273,15 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		a->ninc = argc - optind > 0 ? 1 : 0;
 		a->cmd = argc - optind > 1 ? argv + optind + 1 : NULL;
 		if (!a->cmd && a->ninc) {
-			usage(stderr);
-			return gt_error("funcgraph: no program to launch and no -p PID") + 1;
+			gt_error("funcgraph: no program to launch and no -p PID");
+			short_usage();
+			return EXIT_USAGE;
 		}
 	}
 	if (a->ninc <= 0) {
-		usage(stderr);
-		return gt_error("funcgraph: no function pattern") + 1;
+		gt_error("funcgraph: no function pattern");
+		short_usage();
+		return EXIT_USAGE;
 	}
 	return 0;
 }
