@@ -140,7 +140,11 @@ static int cfi_step(const struct dwunw_arch_ops *ops, const struct pc_cache_ent 
 		return rc;
 	/* The frame pointer is best effort: losing it only disables later
 	 * FP steps and CFA rules based on it, which then report NO_REG. */
-	if (row->fp_rule != RULE_SAME) {
+	if (row->fp_rule == RULE_OFFSET && *cfa + (uint64_t)(int64_t)row->fp_off < regs->r[ops->sp_reg]) {
+		/* Saved below SP: the epilogue already popped it (gcc keeps
+		 * "rbp at cfa-16" after `pop %rbp`), so the register holds the
+		 * caller's value; the slot is dead and outside the copy. */
+	} else if (row->fp_rule != RULE_SAME) {
 		if (apply_rule(ce, row->fp_rule, row->fp_off, (unsigned int)ops->fp_reg, regs, st, *cfa,
 			       &fp) == 0) {
 			regs->r[ops->fp_reg] = fp;

@@ -63,3 +63,39 @@ def test_c_stacks_match_gdb():
             else:
                 harness.log("%s: %d of %d stacks equal gdb's with frame pointers only" % (
                     name, len(recs) - len(bad), len(recs)))
+
+
+C_TRACED = ["chain_b", "via_alloca", "on_signal", "cmp_ints", "via_qsort"]
+
+
+def test_c_every_instruction():
+    """Unwind at every instruction of a function against gdb's callers.
+
+    snap -T single-steps the first call of each function (callees run at
+    full speed) and snapshots every instruction; gdb, stopped at the same
+    function's entry, gives the callers' PCs.  Wherever the function is
+    stopped, our frames after the first must be exactly those (prologue,
+    alloca's frame-register CFA, epilogue, the signal frame above
+    on_signal, libc's qsort frames above cmp_ints).
+    """
+    if not os.path.exists("/usr/bin/gdb"):
+        raise harness.Skip("gdb is not installed")
+    tools = unwindlib.build()
+    for variant in unwindlib.CSTACKS_VARIANTS:
+        prog = unwindlib.build_cstacks(variant)
+        for fn in C_TRACED:
+            name = "%s/%s" % (variant, fn)
+            outdir = os.path.join(unwindlib.OUT, "trace", "cstacks_" + variant, fn)
+            snaps = unwindlib.snap_noaslr(tools, prog, fn, outdir, trace=True)
+            gdb = unwindlib.gdb_backtraces(prog, 1, fn)
+            if len(snaps) < 3 or not gdb or len(gdb[0]) < 3:
+                harness.check(name, False, "%d snapshots, gdb %r" % (len(snaps), gdb))
+                continue
+            want = ["<signal>" if pc is None else "%#x" % pc for pc, _ in gdb[0][1:]]
+            bad = []
+            for s, rec in zip(snaps, unwindlib.replay(tools, snaps)):
+                ours = ["<signal>" if f["signal"] else f["pc"] for f in rec["frames"][1:]]
+                if ours != want:
+                    bad.append("pc %#x: %s (%s)" % (unwindlib.snapshot_pc(s), ours, rec["stop"]))
+            harness.check(name, not bad, "%d instructions, %d callers; %s; gdb %s" % (
+                len(snaps), len(want), "; ".join(bad[:2]), want if bad else ""))

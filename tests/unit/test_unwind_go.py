@@ -94,3 +94,50 @@ def test_go_stacks_match_runtime_callers():
                     bad.append("%s (id %s): %s" % (os.path.basename(s), rid, why))
             harness.check("%s/%s" % (label, methods), not bad,
                           "%d snapshots, %d frames; %s" % (len(snaps), nframes, "; ".join(bad[:3])))
+
+
+TRACED = ["main.a3", "main.big", "main.rec", "main.marker"]
+
+
+def test_go_every_instruction():
+    """Unwind at every instruction of a function, prologue to RET.
+
+    snap -T single-steps the first call of each traced function (callees
+    run at full speed) and snapshots every distinct instruction; wherever
+    the function is stopped, the frames above it must be its callers as
+    runtime.Callers printed them (the frames after the traced function's
+    last occurrence in the marker's stack): this exercises every CFI row
+    and pcsp value of the function, including the stack-check prologue,
+    the frame setup and the epilogue.  Newest Go and 1.19, all variants.
+    """
+    import json
+    tools = unwindlib.build()
+    builds = [(l, p) for l, p in unwindlib.go_stacks_builds()
+              if l.split("/")[0] in ("go1.19.8", "go1.26.8", "go1.27.4")]
+    if not builds:
+        raise AssertionError("no testprogs/stacks builds")
+    for label, path in builds:
+        for fn in TRACED:
+            outdir = os.path.join(unwindlib.OUT, "trace", label.replace("/", "_"), fn)
+            snaps, stdout = unwindlib.snap(tools, path, fn, outdir, trace=True, stack_kb=16)
+            recs_truth = [json.loads(l) for l in stdout.splitlines()]
+            truth = None
+            for r in recs_truth:  # the first record whose stack holds fn
+                names = [f["func"] for f in r["frames"]]
+                if fn in names:
+                    last = len(names) - 1 - names[::-1].index(fn)
+                    truth = [(f["func"], f["file"], f["line"]) for f in r["frames"][last + 1:]]
+                    break
+            name = "%s/%s" % (label, fn)
+            if truth is None or len(snaps) < 5:
+                harness.check(name, False, "%d snapshots, truth %r" % (len(snaps), truth))
+                continue
+            bad = []
+            for s, rec in zip(snaps, unwindlib.replay(tools, snaps)):
+                pc0 = rec["frames"][0]["pc"]
+                rest = [(f["func"], f["file"], f["line"]) for f in rec["frames"]
+                        if f["pc"] != pc0 and not f.get("wrapper")]
+                if rest != truth or rec["stop"] != "topframe":
+                    pcv = unwindlib.snapshot_pc(s)
+                    bad.append("pc %#x: %s (%s)" % (pcv, [r[0] for r in rest], rec["stop"]))
+            harness.check(name, not bad, "%d instructions; %s" % (len(snaps), "; ".join(bad[:3])))

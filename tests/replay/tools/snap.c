@@ -7,6 +7,12 @@
  *   snap -s SYMBOL [-n MAX_HITS] [-k STACK_KB] -o PREFIX -- PROG [ARGS...]
  *
  * writes PREFIX.1, PREFIX.2, ... and prints the number of hits on stdout.
+ *
+ *   snap -T -s SYMBOL ... -o PREFIX -- PROG [ARGS...]
+ *
+ * trace mode: at the first entry of SYMBOL, single-step that thread until
+ * the function returns, and snapshot every instruction executed inside the
+ * function itself (not in its callees): prologue, body, epilogue, RET.
  * The program's stdout/stderr pass through to snap's stderr unless -O FILE
  * redirects the program's stdout to FILE.
  *
@@ -34,7 +40,7 @@
 #include "dwunw.h"
 #include "gosym.h"
 
-static int elf_sym_offset(const char *path, const char *sym, uint64_t *off)
+static int elf_sym_offset(const char *path, const char *sym, uint64_t *off, uint64_t *size)
 {
 	int fd = open(path, O_RDONLY), found = -1;
 	Elf *elf;
@@ -61,6 +67,7 @@ static int elf_sym_offset(const char *path, const char *sym, uint64_t *off)
 			n = elf_strptr(elf, sh.sh_link, s.st_name);
 			if (n && !strcmp(n, sym)) {
 				vaddr = s.st_value;
+				*size = s.st_size;
 				found = 0;
 				break;
 			}
@@ -85,20 +92,22 @@ static int elf_sym_offset(const char *path, const char *sym, uint64_t *off)
 	return found;
 }
 
-static int sym_offset(const char *path, const char *sym, uint64_t *off)
+static int sym_offset(const char *path, const char *sym, uint64_t *off, uint64_t *size)
 {
 	struct gosym *g = NULL;
 	struct gosym_func fn;
 	int err = -1;
 
 	if (gosym_open(path, &g) == 0) {
-		if (gosym_lookup_name(g, sym, &fn) == 0 && gosym_vaddr_to_offset(g, fn.entry, off) == 0)
+		if (gosym_lookup_name(g, sym, &fn) == 0 && gosym_vaddr_to_offset(g, fn.entry, off) == 0) {
+			*size = fn.end - fn.entry;
 			err = 0;
+		}
 		gosym_free(g);
 		if (err == 0)
 			return 0;
 	}
-	return elf_sym_offset(path, sym, off);
+	return elf_sym_offset(path, sym, off, size);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -205,18 +214,163 @@ static int write_snapshot(pid_t pid, pid_t tid, const struct user_regs_struct *u
 	return err;
 }
 
+/*
+ * Let the process run until some thread reaches rip == at with rsp == sp
+ * (a temporary int3 at `at`; other frames reaching it are stepped past),
+ * delivering `sig` to *t first.  On return *t is the thread that got
+ * there, stopped.  -1 if the process exited first.
+ */
+/* Go copies goroutine stacks when they grow: a frame is identified by its
+ * g (R14) and its distance from g.stack.hi, not by its SP. */
+static uint64_t go_depth(int memfd, uint64_t r14, uint64_t rsp)
+{
+	uint64_t hi = 0;
+
+	if (!r14 || pread(memfd, &hi, 8, (off_t)(r14 + 8)) != 8 || hi < rsp)
+		return 0;
+	return hi - rsp;
+}
+
+static int run_until(pid_t pid, int memfd, pid_t *t, uint64_t at, uint64_t sp, int sig)
+{
+	const uint8_t int3 = 0xcc;
+	uint8_t orig = 0;
+	int status;
+	struct user_regs_struct r0;
+
+	ptrace(PTRACE_GETREGS, *t, 0, &r0);
+	/* The frame we wait for, at `at`: SP sp, or the same Go depth. */
+	uint64_t g = r0.r14, depth = go_depth(memfd, r0.r14, sp);
+
+	if (pread(memfd, &orig, 1, (off_t)at) != 1 || pwrite(memfd, &int3, 1, (off_t)at) != 1)
+		return -1;
+	ptrace(PTRACE_CONT, *t, 0, sig);
+	for (;;) {
+		pid_t u = waitpid(-1, &status, __WALL);
+
+		if (u < 0)
+			return -1;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (u == pid)
+				return -1;
+			continue;
+		}
+		int s2 = WSTOPSIG(status);
+		if (s2 == SIGTRAP && (status >> 16) == 0) {
+			struct user_regs_struct r;
+
+			ptrace(PTRACE_GETREGS, u, 0, &r);
+			if (r.rip - 1 == at) {
+				r.rip = at;
+				ptrace(PTRACE_SETREGS, u, 0, &r);
+				pwrite(memfd, &orig, 1, (off_t)at);
+				if (r.rsp == sp || (depth && r.r14 == g && go_depth(memfd, r.r14, r.rsp) == depth)) {
+					*t = u;
+					return 0;
+				}
+				/* Another frame gets here (recursion): let it pass. */
+				ptrace(PTRACE_SINGLESTEP, u, 0, 0);
+				waitpid(u, &status, __WALL);
+				pwrite(memfd, &int3, 1, (off_t)at);
+				ptrace(PTRACE_CONT, u, 0, 0);
+				continue;
+			}
+		}
+		if (s2 == SIGTRAP || s2 == SIGSTOP)
+			s2 = 0;
+		ptrace(PTRACE_CONT, u, 0, s2);
+	}
+}
+
+/*
+ * Single-step from the entry of [start, end) until the function returns
+ * (at its return address with the entry SP + 8), snapshotting each stop
+ * inside the function.  Callees and signal handlers are not stepped
+ * through: run_until() lets them run and catches the function again where
+ * it left off, on whichever thread the goroutine then runs (the Go
+ * scheduler may move it meanwhile).  Leaves the thread running; returns
+ * the number of snapshots.
+ */
+static int trace_function(pid_t pid, int memfd, pid_t t, uint64_t start, uint64_t end,
+			  uint64_t entry_sp, size_t stack_max, const char *prefix)
+{
+	int n = 0, status;
+	long steps = 0;
+	struct user_regs_struct ur;
+	uint64_t ret = 0, prev_rsp = 0, seen[4096];
+	size_t nseen = 0;
+	bool prev_in = false;
+
+	if (pread(memfd, &ret, 8, (off_t)entry_sp) != 8) {
+		fprintf(stderr, "snap: cannot read the return address\n");
+		return 0;
+	}
+	ptrace(PTRACE_GETREGS, t, 0, &ur);
+	uint64_t ret_depth = go_depth(memfd, ur.r14, entry_sp + 8);
+	for (;;) {
+		if (ur.rip == ret && (ur.rsp == entry_sp + 8 ||
+				      (ret_depth && go_depth(memfd, ur.r14, ur.rsp) == ret_depth)))
+			break;
+		bool in = ur.rip >= start && ur.rip < end, dup = false;
+		for (size_t i = 0; in && i < nseen; i++)
+			dup |= seen[i] == ur.rip;
+		if (in && !dup && nseen < 4096) { /* one snapshot per instruction */
+			char out[4096];
+			seen[nseen++] = ur.rip;
+			snprintf(out, sizeof(out), "%s.%d", prefix, ++n);
+			if (write_snapshot(pid, t, &ur, ur.rip, stack_max, out))
+				fprintf(stderr, "snap: cannot write '%s'\n", out);
+		} else if (prev_in && ur.rsp == prev_rsp - 8) {
+			/* Just called out: run the callee at full speed. */
+			uint64_t back = 0;
+
+			if (pread(memfd, &back, 8, (off_t)ur.rsp) != 8 ||
+			    run_until(pid, memfd, &t, back, ur.rsp + 8, 0))
+				return n;
+			ptrace(PTRACE_GETREGS, t, 0, &ur);
+			prev_in = false;
+			continue;
+		}
+		prev_in = in;
+		prev_rsp = ur.rsp;
+		if (++steps > 1000000) {
+			fprintf(stderr, "snap: giving up after %ld steps\n", steps);
+			break;
+		}
+		ptrace(PTRACE_SINGLESTEP, t, 0, 0);
+		if (waitpid(t, &status, __WALL) != t || !WIFSTOPPED(status))
+			return n;
+		if (WSTOPSIG(status) != SIGTRAP) {
+			/* A signal before the step: deliver it and catch the
+			 * interrupted instruction when the handler returns. */
+			ptrace(PTRACE_GETREGS, t, 0, &ur);
+			if (run_until(pid, memfd, &t, ur.rip, ur.rsp, WSTOPSIG(status)))
+				return n;
+			/* The instruction still has to run: don't snapshot twice. */
+			ptrace(PTRACE_SINGLESTEP, t, 0, 0);
+			if (waitpid(t, &status, __WALL) != t || !WIFSTOPPED(status))
+				return n;
+		}
+		ptrace(PTRACE_GETREGS, t, 0, &ur);
+	}
+	ptrace(PTRACE_CONT, t, 0, 0);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sym = NULL, *prefix = NULL, *progout = NULL;
 	int max_hits = 1000, opt, hits = 0;
 	size_t stack_max = 32 * 1024;
-	uint64_t off, bp = 0;
+	uint64_t off, fsize = 0, bp = 0;
+	bool trace = false;
 	uint8_t orig = 0;
 	pid_t pid;
 	int status, memfd = -1;
 
-	while ((opt = getopt(argc, argv, "s:n:k:o:O:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:k:o:O:T")) != -1) {
 		switch (opt) {
+		case 'T': trace = true; break;
 		case 's': sym = optarg; break;
 		case 'n': max_hits = atoi(optarg); break;
 		case 'k': stack_max = (size_t)atoi(optarg) * 1024; break;
@@ -227,7 +381,7 @@ int main(int argc, char **argv)
 	}
 	if (!sym || !prefix || optind >= argc)
 		goto usage;
-	if (sym_offset(argv[optind], sym, &off)) {
+	if (sym_offset(argv[optind], sym, &off, &fsize)) {
 		fprintf(stderr, "snap: no symbol '%s' in '%s'\n", sym, argv[optind]);
 		return 1;
 	}
@@ -289,6 +443,13 @@ int main(int argc, char **argv)
 			if (ur.rip - 1 == bp) {
 				ur.rip = bp;
 				ptrace(PTRACE_SETREGS, t, 0, &ur);
+				if (trace) {
+					pwrite(memfd, &orig, 1, (off_t)bp);
+					hits = trace_function(pid, memfd, t, bp, bp + fsize, ur.rsp, stack_max, prefix);
+					trace = false;
+					max_hits = 0;
+					continue;
+				}
 				if (hits < max_hits) {
 					char out[4096];
 					hits++;

@@ -113,14 +113,15 @@ def arm64_builds():
     return out
 
 
-def snap(tools, prog, symbol, outdir, args=(), stack_kb=32, max_hits=1000):
-    """Run prog under snap; returns (snapshot paths in hit order, program stdout)."""
+def snap(tools, prog, symbol, outdir, args=(), stack_kb=32, max_hits=1000, trace=False):
+    """Run prog under snap; returns (snapshot paths in hit order, program stdout).
+    trace: one snapshot per instruction of the first call (snap -T)."""
     if os.path.isdir(outdir):
         shutil.rmtree(outdir)
     os.makedirs(outdir)
     prefix = os.path.join(outdir, "snap")
     progout = os.path.join(outdir, "stdout")
-    harness.run([tools["snap"], "-s", symbol, "-k", str(stack_kb), "-n", str(max_hits),
+    harness.run([tools["snap"]] + (["-T"] if trace else []) + ["-s", symbol, "-k", str(stack_kb), "-n", str(max_hits),
                  "-O", progout, "-o", prefix, "--", prog] + list(args), timeout=120)
     n = 0
     while os.path.exists("%s.%d" % (prefix, n + 1)):
@@ -135,6 +136,14 @@ def replay(tools, snaps, methods="all"):
         return []
     p = harness.run([tools["replay"], "-m", methods] + list(snaps), timeout=120)
     return [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def snapshot_pc(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("pc "):
+                return int(line.split()[1], 16)
+    return None
 
 
 def snapshot_reg(path, reg):
@@ -168,8 +177,8 @@ def build_cstacks(variant):
     return dst
 
 
-def gdb_backtraces(prog, hits):
-    """[[(pc or None, func)]] per hit of leaf, from gdb."""
+def gdb_backtraces(prog, hits, symbol="leaf"):
+    """[[(pc or None, func)]] per hit of symbol's entry, from gdb."""
     # No separate debug info for libc: gdb would add frames from DWARF
     # call-site records (tail calls such as qsort -> qsort_r) that are not
     # on the stack.  Its unwinder then uses the same .eh_frame we do, but
@@ -177,10 +186,10 @@ def gdb_backtraces(prog, hits):
     script = ["set debug-file-directory /nonexistent", "set backtrace past-main on",
               "set backtrace past-entry on", "set pagination off", "set confirm off", "set width 0",
               "set print frame-arguments none", "handle SIGUSR1 nostop noprint pass",
-              "break *leaf", "run"]
+              "break *" + symbol, "run"]
     for _ in range(hits):
         script += ["echo ===BT\\n", "bt", "continue"]
-    path = prog + ".gdb"
+    path = "%s.%s.gdb" % (prog, symbol)
     with open(path, "w") as f:
         f.write("\n".join(script) + "\n")
     p = subprocess.run(["gdb", "-nx", "-batch", "-x", path, prog], stdout=subprocess.PIPE,
@@ -202,13 +211,13 @@ def gdb_backtraces(prog, hits):
     return bts
 
 
-def snap_noaslr(tools, prog, symbol, outdir):
+def snap_noaslr(tools, prog, symbol, outdir, trace=False):
     """snap with ASLR off (setarch -R), as gdb runs programs."""
     if os.path.isdir(outdir):
         shutil.rmtree(outdir)
     os.makedirs(outdir)
     prefix = os.path.join(outdir, "snap")
-    harness.run(["setarch", "x86_64", "-R", tools["snap"], "-s", symbol, "-O",
+    harness.run(["setarch", "x86_64", "-R", tools["snap"]] + (["-T"] if trace else []) + ["-s", symbol, "-O",
                  os.path.join(outdir, "stdout"), "-o", prefix, "--", prog], timeout=120)
     n = 0
     while os.path.exists("%s.%d" % (prefix, n + 1)):
