@@ -336,6 +336,13 @@ def test_chrome_json():
         check("json:calls", got == want, "%d slices, %d calls in the program" % (
             sum(got.values()), sum(want.values())))
         check("json:closed", doc.get("displayTimeUnit") == "ns", "document not closed")
+        try:
+            import trace_validate
+        except ImportError:
+            trace_validate = None
+        if trace_validate:
+            problems = trace_validate.validate(path)
+            check("json:valid", not problems, "; ".join(problems[:5]))
 
 
 def test_goroutines_prog():
