@@ -109,19 +109,10 @@ static __always_inline __s64 creator_goid(__u64 reg_g)
 	return read_goid(curg);
 }
 
-static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u32 to,
-				__u32 flags)
+/* The fields every event has (the first STATES_EVENT_SHORT bytes). */
+static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 gp, __u32 from,
+				 __u32 to, __u32 flags)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct states_event *e;
-
-	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(STATES_CNT_DROPS);
-		return 0;
-	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->gp = gp;
 	e->tid = (__u32)pid_tgid;
@@ -129,10 +120,6 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 	e->to = to;
 	e->flags = flags;
 	e->reason = 0;
-	e->startpc = 0;
-	e->gopc = 0;
-	e->parent_goid = -1;
-	e->probe_ip = 0;
 	e->pad = 0;
 	e->goid = read_goid(gp);
 	if (e->goid < 0) {
@@ -145,13 +132,31 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 		bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
 		e->reason = r;
 	}
+}
+
+static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u32 to,
+				__u32 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct states_event *e;
+
+	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
+		return 0;
 	/* newproc1: dead -> runnable, or -> waiting for a goroutine created
-	 * parked (Go 1.24+). */
+	 * parked (Go 1.24+): the full event. */
 	if ((from & ~STATES_G_SCAN) == STATES_G_DEAD &&
 	    ((to & ~STATES_G_SCAN) == STATES_G_RUNNABLE ||
 	     (to & ~STATES_G_SCAN) == STATES_G_WAITING)) {
-		e->flags |= STATES_F_CREATE;
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count(STATES_CNT_DROPS);
+			return 0;
+		}
+		fill(e, pid_tgid, gp, from, to, flags | STATES_F_CREATE);
 		e->probe_ip = ip;
+		e->startpc = 0;
+		e->gopc = 0;
+		e->parent_goid = -1;
 		if (off_startpc >= 0)
 			bpf_probe_read_user(&e->startpc, 8, (void *)(gp + off_startpc));
 		if (off_gopc >= 0)
@@ -160,6 +165,13 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
 		else
 			e->parent_goid = creator_goid(reg_g);
+	} else {
+		e = bpf_ringbuf_reserve(&events, STATES_EVENT_SHORT, 0);
+		if (!e) {
+			count(STATES_CNT_DROPS);
+			return 0;
+		}
+		fill(e, pid_tgid, gp, from, to, flags);
 	}
 	/* No wakeup per event: a wakeup (irq_work + scheduling the reader)
 	 * costs several times the uprobe itself.  User space polls every

@@ -49,21 +49,30 @@
 #define STATES_RINGBUF_BYTES	(1 << 24)
 #define STATES_POLL_MS		10
 
+/*
+ * One transition.  Only creations (STATES_F_CREATE) carry the whole struct;
+ * every other event is the first STATES_EVENT_SHORT bytes (one cache line
+ * with the ring buffer's header, against two), and the reader fills in the
+ * rest (startpc = gopc = probe_ip = 0, parent_goid = -1).
+ */
 struct states_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
 	__u64 gp;		/* address of the runtime.g changing state */
 	__s64 goid;		/* g.goid; may be stale on creation before Go 1.24 */
-	__u64 startpc;		/* creation: g.startpc (the go statement's target) */
-	__u64 gopc;		/* creation: g.gopc (PC of the go statement) */
-	__s64 parent_goid;	/* creation: creator's goid, -1 if unknown */
-	__u64 probe_ip;		/* creation: run-time address of the probed
-				 * function (casgstatus): gives the PIE load bias */
 	__u32 tid;		/* thread (kernel tid) that performed the change */
 	__u32 from;		/* raw status, may include STATES_G_SCAN */
 	__u32 to;
 	__u32 reason;		/* g.waitreason when to is waiting, else 0 */
 	__u32 flags;		/* STATES_F_* */
 	__u32 pad;
+	/* creation only: */
+	__u64 startpc;		/* g.startpc (the go statement's target) */
+	__u64 gopc;		/* g.gopc (PC of the go statement) */
+	__s64 parent_goid;	/* creator's goid, -1 if unknown */
+	__u64 probe_ip;		/* run-time address of the probed function
+				 * (casgstatus): gives the PIE load bias */
 };
+
+#define STATES_EVENT_SHORT 48	/* offsetof(struct states_event, startpc) */
 
 #endif /* GOTRACE_STATES_H */

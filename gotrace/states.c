@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@
 #include "bpf/states.skel.h"
 
 #define MAX_LINKS 8
+
+_Static_assert(offsetof(struct states_event, startpc) == STATES_EVENT_SHORT,
+	       "STATES_EVENT_SHORT must end where the creation fields begin");
 
 static const char usage_text[] =
 "usage: gotrace states [OPTIONS] -p PID\n"
@@ -97,14 +101,23 @@ struct run {
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct run *run = ctx;
+	struct states_event e;
 
-	if (len < sizeof(struct states_event))
+	if (len < STATES_EVENT_SHORT)
 		return 0;
+	/* Short events (all but creations) lack the creation fields. */
+	if (len >= sizeof(e)) {
+		memcpy(&e, data, sizeof(e));
+	} else {
+		memcpy(&e, data, STATES_EVENT_SHORT);
+		e.startpc = e.gopc = e.probe_ip = 0;
+		e.parent_goid = -1;
+	}
 	if (run->raw)
-		fwrite(data, sizeof(struct states_event), 1, run->raw);
-	st_model_feed(run->model, data);
-	if (((const struct states_event *)data)->ts_ns > run->last_ts)
-		run->last_ts = ((const struct states_event *)data)->ts_ns;
+		fwrite(&e, sizeof(e), 1, run->raw);
+	st_model_feed(run->model, &e);
+	if (e.ts_ns > run->last_ts)
+		run->last_ts = e.ts_ns;
 	return 0;
 }
 
