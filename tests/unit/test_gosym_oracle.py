@@ -322,10 +322,14 @@ def check_selfframes(label, path, ofuncs):
 
 def run_all(targets, oracle, addr2line):
     with ThreadPoolExecutor(max_workers=2) as ex:
-        futs = [ex.submit(check_binary, label, path, oracle, addr2line, sf)
+        futs = [(label, ex.submit(check_binary, label, path, oracle, addr2line, sf))
                 for label, path, sf in targets]
-        for f in futs:
-            for name, ok, detail in f.result():
+        for label, f in futs:
+            try:
+                results = f.result()
+            except Exception as e:  # one binary's trouble must not hide the rest
+                results = [(label + ": error", False, "%s: %s" % (type(e).__name__, e))]
+            for name, ok, detail in results:
                 if ok is None:
                     harness.skip(name, detail)
                 else:
