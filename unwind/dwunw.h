@@ -158,6 +158,11 @@ int dwunw_map_parse(struct dwunw_modules *mods, const char *text, size_t len, co
 		    struct dwunw_map **out);
 void dwunw_map_free(struct dwunw_map *map);
 
+/* Read /proc/PID/maps and parse it, opening files through
+ * /proc/PID/root (so a process in a container works).  -ESRCH when the
+ * process is gone. */
+int dwunw_map_from_pid(struct dwunw_modules *mods, int pid, struct dwunw_map **out);
+
 /* Add one executable mapping by hand: [start, end) maps module's file
  * offset `offset`.  Keeps the map sorted. */
 int dwunw_map_add(struct dwunw_map *map, uint64_t start, uint64_t end, uint64_t offset,

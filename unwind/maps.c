@@ -158,3 +158,41 @@ cleanup:
 	dwunw_map_free(map);
 	return err;
 }
+
+int dwunw_map_from_pid(struct dwunw_modules *mods, int pid, struct dwunw_map **out)
+{
+	char path[64], root[64];
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+	int err;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		err = errno == ENOENT ? -ESRCH : -errno;
+		dwunw_set_err("cannot open '%s': %s", path, strerror(errno));
+		return err;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (!n)
+			break;
+	}
+	fclose(f);
+	err = dwunw_map_parse(mods, buf, len, root, out);
+	free(buf);
+	return err;
+}

@@ -80,6 +80,18 @@ static void test_maps_bias(struct dwunw_modules *mods)
 	}
 	if (!ASSERT_EQ(name, dwunw_map_lookup(map, 0x10, &mod, &bias), -ENOENT))
 		goto cleanup;
+	/* The same through /proc/PID/root. */
+	struct dwunw_map *bypid = NULL;
+	if (!ASSERT_EQ(name, dwunw_map_from_pid(mods, getpid(), &bypid), 0) ||
+	    !ASSERT_EQ(name, dwunw_map_lookup(bypid, addrs[0], &mod, &bias), 0) || !ASSERT_TRUE(name, mod) ||
+	    !ASSERT_EQ(name, dwunw_module_symbol(mod, addrs[0] - bias, &sym, &off), 0) ||
+	    !ASSERT_STREQ(name, sym, want[0])) {
+		dwunw_map_free(bypid);
+		goto cleanup;
+	}
+	dwunw_map_free(bypid);
+	if (!ASSERT_EQ(name, dwunw_map_from_pid(mods, 0x7ffffff0, &bypid), -ESRCH))
+		goto cleanup;
 	/* Malformed maps text is one clear error. */
 	struct dwunw_map *bad = NULL;
 	if (!ASSERT_EQ(name, dwunw_map_parse(mods, "garbage\n", 8, NULL, &bad), -EPROTO))
