@@ -72,9 +72,9 @@ static int x86_fp_step(struct unw_regs *regs, const struct unw_stack *st, uint64
 
 static bool x86_is_sigreturn(const uint8_t *c, size_t n)
 {
-	/* mov $15,%rax; syscall (glibc __restore_rt) */
+	/* mov $15,%rax; syscall (glibc __restore_rt, Go's runtime.sigreturn__sigaction) */
 	static const uint8_t a[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
-	/* mov $15,%eax; syscall (musl, Go's runtime.sigreturn) */
+	/* mov $15,%eax; syscall (musl) */
 	static const uint8_t b[] = {0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
 
 	return (n >= sizeof(a) && !memcmp(c, a, sizeof(a))) ||
