@@ -3,7 +3,7 @@
 // the cgo TLS layout.  Built only where a C compiler exists (CGO_ENABLED=1).
 // It ends by itself well within two seconds.
 //
-// Usage: cgo [-n CALLS] [-loop]
+// Usage: cgo [-n CALLS] [-loop [-pause DUR]]
 package main
 
 /*
@@ -87,6 +87,7 @@ func runCgo(n int) (uint64, int64) {
 func main() {
 	n := flag.Int("n", 200, "C calls per goroutine")
 	loop := flag.Bool("loop", false, "repeat until killed")
+	pause := flag.Duration("pause", 20*time.Millisecond, "with -loop: pause between rounds")
 	flag.Parse()
 	fmt.Printf("cgo: pid %d\n", os.Getpid())
 	for {
@@ -96,5 +97,6 @@ func main() {
 		if !*loop {
 			return
 		}
+		time.Sleep(*pause)
 	}
 }

@@ -4,12 +4,13 @@
 // receivers, generics (Go 1.18+), inlined calls, panics recovered several
 // frames up and runtime.Goexit.  It ends by itself well within two seconds.
 //
-// Usage: goroutines [-n WORKERS] [-rounds N] [-depth N] [-sleep DUR] [-frames] [-loop]
+// Usage: goroutines [-n WORKERS] [-rounds N] [-depth N] [-sleep DUR] [-frames] [-loop [-pause DUR]]
 //
 //	-frames  print, as JSON lines, the PCs and frames runtime.CallersFrames
 //	         reports for a few known call chains (an independent truth for
 //	         symbolizers; see selfframes.go) and exit
-//	-loop    repeat the workload until killed (for attaching tracers)
+//	-loop    repeat the workload until killed (for attaching tracers),
+//	         sleeping -pause (20ms) between rounds
 //
 // It prints "goroutines: pid N" first and a one-line summary last.
 package main
@@ -28,6 +29,7 @@ func main() {
 	sleep := flag.Duration("sleep", 2*time.Millisecond, "sleep per sleeper goroutine")
 	frames := flag.Bool("frames", false, "print self-reported frames as JSON lines and exit")
 	loop := flag.Bool("loop", false, "repeat until killed")
+	pause := flag.Duration("pause", 20*time.Millisecond, "with -loop: pause between rounds")
 	flag.Parse()
 
 	if *frames {
@@ -43,6 +45,7 @@ func main() {
 		if !*loop {
 			return
 		}
+		time.Sleep(*pause)
 	}
 }
 
