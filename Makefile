@@ -161,7 +161,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/gotrace
 	install -m 755 $(BUILD)/gotrace $(DESTDIR)$(PREFIX)/bin/gotrace
 	install -m 644 $(LIBGOSYM) $(LIBDWUNW) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 gosym/gosym.h $(wildcard unwind/dwunw.h) $(DESTDIR)$(PREFIX)/include/gotrace/
+	install -m 644 gosym/gosym.h $(wildcard unwind/dwunw.h unwind/dwunw_regs.h) $(DESTDIR)$(PREFIX)/include/gotrace/
 
 clean:
 	rm -rf build
