@@ -71,6 +71,7 @@ LIBDWUNW   := $(if $(UNWIND_SRC),$(BUILD)/libdwunw.a)
 
 .PHONY: all libs cli check unit deps testprogs demo bench install fuzz asan clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 ifeq ($(ARCH),$(HOST_ARCH))
 all: libs cli unit
@@ -108,10 +109,11 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # The CLI's objects include the skeletons.
-$(CLI_OBJ): $(BPF_SKEL)
+$(CLI_OBJ) $(BENCH_BIN): $(BPF_SKEL)
 
+# Linked aside and renamed, so tests running meanwhile never see a half-written CLI.
 $(BUILD)/gotrace: $(CLI_OBJ) $(LIBDWUNW) $(LIBGOSYM)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@.tmp $^ $(LDFLAGS) $(LDLIBS) && mv $@.tmp $@
 
 # Unit tests link every CLI object but main.o, then the libraries (static
 # libraries must follow the objects that use them).

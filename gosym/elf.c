@@ -137,6 +137,17 @@ int gosym__elf_load(struct gosym *g)
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return gosym__err(-ENOEXEC, "ELF file is not an executable (e_type %u)", eh.e_type);
 
+	/* A truncated file is the commonest corruption (a copy cut short):
+	 * say so plainly instead of failing later on a missing table. */
+	uint64_t need = eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize;
+
+	if (eh.e_phnum && need > g->image_size)
+		return gosym__err(-EPROTO, "truncated: program headers need %llu bytes, file has %zu",
+				  (unsigned long long)need, g->image_size);
+	need = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+	if (eh.e_shoff && need > g->image_size)
+		return gosym__err(-EPROTO, "truncated: section headers need %llu bytes, file has %zu",
+				  (unsigned long long)need, g->image_size);
 	if (elf_getphdrnum(g->elf, &phnum))
 		return gosym__err(-ENOEXEC, "bad program headers: %s", elf_errmsg(-1));
 	for (size_t i = 0; i < phnum && g->nsegs < GOSYM_MAX_SEGS; i++) {
@@ -144,6 +155,10 @@ int gosym__elf_load(struct gosym *g)
 
 		if (!gelf_getphdr(g->elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
+		if (ph.p_offset > g->image_size || ph.p_filesz > g->image_size - ph.p_offset)
+			return gosym__err(-EPROTO, "truncated: segment %zu needs %llu bytes, file has %zu",
+					  i, (unsigned long long)(ph.p_offset + ph.p_filesz),
+					  g->image_size);
 		/* Clamp the file image of a truncated file; never trust sizes. */
 		struct gosym_seg *s = &g->segs[g->nsegs++];
 
@@ -167,6 +182,10 @@ int gosym__elf_load(struct gosym *g)
 
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		if (sh.sh_type != SHT_NOBITS &&
+		    (sh.sh_offset > g->image_size || sh.sh_size > g->image_size - sh.sh_offset))
+			return gosym__err(-EPROTO, "truncated: a section needs %llu bytes, file has %zu",
+					  (unsigned long long)(sh.sh_offset + sh.sh_size), g->image_size);
 		if (sh.sh_type == SHT_SYMTAB)
 			g->info.stripped = false;
 		name = shstrndx ? elf_strptr(g->elf, shstrndx, sh.sh_name) : NULL;

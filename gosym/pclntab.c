@@ -318,23 +318,26 @@ static int find_pclntab(struct gosym *g)
 		if (try_at(g, d, avail, "runtime.pclntab symbol"))
 			return 0;
 	}
-	/* Scan read-only segments for a header that validates. */
-	for (int i = 0; i < g->nsegs; i++) {
-		const struct gosym_seg *s = &g->segs[i];
+	/* Scan for a header that validates: read-only segments first, then
+	 * writable ones (stripped cgo PIE builds before Go 1.26 keep the
+	 * table in .data.rel.ro, the RELRO part of the RW segment). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < g->nsegs; i++) {
+			const struct gosym_seg *s = &g->segs[i];
 
-		if (s->flags & PF_W)
-			continue;
-		for (uint64_t o = 0; o + 64 <= s->filesz; o += 4) {
-			const uint8_t *p = g->image + s->offset + o;
+			if (!!(s->flags & PF_W) != pass)
+				continue;
+			for (uint64_t o = 0; o + 64 <= s->filesz; o += 4) {
+				const uint8_t *p = g->image + s->offset + o;
 
-			if (p[4] || p[5] || p[7] != g->info.ptr_size)
-				continue;
-			if (format_of(gosym__u32(g, p)) == GOSYM_PCLN_UNKNOWN)
-				continue;
-			if (try_at(g, p, s->filesz - o, "magic scan")) {
-				/* A stray magic passes the header check only
-				 * rarely; the function table check below decides. */
-				return 0;
+				if (p[4] || p[5] || p[7] != g->info.ptr_size)
+					continue;
+				if (format_of(gosym__u32(g, p)) == GOSYM_PCLN_UNKNOWN)
+					continue;
+				/* A stray magic rarely passes the header check;
+				 * the function table check decides later. */
+				if (try_at(g, p, s->filesz - o, "magic scan"))
+					return 0;
 			}
 		}
 	}

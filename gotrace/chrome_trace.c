@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -469,6 +470,18 @@ static void ct_free(struct chrome_trace *ct)
 	free(ct);
 }
 
+/* The document is written to PATH.tmp and renamed over PATH at close; a
+ * rename over a device or FIFO (-o /dev/null) would replace it, so such
+ * paths are refused. */
+static int check_output_path(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return -EINVAL;
+	return 0;
+}
+
 int chrome_trace_open(struct chrome_trace **ctp, const char *path,
 		      const struct chrome_trace_opts *opts)
 {
@@ -495,6 +508,9 @@ int chrome_trace_open(struct chrome_trace **ctp, const char *path,
 	ct->opts.command_line = dup_opt(opts->command_line, &fail);
 	ct->opts.process_name = dup_opt(opts->process_name, &fail);
 	ct->opts.speedscope_path = dup_opt(opts->speedscope_path, &fail);
+	if ((err = check_output_path(path)) ||
+	    (opts->speedscope_path && (err = check_output_path(opts->speedscope_path))))
+		goto fail;
 	ct->path = strdup(path);
 	ct->out = malloc(CT_OUTBUF);
 	ct->min_ts = UINT64_MAX;

@@ -51,7 +51,9 @@
  *
  * Output file: chrome_trace_open() creates "<path>.tmp" at once (so a bad
  * path fails early) and chrome_trace_close() writes the whole document into
- * it and renames it to <path>: a reader never sees a half-written file.  The
+ * it and renames it to <path>: a reader never sees a half-written file.  A
+ * path that exists but is not a regular file (/dev/null, a FIFO) is refused
+ * with -EINVAL, since the rename would replace it.  The
  * file is gzipped when the path ends in ".gz" or opts.gzip is set.  With
  * opts.speedscope_path, close then writes that second file the same way
  * (an error there is returned; the Chrome file stays).
