@@ -387,7 +387,7 @@ int cmd_states(int argc, char **argv)
 	struct run run = { 0 };
 	FILE *out = stdout, *csvf = NULL;
 	uint64_t deadline = 0, end_ns, drops, readfail;
-	bool regabi, missing, target_gone = false;
+	bool regabi, missing, target_gone = false, started = false;
 	int nreasons, err, ret = 1, status;
 
 	ret = parse_args(argc, argv, &o);
@@ -571,6 +571,7 @@ int cmd_states(int argc, char **argv)
 	gt_progress("attached %d probes; tracing%s", nlinks,
 		    o.pid ? ", Ctrl-C to stop" : "");
 
+	started = true;
 	run.out.t0_ns = gt_now_ns();
 	if (o.duration_ns)
 		deadline = run.out.t0_ns + o.duration_ns;
@@ -696,6 +697,15 @@ cleanup:
 		fclose(run.raw);
 	if (out && out != stdout)
 		fclose(out);
+	/* Failed before tracing began: leave no empty output files behind. */
+	if (ret && !started) {
+		if (out && o.output)
+			unlink(o.output);
+		if (csvf && o.csv)
+			unlink(o.csv);
+		if (run.raw && o.raw)
+			unlink(o.raw);
+	}
 cleanup_opts:
 	free(o.goids);
 	return ret;

@@ -401,6 +401,16 @@ def test_bad_input():
     finally:
         sl.kill()
         sl.wait()
+    tmp = tempfile.mkdtemp(prefix="gt-states-")
+    try:
+        outs = [os.path.join(tmp, n) for n in ("o.jsonl", "s.csv", "t.json")]
+        p = harness.run([harness.GOTRACE, "states", "-o", outs[0], "--csv", outs[1], "--json", outs[2],
+                         "-p", str(free_pid())], check_rc=False)
+        left = os.listdir(tmp)
+        harness.check("bad/no-output-left", p.returncode == 1 and not left,
+                      "exit %d, files left: %s" % (p.returncode, left))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     one_error_line("bad/output-path",
                    harness.run([harness.GOTRACE, "states", "-o", "/nonexistent/dir/out", "-p", "1"],
                                check_rc=False), "cannot open")
