@@ -678,7 +678,8 @@ int cmd_states(int argc, char **argv)
 		 * wait for it like a shell would, and exit with its status. */
 		if (!target_gone && !gt_stop_requested())
 			gt_progress("detached; waiting for pid %d to exit", (int)t.pid);
-		status = gt_target_finish(&t, -1);
+		while ((status = gt_target_finish(&t, 200)) == -ETIMEDOUT)
+			gt_target_forward_stop(&t); /* Ctrl-C/SIGTERM while waiting */
 		ret = status < 0 ? 1 : status;
 	}
 cleanup:

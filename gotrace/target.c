@@ -299,15 +299,19 @@ int gt_target_fd(const struct gt_target *t)
 	return t->pidfd;
 }
 
-static volatile sig_atomic_t stop_sig;
-static bool forwarded;
+static volatile sig_atomic_t stop_sig, stop_count;
+static sig_atomic_t forwarded_count;
 
 void gt_target_forward_stop(struct gt_target *t)
 {
-	if (!t->launched || !t->released || t->exited || forwarded || !stop_sig)
+	sig_atomic_t n = stop_count;
+
+	if (!t->launched || !t->released || t->exited || !stop_sig || n == forwarded_count)
 		return;
-	forwarded = true;
-	kill(t->pid, stop_sig);
+	/* The first stop signal is passed on; another one after that means
+	 * the program didn't stop: kill it. */
+	kill(t->pid, forwarded_count ? SIGKILL : stop_sig);
+	forwarded_count = n;
 }
 
 int gt_target_finish(struct gt_target *t, int timeout_ms)
@@ -355,6 +359,7 @@ void gt_target_free(struct gt_target *t)
 static void on_stop(int sig)
 {
 	stop_sig = sig;
+	stop_count++;
 }
 
 int gt_signals_install(void)

@@ -25,7 +25,7 @@
  * (gt_stop_requested(); the handler does nothing else) and installs them
  * without SA_RESTART, so a blocking poll returns EINTR promptly.  The signal
  * number is kept so a launch-mode caller can forward it to the child
- * (gt_target_forward_stop()).
+ * (gt_target_forward_stop()), and the count, so a second one can escalate.
  *
  * Errors: negative errno, and the functions never print; gt_target_errmsg()
  * returns a one-line description of the last failure ("no process with pid
@@ -83,7 +83,10 @@ bool gt_target_exited(struct gt_target *t);
 int gt_target_fd(const struct gt_target *t);
 
 /* Launch mode after a stop request: send the stop signal (SIGINT/SIGTERM)
- * on to the child, once.  No-op in attach mode. */
+ * on to the child.  Call it as often as convenient (e.g. while waiting in
+ * gt_target_finish() with a timeout): each stop signal is passed on once,
+ * and a stop signal arriving after one was passed on sends SIGKILL (the
+ * program did not stop; a second Ctrl-C ends it).  No-op in attach mode. */
 void gt_target_forward_stop(struct gt_target *t);
 
 /* End of tracing.  Launch mode: wait for the child (if timeout_ms >= 0, at

@@ -113,6 +113,31 @@ static void test_attach(void)
 		CHECK_PASS(name);
 }
 
+/* A program that ignores the forwarded SIGTERM is killed by the next one. */
+static void test_forward_escalates(void)
+{
+	const char *name = "forward-stop-escalates";
+	char *argv[] = { "sh", "-c", "trap '' TERM; while :; do sleep 0.05; done", NULL };
+	struct gt_target t = GT_TARGET_INIT;
+	bool ok = true;
+
+	ok &= ASSERT_EQ(name, gt_signals_install(), 0);
+	ok &= ASSERT_EQ(name, gt_target_launch(argv, &t), 0);
+	ok &= ASSERT_EQ(name, gt_target_release(&t), 0);
+	usleep(200000); /* let the shell set its trap */
+	raise(SIGTERM);
+	ok &= ASSERT_TRUE(name, gt_stop_requested() && gt_stop_signal() == SIGTERM);
+	gt_target_forward_stop(&t); /* SIGTERM: ignored */
+	gt_target_forward_stop(&t); /* no new signal: nothing */
+	ok &= ASSERT_EQ(name, gt_target_finish(&t, 300), -ETIMEDOUT);
+	raise(SIGTERM);
+	gt_target_forward_stop(&t); /* second signal: SIGKILL */
+	ok &= ASSERT_EQ(name, gt_target_finish(&t, 5000), 128 + SIGKILL);
+	gt_target_free(&t);
+	if (ok)
+		CHECK_PASS(name);
+}
+
 static void test_durations(void)
 {
 	const char *name = "durations";
@@ -141,5 +166,6 @@ int main(void)
 	test_bad_programs();
 	test_attach();
 	test_durations();
+	test_forward_escalates(); /* last: installs the stop handlers */
 	return check_failures ? 1 : 0;
 }
