@@ -61,6 +61,9 @@ static const char usage_text[] =
 "      --no-summary       no summary on exit\n"
 "      --csv FILE         write the summary as CSV to FILE\n"
 "      --json FILE        write a Chrome trace (Perfetto, chrome://tracing)\n"
+"      --buffer-size SIZE ring buffer between BPF and gotrace (default 16M;\n"
+"                         a power of two, 4K or more); raise it if events\n"
+"                         are reported dropped\n"
 "      --raw FILE         also record the raw BPF events to FILE (for\n"
 "                         tests/bench/bench_states_replay)\n"
 "  -h, --help             this help\n"
@@ -81,6 +84,7 @@ struct states_opts {
 	const char *csv;
 	const char *json;
 	const char *raw;
+	uint32_t ringbuf_bytes;
 	int64_t *goids;
 	size_t ngoids;
 	uint32_t state_mask;
@@ -184,7 +188,7 @@ static int parse_states(const char *s, uint32_t *mask)
 	return err;
 }
 
-enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_RAW, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_RAW, OPT_BUFSZ, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
 
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -197,6 +201,7 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "csv", required_argument, NULL, OPT_CSV },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "raw", required_argument, NULL, OPT_RAW },
+		{ "buffer-size", required_argument, NULL, OPT_BUFSZ },
 		{ "goid", required_argument, NULL, OPT_GOID },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "sort", required_argument, NULL, OPT_SORT },
@@ -256,6 +261,27 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		case OPT_RAW:
 			o->raw = optarg;
 			break;
+		case OPT_BUFSZ: {
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (end == optarg || optarg[0] == '-') {
+				v = 0;
+			} else if (*end == 'K' || *end == 'k') {
+				v <<= 10;
+				end++;
+			} else if (*end == 'M' || *end == 'm') {
+				v <<= 20;
+				end++;
+			}
+			/* the kernel wants a power of two, at least a page */
+			if (*end || v < 4096 || v > (1ULL << 30) || (v & (v - 1))) {
+				gt_error("states: invalid --buffer-size '%s' (a power of two from 4K "
+					 "to 1024M)", optarg);
+				return EXIT_USAGE;
+			}
+			o->ringbuf_bytes = (uint32_t)v;
+			break;
+		}
 		case OPT_GOID:
 			if (parse_goids(optarg, o)) {
 				gt_error("states: invalid goroutine id list '%s'", optarg);
@@ -475,6 +501,11 @@ int cmd_states(int argc, char **argv)
 	skel->rodata->off_g_m = ro.g_m;
 	skel->rodata->off_m_curg = ro.m_curg;
 	skel->rodata->tls_g = ro.tls_g;
+	if (o.ringbuf_bytes &&
+	    (err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
+		gt_error("states: cannot size the ring buffer: %s", errstr(err));
+		goto cleanup;
+	}
 	err = states_bpf__load(skel);
 	if (err) {
 		gt_error("states: cannot load BPF programs: %s%s", errstr(err),

@@ -569,3 +569,24 @@ def test_launch_duration():
         check_no_leftovers("launch-duration", before)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_drops_reported():
+    """A ring buffer too small for the event rate: lost events are counted
+    and reported (stats record and a warning), never silent; events seen
+    plus events dropped cover every transition of the ping-pong (each
+    round parks and wakes both goroutines: at least 4 transitions)."""
+    require_bpf()
+    b = newest()
+    rounds = 50000
+    p = harness.run([harness.GOTRACE, "states", "-q", "--format=jsonl", "--no-summary",
+                     "--buffer-size", "4K", "--", b["path"], "-pingpong", str(rounds)],
+                    check_rc=False, timeout=120)
+    stats = None
+    for l in p.stdout.splitlines():
+        if l.startswith('{"type":"stats"'):
+            stats = json.loads(l)
+    ok = p.returncode == 0 and stats is not None and stats["drops"] > 0 \
+        and stats["events"] + stats["drops"] >= 4 * rounds and "dropped" in p.stderr
+    harness.check("drops/reported", ok, "exit %d, stats %r, stderr %r"
+                  % (p.returncode, stats, p.stderr[-300:]))
