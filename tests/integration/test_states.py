@@ -309,22 +309,26 @@ def test_stop_and_detach():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_launch_sigterm():
-    """Launch mode: SIGTERM to gotrace is passed on to the program; gotrace
-    exits with the program's status (143 = killed by SIGTERM)."""
+def test_launch_signals():
+    """Launch mode: SIGINT or SIGTERM to gotrace is passed on to the
+    program; gotrace exits with the program's status (128 + the signal: Go
+    programs without a handler die of it)."""
     require_bpf()
     b = newest()
-    before = our_bpf_objects()
-    g, err = start_gotrace(["--format=jsonl", "-o", "/dev/null", "--", b["path"], "-loop"])
-    time.sleep(0.5)
-    g.send_signal(signal.SIGTERM)
-    try:
-        g.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        g.kill()
-    harness.check("launch-sigterm/exit-status", g.returncode == 128 + signal.SIGTERM,
-                  "exit %s, want 143" % g.returncode)
-    check_no_leftovers("launch-sigterm", before)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        name = "launch-%s" % sig.name
+        before = our_bpf_objects()
+        g, err = start_gotrace(["--format=jsonl", "-o", "/dev/null", "--", b["path"], "-loop"])
+        time.sleep(0.5)
+        g.send_signal(sig)
+        try:
+            g.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            g.kill()
+            g.communicate()
+        harness.check(name + "/exit-status", g.returncode == 128 + sig,
+                      "exit %s, want %d" % (g.returncode, 128 + sig))
+        check_no_leftovers(name, before)
 
 
 def text_stream_line_ok(line):
