@@ -2,11 +2,11 @@
 /*
  * Goroutine state transitions from uprobes on the Go runtime.
  *
- *   runtime.casgstatus(gp *g, oldval, newval uint32)   program on_transition
+ *   runtime.casgstatus(gp *g, oldval, newval uint32)   program on_transition(_m)
  *   runtime.casGToPreemptScan / casGFromPreempted      (same signature, same
  *                                                      program; the cookie
  *                                                      says which)
- *   runtime.reentersyscall / runtime.exitsyscall       program on_syscall_fast
+ *   runtime.reentersyscall / runtime.exitsyscall       program on_syscall_fast(_m)
  *     (Go 1.26+: a raw CAS running<->syscall bypasses casgstatus; the
  *      cookie carries the from/to states, gp is the current g)
  *
@@ -180,8 +180,7 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 	return 0;
 }
 
-SEC("uprobe")
-int on_transition(struct pt_regs *ctx)
+static __always_inline int transition(struct pt_regs *ctx)
 {
 	/* Read every register first (see current_g). */
 	__u64 a0 = REG_ARG0(ctx), a1 = REG_ARG1(ctx), a2 = REG_ARG2(ctx);
@@ -203,14 +202,41 @@ int on_transition(struct pt_regs *ctx)
 	return emit(ip, reg_g, gp, from, to, (__u32)bpf_get_attach_cookie(ctx));
 }
 
-SEC("uprobe")
-int on_syscall_fast(struct pt_regs *ctx)
+static __always_inline int syscall_fast(struct pt_regs *ctx)
 {
 	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx);
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
 	return emit(ip, reg_g, current_g(reg_g), (__u32)(cookie >> 16), (__u32)(cookie & 0xffff),
 		    STATES_F_SYNTH);
+}
+
+/* Each program twice: for one uprobe_multi link per program (Linux 6.6+:
+ * one attach and one detach for all its functions; loaded with the
+ * uprobe_multi expected attach type), and for one perf-event uprobe per
+ * function (older kernels).  User space loads the pair it can use. */
+SEC("uprobe")
+int on_transition(struct pt_regs *ctx)
+{
+	return transition(ctx);
+}
+
+SEC("uprobe")
+int on_syscall_fast(struct pt_regs *ctx)
+{
+	return syscall_fast(ctx);
+}
+
+SEC("uprobe")
+int on_transition_m(struct pt_regs *ctx)
+{
+	return transition(ctx);
+}
+
+SEC("uprobe")
+int on_syscall_fast_m(struct pt_regs *ctx)
+{
+	return syscall_fast(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -25,12 +25,11 @@
 #include "gotrace.h"
 #include "chrome_trace.h"
 #include "target.h"
+#include "uprobe_multi.h"
 #include "states_model.h"
 #include "states_output.h"
 #include "states_resolve.h"
 #include "bpf/states.skel.h"
-
-#define MAX_LINKS 8
 
 _Static_assert(offsetof(struct states_event, startpc) == STATES_EVENT_SHORT,
 	       "STATES_EVENT_SHORT must end where the creation fields begin");
@@ -64,6 +63,8 @@ static const char usage_text[] =
 "      --buffer-size SIZE ring buffer between BPF and gotrace (default 16M;\n"
 "                         a power of two, 4K or more); raise it if events\n"
 "                         are reported dropped\n"
+"      --attach MODE      auto (default: uprobe_multi links if the kernel has\n"
+"                         them, else one uprobe per function), multi, single\n"
 "      --raw FILE         also record the raw BPF events to FILE (for\n"
 "                         tests/bench/bench_states_replay)\n"
 "  -h, --help             this help\n"
@@ -75,6 +76,8 @@ static const char usage_text[] =
 "  gotrace states --json trace.json --csv sum.csv -- ./bin args\n"
 "  gotrace states --goid 1,18 --state waiting -p 1234\n";
 
+enum { ATTACH_AUTO, ATTACH_MULTI, ATTACH_SINGLE };
+
 struct states_opts {
 	pid_t pid;
 	char **argv;
@@ -85,6 +88,7 @@ struct states_opts {
 	const char *json;
 	const char *raw;
 	uint32_t ringbuf_bytes;
+	int attach_mode;		/* ATTACH_AUTO, ATTACH_MULTI, ATTACH_SINGLE */
 	int64_t *goids;
 	size_t ngoids;
 	uint32_t state_mask;
@@ -188,7 +192,7 @@ static int parse_states(const char *s, uint32_t *mask)
 	return err;
 }
 
-enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_RAW, OPT_BUFSZ, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
 
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -202,6 +206,7 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "raw", required_argument, NULL, OPT_RAW },
 		{ "buffer-size", required_argument, NULL, OPT_BUFSZ },
+		{ "attach", required_argument, NULL, OPT_ATTACH },
 		{ "goid", required_argument, NULL, OPT_GOID },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "sort", required_argument, NULL, OPT_SORT },
@@ -260,6 +265,19 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 			break;
 		case OPT_RAW:
 			o->raw = optarg;
+			break;
+		case OPT_ATTACH:
+			if (!strcmp(optarg, "auto")) {
+				o->attach_mode = ATTACH_AUTO;
+			} else if (!strcmp(optarg, "multi")) {
+				o->attach_mode = ATTACH_MULTI;
+			} else if (!strcmp(optarg, "single")) {
+				o->attach_mode = ATTACH_SINGLE;
+			} else {
+				gt_error("states: unknown --attach mode '%s' (auto, multi, single)",
+					 optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_BUFSZ: {
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -345,32 +363,83 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Attach prog to func's entry in the target's executable.  Returns 0 or a
- * negative errno; *missing is set when the binary has no such function. */
-static int attach_func(struct gosym *gs, struct bpf_program *prog, const struct gt_target *t,
-		       const char *func, uint64_t cookie, struct bpf_link **links, int *nlinks,
-		       bool *missing)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
-	struct gosym_func fn;
-	uint64_t off;
-	struct bpf_link *l;
-	int err;
+/* The functions probed: the entry of each, with the cookie that tells the
+ * program which one fired.  Only casgstatus is required. */
+struct probe_spec {
+	const char *func;
+	uint64_t cookie;
+	bool syscall;	/* on_syscall_fast (Go 1.26+ fast path), else on_transition */
+	bool required;
+};
 
-	*missing = false;
-	if (gosym_lookup_name(gs, func, &fn)) {
-		*missing = true;
-		return -ENOENT;
+static const struct probe_spec probe_specs[] = {
+	{ "runtime.casgstatus", STATES_COOKIE_CASGSTATUS, false, true },
+	/* transitions that bypass casgstatus; absent or inlined is not fatal */
+	{ "runtime.casGToPreemptScan", STATES_COOKIE_PREEMPTSCAN, false, false },
+	{ "runtime.casGFromPreempted", STATES_COOKIE_FROMPREEMPTED, false, false },
+	{ "runtime.reentersyscall", STATES_SYSCALL_COOKIE(STATES_G_RUNNING, STATES_G_SYSCALL),
+	  true, false },
+	{ "runtime.exitsyscall", STATES_SYSCALL_COOKIE(STATES_G_SYSCALL, STATES_G_RUNNING), true,
+	  false },
+};
+#define NR_PROBES (sizeof(probe_specs) / sizeof(probe_specs[0]))
+
+/* Offsets and cookies of one program's probes. */
+struct probe_list {
+	uint64_t offsets[NR_PROBES], cookies[NR_PROBES];
+	const struct probe_spec *spec[NR_PROBES];
+	size_t n;
+};
+
+/* Fill trans/sys with the probes the binary has.  syscalls: whether the
+ * fast-path functions are wanted.  A missing required function is an
+ * error (-ENOENT); a missing optional one is skipped. */
+static int resolve_probes(struct gosym *gs, bool syscalls, struct probe_list *trans,
+			  struct probe_list *sys)
+{
+	for (size_t i = 0; i < NR_PROBES; i++) {
+		const struct probe_spec *p = &probe_specs[i];
+		struct probe_list *l = p->syscall ? sys : trans;
+		struct gosym_func fn;
+		uint64_t off;
+		int err;
+
+		if (p->syscall && !syscalls)
+			continue;
+		if (gosym_lookup_name(gs, p->func, &fn)) {
+			if (p->required)
+				return -ENOENT;
+			if (p->syscall)
+				gt_warn("no %s in the binary: syscall transitions may be missed",
+					p->func);
+			continue;
+		}
+		err = gosym_vaddr_to_offset(gs, fn.entry, &off);
+		if (err) {
+			if (p->required)
+				return err;
+			continue;
+		}
+		l->offsets[l->n] = off;
+		l->cookies[l->n] = p->cookie;
+		l->spec[l->n++] = p;
 	}
-	err = gosym_vaddr_to_offset(gs, fn.entry, &off);
-	if (err)
-		return err;
-	if (*nlinks >= MAX_LINKS)
-		return -E2BIG;
-	l = bpf_program__attach_uprobe_opts(prog, t->pid, t->exe_open, off, &uo);
-	if (!l)
-		return -errno;
-	links[(*nlinks)++] = l;
+	return 0;
+}
+
+/* One perf-event uprobe per function (kernels without uprobe_multi). */
+static int attach_single(struct uprobes **ups, struct bpf_program *prog, const struct gt_target *t,
+			 const struct probe_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		int err = uprobes_attach(ups, UPROBES_SINGLE, prog, t->exe_open, &l->offsets[i],
+					 &l->cookies[i], 1, t->pid, NULL, NULL);
+
+		if (err && l->spec[i]->required)
+			return err;
+		if (err)
+			gt_warn("cannot probe %s: %s", l->spec[i]->func, strerror(-err));
+	}
 	return 0;
 }
 
@@ -408,12 +477,12 @@ int cmd_states(int argc, char **argv)
 	const char *reasons_src = "";
 	struct states_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	struct bpf_link *links[MAX_LINKS] = { NULL };
-	int nlinks = 0;
+	struct uprobes *ups = NULL;
+	struct probe_list trans = { .n = 0 }, sys = { .n = 0 };
 	struct run run = { 0 };
 	FILE *out = stdout, *csvf = NULL;
 	uint64_t deadline = 0, end_ns, drops, readfail;
-	bool regabi, missing, target_gone = false, started = false;
+	bool regabi, multi = false, target_gone = false, started = false;
 	int nreasons, err, ret = 1, status;
 
 	ret = parse_args(argc, argv, &o);
@@ -486,27 +555,44 @@ int cmd_states(int argc, char **argv)
 		goto cleanup;
 	}
 
-	skel = states_bpf__open();
-	if (!skel) {
-		gt_error("states: cannot open BPF object: %s", strerror(errno));
-		goto cleanup;
+	/* Two tries: with the uprobe_multi copies of the programs, then (if
+	 * this kernel refuses their attach type) without them. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		multi = attempt == 0 && o.attach_mode != ATTACH_SINGLE;
+		states_bpf__destroy(skel);
+		skel = states_bpf__open();
+		if (!skel) {
+			gt_error("states: cannot open BPF object: %s", strerror(errno));
+			goto cleanup;
+		}
+		skel->rodata->targ_tgid = (uint32_t)t.pid;
+		skel->rodata->regabi = regabi;
+		skel->rodata->off_goid = ro.g_goid;
+		skel->rodata->off_waitreason = ro.g_waitreason;
+		skel->rodata->off_startpc = ro.g_startpc;
+		skel->rodata->off_gopc = ro.g_gopc;
+		skel->rodata->off_parentgoid = ro.g_parentgoid;
+		skel->rodata->off_g_m = ro.g_m;
+		skel->rodata->off_m_curg = ro.m_curg;
+		skel->rodata->tls_g = ro.tls_g;
+		if (o.ringbuf_bytes &&
+		    (err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
+			gt_error("states: cannot size the ring buffer: %s", errstr(err));
+			goto cleanup;
+		}
+		if (multi) {
+			uprobes_prepare_multi(skel->progs.on_transition_m);
+			uprobes_prepare_multi(skel->progs.on_syscall_fast_m);
+		} else {
+			bpf_program__set_autoload(skel->progs.on_transition_m, false);
+			bpf_program__set_autoload(skel->progs.on_syscall_fast_m, false);
+		}
+		err = states_bpf__load(skel);
+		if (!err || !multi || err == -EPERM)
+			break;
+		if (o.attach_mode == ATTACH_MULTI)
+			break;
 	}
-	skel->rodata->targ_tgid = (uint32_t)t.pid;
-	skel->rodata->regabi = regabi;
-	skel->rodata->off_goid = ro.g_goid;
-	skel->rodata->off_waitreason = ro.g_waitreason;
-	skel->rodata->off_startpc = ro.g_startpc;
-	skel->rodata->off_gopc = ro.g_gopc;
-	skel->rodata->off_parentgoid = ro.g_parentgoid;
-	skel->rodata->off_g_m = ro.g_m;
-	skel->rodata->off_m_curg = ro.m_curg;
-	skel->rodata->tls_g = ro.tls_g;
-	if (o.ringbuf_bytes &&
-	    (err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
-		gt_error("states: cannot size the ring buffer: %s", errstr(err));
-		goto cleanup;
-	}
-	err = states_bpf__load(skel);
 	if (err) {
 		gt_error("states: cannot load BPF programs: %s%s", errstr(err),
 			 err == -EPERM ? " (run as root or with CAP_BPF and CAP_PERFMON; "
@@ -565,42 +651,48 @@ int cmd_states(int argc, char **argv)
 	gt_progress("attaching to %s (pid %d, %s, offsets from %s, wait reasons from %s)",
 		    t.exe, (int)t.pid, gi->goversion[0] ? gi->goversion : "unknown Go",
 		    ro.source ? ro.source : "?", reasons_src ? reasons_src : "?");
-	err = attach_func(gs, skel->progs.on_transition, &t, "runtime.casgstatus",
-			  STATES_COOKIE_CASGSTATUS, links, &nlinks, &missing);
+	/* Go 1.26+ (or an unknown version): reentersyscall/exitsyscall CAS
+	 * running<->syscall themselves.  Where they call casgstatus instead,
+	 * the model drops the duplicate. */
+	err = resolve_probes(gs, regabi && (gi->go_major != 1 || gi->go_minor >= 26), &trans,
+			     &sys);
 	if (err) {
-		gt_error("states: cannot attach uprobe to runtime.casgstatus in '%s': %s%s",
-			 t.exe, errstr(err),
-			 err == -EPERM || err == -EACCES ? " (see 'gotrace doctor')" : "");
+		gt_error("states: '%s': cannot locate runtime.casgstatus: %s", t.exe, errstr(err));
 		goto cleanup;
 	}
-	/* Transitions that bypass casgstatus; absent or inlined is not fatal. */
-	err = attach_func(gs, skel->progs.on_transition, &t, "runtime.casGToPreemptScan",
-			  STATES_COOKIE_PREEMPTSCAN, links, &nlinks, &missing);
-	if (err && !missing)
-		gt_warn("cannot probe runtime.casGToPreemptScan: %s", errstr(err));
-	err = attach_func(gs, skel->progs.on_transition, &t, "runtime.casGFromPreempted",
-			  STATES_COOKIE_FROMPREEMPTED, links, &nlinks, &missing);
-	if (err && !missing)
-		gt_warn("cannot probe runtime.casGFromPreempted: %s", errstr(err));
-	if (regabi && (gi->go_major != 1 || gi->go_minor >= 26)) {
-		/* Go 1.26+ (or an unknown version): reentersyscall/exitsyscall CAS
-		 * running<->syscall themselves.  Where they call casgstatus
-		 * instead, the model drops the duplicate. */
-		err = attach_func(gs, skel->progs.on_syscall_fast, &t, "runtime.reentersyscall",
-				  STATES_SYSCALL_COOKIE(STATES_G_RUNNING, STATES_G_SYSCALL), links,
-				  &nlinks, &missing);
-		if (err)
-			gt_warn("cannot probe runtime.reentersyscall (syscall entries will be "
-				"missed): %s", errstr(err));
-		err = attach_func(gs, skel->progs.on_syscall_fast, &t, "runtime.exitsyscall",
-				  STATES_SYSCALL_COOKIE(STATES_G_SYSCALL, STATES_G_RUNNING), links,
-				  &nlinks, &missing);
-		if (err)
-			gt_warn("cannot probe runtime.exitsyscall (syscall exits will be "
-				"missed): %s", errstr(err));
+	if (multi) {
+		err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.on_transition_m, t.exe_open,
+				     trans.offsets, trans.cookies, trans.n, t.pid, NULL, NULL);
+		if (!err)
+			err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.on_syscall_fast_m,
+					     t.exe_open, sys.offsets, sys.cookies, sys.n, t.pid,
+					     NULL, NULL);
+		if (err) {
+			uprobes_free(ups);
+			ups = NULL;
+			if (o.attach_mode == ATTACH_MULTI) {
+				gt_error("states: cannot create uprobe_multi links in '%s': %s", t.exe,
+					 errstr(err));
+				goto cleanup;
+			}
+			gt_progress("no uprobe_multi links (%s): one uprobe per function",
+				    errstr(err));
+			multi = false;
+		}
 	}
-	gt_progress("attached %d probes; tracing%s", nlinks,
-		    o.pid ? ", Ctrl-C to stop" : "");
+	if (!multi) {
+		err = attach_single(&ups, skel->progs.on_transition, &t, &trans);
+		if (!err)
+			err = attach_single(&ups, skel->progs.on_syscall_fast, &t, &sys);
+		if (err) {
+			gt_error("states: cannot attach uprobe to runtime.casgstatus in '%s': %s%s",
+				 t.exe, errstr(err),
+				 err == -EPERM || err == -EACCES ? " (see 'gotrace doctor')" : "");
+			goto cleanup;
+		}
+	}
+	gt_progress("attached %zu probes (%s); tracing%s", uprobes_count(ups),
+		    multi ? "uprobe_multi" : "one uprobe each", o.pid ? ", Ctrl-C to stop" : "");
 
 	started = true;
 	run.out.t0_ns = gt_now_ns();
@@ -634,12 +726,9 @@ int cmd_states(int argc, char **argv)
 	if (gt_stop_requested())
 		gt_target_forward_stop(&t);
 
-	gt_progress("detaching %d probes", nlinks);
-	for (int i = 0; i < nlinks; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
-	nlinks = 0;
+	gt_progress("detaching %zu probes", uprobes_count(ups));
+	uprobes_free(ups);
+	ups = NULL;
 	ring_buffer__consume(rb);
 	/* A target that exited stopped at its last event, not when we noticed.
 	 * (Events that arrive while detaching are kept; the accounting of a
@@ -714,8 +803,7 @@ int cmd_states(int argc, char **argv)
 		ret = status < 0 ? 1 : status;
 	}
 cleanup:
-	for (int i = 0; i < nlinks; i++)
-		bpf_link__destroy(links[i]);
+	uprobes_free(ups);
 	chrome_trace_abort(run.out.ct);
 	ring_buffer__free(rb);
 	states_bpf__destroy(skel);

@@ -20,7 +20,8 @@ import time
 
 import harness
 
-PROG_NAMES = ("on_transition", "on_syscall_fast")  # bpf/states.bpf.c programs
+# bpf/states.bpf.c programs (bpftool shows names cut to 15 characters)
+PROG_PREFIXES = ("on_transition", "on_syscall_fast")
 ROUNDS = 5
 SRC = os.path.join(harness.ROOT, "testprogs", "states", "main.go")
 
@@ -41,7 +42,7 @@ def our_bpf_objects():
     """ids of our BPF programs, and of links that use them."""
     progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"],
                                       stdout=subprocess.PIPE, text=True).stdout or "[]")
-    ours = {p["id"] for p in progs if p.get("name", "") in PROG_NAMES}
+    ours = {p["id"] for p in progs if p.get("name", "").startswith(PROG_PREFIXES)}
     links = json.loads(subprocess.run(["bpftool", "-j", "link", "show"],
                                       stdout=subprocess.PIPE, text=True).stdout or "[]")
     lids = {l["id"] for l in links if l.get("prog_id") in ours}
@@ -178,6 +179,28 @@ def check_workers(name, trace_path, prog_out, go=""):
             good &= harness.check("%s/%s-start-func" % (name, kind), g is not None and g.get("func") == want,
                                   "func %r, want %r" % (g and g.get("func"), want))
     return good
+
+
+def test_attach_modes():
+    """Both ways of attaching: one uprobe_multi link per program, and one
+    perf-event uprobe per function (the fallback for kernels before 6.6)."""
+    require_bpf()
+    tmp = tempfile.mkdtemp(prefix="gt-states-")
+    try:
+        for b in [newest()] + [x for x in states_builds()
+                               if x["variant"] == "default" and x["go"].startswith("go1.19")]:
+            for mode in ("multi", "single"):
+                name = "%s/%s/attach-%s" % (b["go"], b["variant"], mode)
+                before = our_bpf_objects()
+                p, out = run_launch(b, tmp, ["--attach", mode])
+                harness.check(name + "/exit-status", p.returncode == 3 and
+                              ("(uprobe_multi)" if mode == "multi" else "(one uprobe each)") in p.stderr,
+                              "exit %d\nstderr: %s" % (p.returncode, p.stderr[-1500:]))
+                if os.path.exists(out):
+                    check_workers(name, out, p.stdout, b["go"])
+                check_no_leftovers(name, before)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_launch(b, tmp, extra=()):
