@@ -25,6 +25,7 @@
 #include "gosym.h"
 #include "gotrace.h"
 #include "target.h"
+#include "uprobe_multi.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -136,6 +137,23 @@ static void check_caps(struct doctor *d)
 	       bpf ? "yes" : "no", perfmon ? "yes" : "no", admin ? "yes" : "no");
 }
 
+/* uprobe_multi (Linux 6.6+): the same program with that expected attach
+ * type loads only where the kernel knows it.  Informational: without it
+ * gotrace attaches one perf-event uprobe per function. */
+static void check_uprobe_multi(struct doctor *d, const struct bpf_insn *insns)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, po,
+		    .expected_attach_type = (enum bpf_attach_type)GT_BPF_TRACE_UPROBE_MULTI);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "gt_doctor_m", "GPL", insns, 2, &po);
+
+	report(d, "uprobe-multi", true, NULL, "%s",
+	       fd >= 0 ? "uprobe_multi links available (one attach/detach per program)"
+		       : "no uprobe_multi links: one perf-event uprobe per function "
+			 "(slower attach and detach)");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void check_bpf(struct doctor *d)
 {
 	/* r0 = 0; exit: the smallest program; a kprobe-type program is what
@@ -157,6 +175,7 @@ static void check_bpf(struct doctor *d)
 	} else {
 		report(d, "bpf", true, NULL, "kprobe-type BPF program loads");
 		close(fd);
+		check_uprobe_multi(d, insns);
 	}
 	fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "gt_doctor_rb", 0, 0, 4096, NULL);
 	if (fd < 0) {
