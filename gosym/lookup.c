@@ -45,7 +45,9 @@ static inline bool pcvalue_step(const uint8_t **p, const uint8_t *end, bool firs
 		return false;
 	if (!uvarint32(p, end, &uv) || !uvarint32(p, end, &pcd))
 		return false;
-	*v += (int32_t)(-(uv & 1) ^ (uv >> 1));
+	/* Wrapping add, as the runtime's int32 arithmetic does: a corrupted
+	 * table must not be undefined behaviour. */
+	*v = (int32_t)((uint32_t)*v + (-(uv & 1) ^ (uv >> 1)));
 	*cur += (uint64_t)pcd * quantum;
 	return pcd || first; /* no progress after the first step: corrupted */
 }
