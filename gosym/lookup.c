@@ -75,8 +75,8 @@ bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_
 	return pcvalue_from(g, g->pcln.pctab + off, entry, -1, true, pc, val);
 }
 
-#define CKPT_MIN_FUNC_SIZE 1024 /* smaller functions decode fast enough */
-#define CKPT_EVERY 8		/* steps between checkpoints */
+#define CKPT_MIN_FUNC_SIZE 256 /* smaller functions decode fast enough */
+#define CKPT_EVERY 4		/* steps between checkpoints */
 
 /* Decode a whole table once, keeping the state every CKPT_EVERY steps. */
 static struct gosym_ckpts *ckpts_build(const struct gosym *g, uint32_t off, uint64_t entry)
