@@ -109,6 +109,8 @@ static __always_inline __s64 creator_goid(__u64 reg_g)
 	return read_goid(curg);
 }
 
+#define WINDOW 32 /* bytes read from g.goid on: covers g.waitreason too */
+
 /* The fields every event has (the first STATES_EVENT_SHORT bytes). */
 static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 gp, __u32 from,
 				 __u32 to, __u32 flags)
@@ -121,16 +123,31 @@ static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 g
 	e->flags = flags;
 	e->reason = 0;
 	e->pad = 0;
-	e->goid = read_goid(gp);
+	if ((to & ~STATES_G_SCAN) == STATES_G_WAITING && off_waitreason > off_goid &&
+	    off_waitreason - off_goid < WINDOW) {
+		/* goid and waitreason are 24 bytes apart in every Go so far:
+		 * one user read for both (each read costs tens of ns). */
+		__u8 w[WINDOW];
+		__u32 idx = (__u32)(off_waitreason - off_goid) & (WINDOW - 1);
+
+		if (!gp || bpf_probe_read_user(w, sizeof(w), (void *)(gp + off_goid))) {
+			e->goid = -1;
+		} else {
+			__builtin_memcpy(&e->goid, w, sizeof(e->goid));
+			e->reason = w[idx];
+		}
+	} else {
+		e->goid = read_goid(gp);
+		if ((to & ~STATES_G_SCAN) == STATES_G_WAITING && off_waitreason >= 0) {
+			__u8 r = 0;
+
+			bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
+			e->reason = r;
+		}
+	}
 	if (e->goid < 0) {
 		e->flags |= STATES_F_NOGOID;
 		count(STATES_CNT_READFAIL);
-	}
-	if ((to & ~STATES_G_SCAN) == STATES_G_WAITING && off_waitreason >= 0) {
-		__u8 r = 0;
-
-		bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
-		e->reason = r;
 	}
 }
 

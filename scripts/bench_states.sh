@@ -15,7 +15,9 @@
 #     (build/bench/bench_states_replay), in events/s (goal >= 2M on one core).
 #
 # Knobs: BENCH_STATES_ROUNDS (default 200000), BENCH_STATES_RUNS (default 3,
-# the median is reported), BENCH_STATES_GO (go binary for the testprog).
+# the median is reported), BENCH_STATES_GO (go binary for the testprog),
+# BENCH_ATTACH=multi|single (default multi): how both (b) and (c) attach
+# (uprobe_multi link, or one perf-event uprobe; same mechanism for both).
 
 bench_states() {
 	local root=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -47,7 +49,8 @@ bench_states() {
 		"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/a"
 		"$count" "$prog" -pingpong "$rounds" 2>"$tmp/count.err" | pp_ns >>"$tmp/b"
 		sed -n 's/{"hits":\([0-9]*\)}/\1/p' "$tmp/count.err" >>"$tmp/hits"
-		"$gotrace" states -q --no-summary -- "$prog" -pingpong "$rounds" | pp_ns >>"$tmp/c"
+		"$gotrace" states -q --no-summary --attach "${BENCH_ATTACH:-multi}" -- \
+			"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/c"
 	done
 	a=$(median <"$tmp/a"); b=$(median <"$tmp/b"); c=$(median <"$tmp/c")
 	hits=$(median <"$tmp/hits")
@@ -60,8 +63,8 @@ bench_states() {
 	# machine load; their median is the headline number.
 	local ratio
 	ratio=$(paste "$tmp/a" "$tmp/b" "$tmp/c" | awk '$2 > $1 { print ($3 - $1) / ($2 - $1) }' | median)
-	awk -v a="$a" -v b="$b" -v c="$c" -v h="$hits" -v r="$rounds" -v q="$ratio" -v n="$runs" 'BEGIN {
-		printf "states: ping-pong %d rounds, %d casgstatus calls (%.1f per round), median of %d runs\n", r, h, h / r, n
+	awk -v a="$a" -v b="$b" -v c="$c" -v h="$hits" -v r="$rounds" -v q="$ratio" -v n="$runs" -v m="${BENCH_ATTACH:-multi}" 'BEGIN {
+		printf "states: ping-pong %d rounds, %d casgstatus calls (%.1f per round), median of %d runs, attach %s\n", r, h, h / r, n, m
 		printf "states: (a) plain          %8.1f ns/transition\n", a / h
 		printf "states: (b) counting probe %8.1f ns/transition\n", b / h
 		printf "states: (c) gotrace states %8.1f ns/transition\n", c / h

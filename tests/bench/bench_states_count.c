@@ -6,7 +6,11 @@
  *
  *   {"hits":N}          on stderr (BIN's own stdout passes through)
  *
- * Usage: bench_states_count BIN [ARGS...]
+ * Usage: [BENCH_ATTACH=multi|single] bench_states_count BIN [ARGS...]
+ *
+ * The probe attaches the way `gotrace states --attach` does: a uprobe_multi
+ * link (default, like gotrace's auto mode on Linux 6.6+) or a perf-event
+ * uprobe (single), so the floor and gotrace pay the same trap.
  * scripts/bench_states.sh compares `gotrace states` against this.
  */
 #include <errno.h>
@@ -21,11 +25,16 @@
 
 #include "gosym.h"
 #include "bpf/bench_count.skel.h"
+/* the bench rule links the libraries only */
+#include "../../gotrace/uprobe_multi.c"
 
 int main(int argc, char **argv)
 {
 	struct bench_count_bpf *skel = NULL;
 	struct bpf_link *link = NULL;
+	const char *mode = getenv("BENCH_ATTACH");
+	bool multi = !mode || strcmp(mode, "single");
+	int mfd = -1;
 	struct gosym *gs = NULL;
 	struct gosym_func fn;
 	uint64_t off, total = 0, *vals = NULL;
@@ -60,14 +69,26 @@ int main(int argc, char **argv)
 	if (!skel)
 		goto cleanup;
 	skel->rodata->targ_tgid = (uint32_t)pid;
+	if (multi)
+		uprobes_prepare_multi(skel->progs.count_hit);
 	if (bench_count_bpf__load(skel)) {
 		fprintf(stderr, "bench_states_count: cannot load BPF: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	link = bpf_program__attach_uprobe(skel->progs.count_hit, false, pid, argv[1], off);
-	if (!link) {
-		fprintf(stderr, "bench_states_count: cannot attach: %s\n", strerror(errno));
-		goto cleanup;
+	if (multi) {
+		mfd = uprobe_multi_link_create(bpf_program__fd(skel->progs.count_hit), argv[1], &off,
+					       NULL, 1, pid);
+		if (mfd < 0) {
+			fprintf(stderr, "bench_states_count: cannot create uprobe_multi link: %s "
+					"(BENCH_ATTACH=single)\n", strerror(-mfd));
+			goto cleanup;
+		}
+	} else {
+		link = bpf_program__attach_uprobe(skel->progs.count_hit, false, pid, argv[1], off);
+		if (!link) {
+			fprintf(stderr, "bench_states_count: cannot attach: %s\n", strerror(errno));
+			goto cleanup;
+		}
 	}
 	if (write(hold[1], "x", 1) != 1)
 		goto cleanup;
@@ -82,6 +103,8 @@ int main(int argc, char **argv)
 	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 cleanup:
 	free(vals);
+	if (mfd >= 0)
+		close(mfd);
 	bpf_link__destroy(link);
 	bench_count_bpf__destroy(skel);
 	gosym_free(gs);
