@@ -109,7 +109,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # The CLI's objects include the skeletons.
-$(CLI_OBJ) $(BENCH_BIN): $(BPF_SKEL)
+$(CLI_OBJ): $(BPF_SKEL)
 
 # Linked aside and renamed, so tests running meanwhile never see a half-written CLI.
 $(BUILD)/gotrace: $(CLI_OBJ) $(LIBDWUNW) $(LIBGOSYM)
@@ -121,9 +121,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/obj/gotrace/main.o,$(CLI_
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Igotrace -Itests/unit $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIBDWUNW) $(LIBGOSYM)
+# Benchmarks may include CLI sources and skeletons directly: track their
+# headers with -MMD like any object.
+$(BUILD)/bench/%: tests/bench/%.c $(LIBDWUNW) $(LIBGOSYM) | $(BPF_SKEL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Igotrace $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Igotrace $(CFLAGS) -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(LDLIBS)
 
 # --- fuzzing and sanitizers (clang: libFuzzer, ASan, UBSan)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -168,4 +170,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/bench -name '*.d' 2>/dev/null)
