@@ -41,7 +41,7 @@ struct fg_args {
 	char **exc;
 	int nexc;
 	char **cmd;
-	const char *out_path, *folded, *json;
+	const char *out_path, *folded, *json, *pprof;
 	bool jsonl, yes, summary;
 	bool floor;		/* benchmark: bare uprobes at the same sites */
 	int64_t *goids;
@@ -75,6 +75,8 @@ static void usage(FILE *f)
 "      --depth N            only calls at depth < N (0 = outermost traced call)\n"
 "      --folded FILE        folded stacks weighted by self time (flame graphs)\n"
 "      --json FILE          Chrome trace (Perfetto, chrome://tracing)\n"
+"      --pprof FILE         gzipped pprof profile: self time and calls per\n"
+"                           stack, labeled by goroutine (go tool pprof)\n"
 "      --no-summary         no per-function summary at the end\n"
 "  -d, --duration D         stop after D (e.g. 10s, 1m)\n"
 "      --max-probes N       ask for --yes above N probes (default %d)\n"
@@ -93,7 +95,8 @@ static void usage(FILE *f)
 "  gotrace funcgraph -o calls.jsonl --format=jsonl 'main.*' -- ./bin -n 3\n"
 "  gotrace funcgraph -p 1234 -d 10s --min-duration 1ms 'net/http.*'\n"
 "  gotrace funcgraph -x 'main.init*' --folded out.folded 'main.*' ./bin\n"
-"  gotrace funcgraph --json trace.json --goid 1,18 'main.(*Cache).*' ./bin\n",
+"  gotrace funcgraph --json trace.json --goid 1,18 'main.(*Cache).*' ./bin\n"
+"  gotrace funcgraph --pprof fg.pb.gz 'main.*' ./bin && go tool pprof -top fg.pb.gz\n",
 		DEFAULT_MAX_PROBES);
 }
 
@@ -136,7 +139,7 @@ static int parse_goids(const char *s, struct fg_args *a)
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
 	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_MAXP, O_NOSUM,
-	       O_ATTACH, O_FLOOR };
+	       O_ATTACH, O_FLOOR, O_PPROF };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "exclude", required_argument, NULL, 'x' },
@@ -147,6 +150,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "depth", required_argument, NULL, O_DEPTH },
 		{ "folded", required_argument, NULL, O_FOLDED },
 		{ "json", required_argument, NULL, O_JSON },
+		{ "pprof", required_argument, NULL, O_PPROF },
 		{ "no-summary", no_argument, NULL, O_NOSUM },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-probes", required_argument, NULL, O_MAXP },
@@ -212,6 +216,9 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 			break;
 		case O_JSON:
 			a->json = optarg;
+			break;
+		case O_PPROF:
+			a->pprof = optarg;
 			break;
 		case O_NOSUM:
 			a->summary = false;
@@ -520,6 +527,7 @@ int cmd_funcgraph(int argc, char **argv)
 	struct fg_run run = { 0 };
 	const struct gosym_info *info;
 	const char **names = NULL;
+	struct pprof_func *ppf = NULL;
 	bool *noret = NULL;
 	char out_tmp[PATH_MAX] = "";
 	FILE *outf = stdout;
@@ -534,6 +542,12 @@ int cmd_funcgraph(int argc, char **argv)
 	if (a.json && !fg_path_is_regular(a.json)) {
 		/* the Chrome trace writer renames <path>.tmp into place */
 		status = gt_error("funcgraph: --json '%s': not a regular file", a.json);
+		goto cleanup;
+	}
+	if (a.pprof && (err = fg_path_check_writable(a.pprof))) {
+		/* before the program runs, not after */
+		status = gt_error("funcgraph: cannot write --pprof '%s': %s", a.pprof,
+				  strerror(-err));
 		goto cleanup;
 	}
 	libbpf_set_print(libbpf_quiet);
@@ -645,6 +659,24 @@ int cmd_funcgraph(int argc, char **argv)
 		names[i] = pr.funcs[i].name;
 		noret[i] = pr.funcs[i].nrets == 0;
 	}
+	if (a.pprof) {
+		/* pprof locations: the function's entry and its file:line */
+		ppf = calloc(pr.nfuncs, sizeof(*ppf));
+		if (!ppf) {
+			gt_error("funcgraph: out of memory");
+			goto cleanup;
+		}
+		for (uint32_t i = 0; i < pr.nfuncs; i++) {
+			struct gosym_func gf;
+
+			ppf[i].name = pr.funcs[i].name;
+			ppf[i].addr = pr.funcs[i].entry;
+			if (!gosym_lookup_pc(gs, pr.funcs[i].entry, &gf)) {
+				ppf[i].file = gf.file;
+				ppf[i].line = gf.line;
+			}
+		}
+	}
 	if (a.out_path && !fg_path_is_regular(a.out_path)) {
 		/* /dev/stdout, a fifo, /dev/null: write in place, never
 		 * rename over it */
@@ -668,6 +700,7 @@ int cmd_funcgraph(int argc, char **argv)
 		struct fg_output_opts oo = {
 			.out = outf, .jsonl = a.jsonl, .summary = a.summary,
 			.folded_path = a.folded, .json_path = a.json,
+			.pprof_path = a.pprof, .pprof_funcs = ppf,
 			.goids = a.goids, .ngoids = a.ngoids, .min_dur_ns = a.min_dur,
 			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,
 			.binary = t.exe, .go_version = info->goversion,
@@ -681,7 +714,7 @@ int cmd_funcgraph(int argc, char **argv)
 			gt_error("funcgraph: --json is not available in this build (no Chrome trace writer)");
 			goto cleanup;
 		} else if (err) {
-			gt_error("funcgraph: cannot create '%s': %s", a.json, strerror(-err));
+			gt_error("funcgraph: cannot create '%s': %s", a.json ? a.json : "output", strerror(-err));
 			goto cleanup;
 		}
 		po.arg = out;
@@ -802,6 +835,7 @@ cleanup:
 	if (run.dump)
 		fclose(run.dump);
 	free(names);
+	free(ppf);
 	free(noret);
 	fg_probes_release(&pr);
 	gosym_free(gs);

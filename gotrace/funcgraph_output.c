@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "chrome_trace.h"
@@ -61,6 +62,10 @@ struct fg_output {
 	struct folded **fold;
 	size_t nfold;
 	struct chrome_trace *ct;
+	struct pprof *pp;
+	uint64_t last_end;	/* pprof: latest call end, for its duration */
+	char pp_comment[2][512];
+	const char *pp_comments[2];
 	bool header_done;	/* text: column titles printed */
 	uint64_t last_key;	/* text: track of the last block printed */
 	int err;
@@ -108,6 +113,29 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 		if (!o->fold) {
 			fg_output_free(o);
 			return -ENOMEM;
+		}
+	}
+	if (opts->pprof_path) {
+		struct pprof_opts po = {
+			.funcs = opts->pprof_funcs, .nfuncs = opts->pprof_funcs ? opts->nfuncs : 0,
+			.comments = o->pp_comments, .binary = opts->binary,
+		};
+		struct timespec ts;
+
+		if (!clock_gettime(CLOCK_REALTIME, &ts))
+			po.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		snprintf(o->pp_comment[0], sizeof(o->pp_comment[0]), "gotrace funcgraph: %s",
+			 opts->binary ? opts->binary : "?");
+		o->pp_comments[po.ncomments++] = o->pp_comment[0];
+		if (opts->go_version) {
+			snprintf(o->pp_comment[1], sizeof(o->pp_comment[1]), "built by %s",
+				 opts->go_version);
+			o->pp_comments[po.ncomments++] = o->pp_comment[1];
+		}
+		err = pprof_new(&po, &o->pp);
+		if (err) {
+			fg_output_free(o);
+			return err;
 		}
 	}
 	if (opts->json_path) {
@@ -275,6 +303,16 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 	}
 	if (o->fold)
 		fold_add(o, c);
+	if (o->pp) {
+		/* the folded weighting: self time, one sample per stack and
+		 * goroutine; and the number of calls that ended that stack */
+		int e = pprof_add(o->pp, c->goid, c->stack, c->depth + 1, 1, (int64_t)c->self_ns);
+
+		if (e)
+			o->err = e;
+		if (c->end_ns > o->last_end)
+			o->last_end = c->end_ns;
+	}
 	if (o->ct) {
 		char nm[512];
 
@@ -474,6 +512,33 @@ bool fg_path_is_regular(const char *path)
 	return S_ISREG(st.st_mode);
 }
 
+int fg_path_check_writable(const char *path)
+{
+	char dir[4096];
+	struct stat st;
+	char *slash;
+
+	if (!*path)
+		return -ENOENT;
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		return access(path, W_OK) ? -errno : 0;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	return access(dir, W_OK) ? -errno : 0;
+}
+
 static int write_folded(struct fg_output *o)
 {
 	char tmp[4096];
@@ -519,6 +584,13 @@ int fg_output_finish(struct fg_output *o, const char **what)
 		if (err)
 			*what = o->o.folded_path;
 	}
+	if (o->pp && !err) {
+		if (o->last_end > o->o.t0)
+			pprof_set_duration(o->pp, (int64_t)(o->last_end - o->o.t0));
+		err = pprof_write(o->pp, o->o.pprof_path);
+		if (err)
+			*what = o->o.pprof_path;
+	}
 	if (o->ct) {
 		int e = chrome_trace_close(o->ct, NULL);
 
@@ -554,6 +626,7 @@ void fg_output_free(struct fg_output *o)
 		}
 	}
 	free(o->fold);
+	pprof_free(o->pp);
 	free(o);
 }
 

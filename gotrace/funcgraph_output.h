@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * funcgraph's writers: the indented call graph per goroutine (text), one
- * JSON object per call (jsonl), folded stacks, the Chrome trace, and the
- * per-function summary.  Fed with the pairing engine's completed calls.
+ * JSON object per call (jsonl), folded stacks, pprof, the Chrome trace, and
+ * the per-function summary.  Fed with the pairing engine's completed calls.
  * Errors are negative errno; nothing here prints except to the outputs.
  */
 #ifndef GOTRACE_FUNCGRAPH_OUTPUT_H
@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "pairing.h"
+#include "pprof.h"
 
 struct fg_output_opts {
 	FILE *out;			/* text or jsonl stream */
@@ -20,6 +21,8 @@ struct fg_output_opts {
 	bool summary;			/* per-function summary at the end */
 	const char *folded_path;	/* NULL: none */
 	const char *json_path;		/* Chrome trace; NULL: none */
+	const char *pprof_path;		/* gzipped profile.proto; NULL: none */
+	const struct pprof_func *pprof_funcs;	/* nfuncs names/files/lines */
 	const int64_t *goids;		/* --goid filter; NULL: all */
 	size_t ngoids;
 	uint64_t min_dur_ns;		/* --min-duration */
@@ -48,6 +51,11 @@ void fg_output_set_t0(struct fg_output *o, uint64_t t0);
  * written to "<path>.tmp" and renamed into place.  Never rename over a
  * device, fifo or symlink target such as /dev/null. */
 bool fg_path_is_regular(const char *path);
+
+/* 0 if output to path can probably be written (the file is writable, or
+ * its directory is when it doesn't exist yet), else -errno: checked
+ * before tracing so that a typo doesn't cost a whole run. */
+int fg_path_check_writable(const char *path);
 
 /* JSON string body escaping (no quotes added). */
 void fg_json_str(FILE *f, const char *s);
