@@ -523,10 +523,14 @@ int fg_path_check_writable(const char *path)
 	if (!stat(path, &st)) {
 		if (S_ISDIR(st.st_mode))
 			return -EISDIR;
-		return access(path, W_OK) ? -errno : 0;
-	}
-	if (errno != ENOENT)
+		if (!fg_path_is_regular(path))	/* written in place */
+			return access(path, W_OK) ? -errno : 0;
+		if (access(path, W_OK))
+			return -errno;
+		/* FILE.tmp is created next to it, then renamed */
+	} else if (errno != ENOENT) {
 		return -errno;
+	}
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
 	slash = strrchr(dir, '/');

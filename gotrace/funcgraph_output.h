@@ -52,9 +52,10 @@ void fg_output_set_t0(struct fg_output *o, uint64_t t0);
  * device, fifo or symlink target such as /dev/null. */
 bool fg_path_is_regular(const char *path);
 
-/* 0 if output to path can probably be written (the file is writable, or
- * its directory is when it doesn't exist yet), else -errno: checked
- * before tracing so that a typo doesn't cost a whole run. */
+/* 0 if output to path can probably be written, else -errno: a device or
+ * fifo must be writable; a regular file (or none yet) needs a writable
+ * directory for "<path>.tmp".  Checked before tracing so that a typo
+ * doesn't cost a whole run. */
 int fg_path_check_writable(const char *path);
 
 /* JSON string body escaping (no quotes added). */
