@@ -255,7 +255,19 @@ def check_binary(label, path, oracle, addr2line, selfframes=False):
                 i = bisect.bisect_right(starts, pc) - 1
                 return i >= 0 and pc < nl[i][1]
             mine = [pc for pc in pcs if not in_nolines(pc)]
-            bad = compare_sym(ours, addr2line_parse(a.stdout, pcs), mine)
+            a2l = addr2line_parse(a.stdout, pcs)
+            # addr2line finds the table only through a .gopclntab-like
+            # section or the runtime.pclntab symbol; a stripped cgo PIE of
+            # Go 1.17 keeps it in .data.rel.ro with neither, so addr2line
+            # answers nothing at all.  The oracle (magic scan) still checks
+            # those builds above.
+            if any(tr[0] for tr in truth.values()) and not any(
+                    (a2l.get(pc) or (None,))[0] for pc in mine):
+                res.append((label + ": sym vs addr2line", None,
+                            "addr2line resolves none of %d PCs (it finds no pclntab here); "
+                            "compared with the oracle only" % len(mine)))
+                return res + ([check_selfframes(label, path, ofuncs)] if selfframes else [])
+            bad = compare_sym(ours, a2l, mine)
             res.append((label + ": sym vs addr2line", not bad,
                         "%d PCs (%d in functions without line table left out); %s" % (
                             len(mine), len(pcs) - len(mine), shown(bad, len(mine)))))
