@@ -111,12 +111,25 @@ def doctor_passes():
     return p.returncode == 0
 
 
+def build_fixtures():
+    """Programs the C unit tests read but do not build themselves: the C
+    stack test program in its three unwind-table variants."""
+    sys.path.insert(0, os.path.join(HERE, "replay", "tools"))
+    try:
+        import unwindlib
+        for variant in sorted(unwindlib.CSTACKS_VARIANTS):
+            unwindlib.build_cstacks(variant)
+    except Exception:
+        report("FAIL", "fixtures", traceback.format_exc()[-2000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="filt", default="")
     ap.add_argument("--unit-only", action="store_true")
     a = ap.parse_args()
     t0 = time.time()
+    build_fixtures()
     run_c_tests(a.filt)
     run_py_tests("unit", a.filt)
     if not a.unit_only:
