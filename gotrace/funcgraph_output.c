@@ -17,6 +17,7 @@
 
 #include "chrome_trace.h"
 #include "funcgraph_output.h"
+#include "json_out.h"
 
 /* The Chrome trace writer is another module; link without it if absent. */
 #pragma weak chrome_trace_open
@@ -216,20 +217,6 @@ static struct tbuf *tbuf_get(struct fg_output *o, uint64_t key, bool create)
 	return &o->tb[i];
 }
 
-void fg_json_str(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-}
-
 static const char *fname(const struct fg_output *o, uint32_t func)
 {
 	return func < o->o.nfuncs ? o->o.names[func] : "?";
@@ -335,7 +322,7 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 		FILE *f = o->o.out;
 
 		fprintf(f, "{\"type\":\"call\",\"goid\":%" PRId64 ",\"func\":\"", c->goid);
-		fg_json_str(f, fname(o, c->func));
+		gt_json_str(f, fname(o, c->func));
 		fprintf(f, "\",\"depth\":%d,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64
 			   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s}\n",
 			c->depth, c->start_ns > o->o.t0 ? c->start_ns - o->o.t0 : 0, dur, c->self_ns,
@@ -484,7 +471,7 @@ static void write_summary(struct fg_output *o)
 
 		if (o->o.jsonl) {
 			fprintf(f, "{\"type\":\"summary\",\"func\":\"");
-			fg_json_str(f, fname(o, idx[k]));
+			gt_json_str(f, fname(o, idx[k]));
 			fprintf(f, "\",\"calls\":%" PRIu64 ",\"unwound\":%" PRIu64 ",\"open\":%" PRIu64
 				   ",\"total_ns\":%" PRIu64 ",\"mean_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
 				   ",\"p99_ns\":%" PRIu64 "}\n",

@@ -58,7 +58,4 @@ bool fg_path_is_regular(const char *path);
  * doesn't cost a whole run. */
 int fg_path_check_writable(const char *path);
 
-/* JSON string body escaping (no quotes added). */
-void fg_json_str(FILE *f, const char *s);
-
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "states_output.h"
+#include "json_out.h"
 
 const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime";
 
@@ -68,21 +69,6 @@ const char *st_fmt_dur(uint64_t ns, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.3fs", ns / 1e9);
 	return buf;
-}
-
-/* JSON string body (no quotes) of s. */
-static void json_str(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
 }
 
 static void csv_str(FILE *f, const char *s)
@@ -352,12 +338,12 @@ void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, s
 		fprintf(f, "{\"type\":\"goroutine\",\"goid\":%" PRId64, g->goid);
 		if (g->start_func) {
 			fputs(",\"func\":\"", f);
-			json_str(f, g->start_func);
+			gt_json_str(f, g->start_func);
 			fputc('"', f);
 		}
 		if (g->created_at) {
 			fputs(",\"created_at\":\"", f);
-			json_str(f, g->created_at);
+			gt_json_str(f, g->created_at);
 			fputc('"', f);
 		}
 		fprintf(f, ",\"parent\":%" PRId64 ",\"created\":%s,\"exited\":%s", g->parent,
@@ -385,7 +371,7 @@ void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, s
 			const struct st_wait *w = &g->waits[i];
 
 			fputs(first ? "\"" : ",\"", f);
-			json_str(f, st_reason_name(o, w->reason));
+			gt_json_str(f, st_reason_name(o, w->reason));
 			fprintf(f, "\":{\"ns\":%" PRIu64 ",\"count\":%" PRIu32 "}", w->ns, w->count);
 			first = false;
 		}
