@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=build/demo
 mkdir -p "$OUT"
-GO=$(bash scripts/toolchains.sh 2>/dev/null | head -n1 | cut -f2 || true)
-[ -n "$GO" ] || GO=$(command -v go || echo /usr/local/go/bin/go)
+# The newest Go on the machine (toolchains.sh lists oldest first).
+GO=$(bash scripts/toolchains.sh 2>/dev/null | tail -n1 | cut -f2 || true)
+[ -x "$GO" ] || GO=$(command -v go || echo /usr/lib/go-1.19/bin/go)
 echo "demo: building testprogs/goroutines with $("$GO" version)" >&2
 (cd testprogs/goroutines && GOFLAGS=-buildvcs=false "$GO" build -o "../../$OUT/goroutines" .)
 
