@@ -41,7 +41,7 @@ struct fg_args {
 	char **exc;
 	int nexc;
 	char **cmd;
-	const char *out_path, *folded, *json, *pprof;
+	const char *out_path, *folded, *json, *pprof, *speedscope;
 	bool jsonl, yes, summary;
 	bool floor;		/* benchmark: bare uprobes at the same sites */
 	int64_t *goids;
@@ -75,6 +75,7 @@ static void usage(FILE *f)
 "      --depth N            only calls at depth < N (0 = outermost traced call)\n"
 "      --folded FILE        folded stacks weighted by self time (flame graphs)\n"
 "      --json FILE          Chrome trace (Perfetto, chrome://tracing)\n"
+"      --speedscope FILE    with --json: also speedscope's own format\n"
 "      --pprof FILE         gzipped pprof profile: self time and calls per\n"
 "                           stack, labeled by goroutine (go tool pprof)\n"
 "      --no-summary         no per-function summary at the end\n"
@@ -138,7 +139,7 @@ static int parse_goids(const char *s, struct fg_args *a)
 /* 0 ok, -1 done (help), >0 usage error already reported */
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
-	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_MAXP, O_NOSUM,
+	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
 	       O_ATTACH, O_FLOOR, O_PPROF };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -150,6 +151,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "depth", required_argument, NULL, O_DEPTH },
 		{ "folded", required_argument, NULL, O_FOLDED },
 		{ "json", required_argument, NULL, O_JSON },
+		{ "speedscope", required_argument, NULL, O_SPEEDSCOPE },
 		{ "pprof", required_argument, NULL, O_PPROF },
 		{ "no-summary", no_argument, NULL, O_NOSUM },
 		{ "duration", required_argument, NULL, 'd' },
@@ -213,6 +215,9 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		}
 		case O_FOLDED:
 			a->folded = optarg;
+			break;
+		case O_SPEEDSCOPE:
+			a->speedscope = optarg;
 			break;
 		case O_JSON:
 			a->json = optarg;
@@ -539,6 +544,10 @@ int cmd_funcgraph(int argc, char **argv)
 	err = parse_args(argc, argv, &a);
 	if (err)
 		return err < 0 ? 0 : EXIT_USAGE;
+	if (a.speedscope && !a.json) {
+		gt_error("funcgraph: --speedscope needs --json FILE");
+		return EXIT_USAGE;
+	}
 	if (a.json && !fg_path_is_regular(a.json)) {
 		/* the Chrome trace writer renames <path>.tmp into place */
 		status = gt_error("funcgraph: --json '%s': not a regular file", a.json);
@@ -699,7 +708,7 @@ int cmd_funcgraph(int argc, char **argv)
 	{
 		struct fg_output_opts oo = {
 			.out = outf, .jsonl = a.jsonl, .summary = a.summary,
-			.folded_path = a.folded, .json_path = a.json,
+			.folded_path = a.folded, .json_path = a.json, .speedscope_path = a.speedscope,
 			.pprof_path = a.pprof, .pprof_funcs = ppf,
 			.goids = a.goids, .ngoids = a.ngoids, .min_dur_ns = a.min_dur,
 			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,

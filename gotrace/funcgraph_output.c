@@ -18,12 +18,9 @@
 #include "chrome_trace.h"
 #include "funcgraph_output.h"
 #include "json_out.h"
+#include "trace_report.h"
 
 /* The Chrome trace writer is another module; link without it if absent. */
-#pragma weak chrome_trace_open
-#pragma weak chrome_trace_slice
-#pragma weak chrome_trace_close
-#pragma weak chrome_trace_abort
 
 struct bcall {
 	uint64_t seq, start, dur, self;
@@ -146,12 +143,10 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 			.binary = opts->binary,
 			.go_version = opts->go_version,
 			.command_line = opts->command_line,
+			.max_events = GT_TRACE_MAX_EVENTS,
+			.speedscope_path = opts->speedscope_path,
 		};
 
-		if (!chrome_trace_open) {
-			fg_output_free(o);
-			return -EOPNOTSUPP;
-		}
 		if (opts->goids) {
 			/* chrome_trace takes uint64 goids */
 			co.goids = (const uint64_t *)opts->goids;
@@ -583,12 +578,15 @@ int fg_output_finish(struct fg_output *o, const char **what)
 			*what = o->o.pprof_path;
 	}
 	if (o->ct) {
-		int e = chrome_trace_close(o->ct, NULL);
+		struct chrome_trace_stats cs;
+		int e = chrome_trace_close(o->ct, &cs);
 
 		o->ct = NULL;
 		if (e && !err) {
 			err = e;
 			*what = o->o.json_path;
+		} else if (!e) {
+			gt_trace_report("funcgraph", o->o.json_path, &cs);
 		}
 	}
 	return err;
@@ -598,7 +596,7 @@ void fg_output_free(struct fg_output *o)
 {
 	if (!o)
 		return;
-	if (o->ct && chrome_trace_abort)
+	if (o->ct)
 		chrome_trace_abort(o->ct);
 	for (size_t i = 0; i < o->ntb; i++)
 		free(o->tb[i].c);

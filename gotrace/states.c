@@ -23,6 +23,7 @@
 
 #include "gosym.h"
 #include "gotrace.h"
+#include "trace_report.h"
 #include "chrome_trace.h"
 #include "target.h"
 #include "uprobe_multi.h"
@@ -60,6 +61,7 @@ static const char usage_text[] =
 "      --no-summary       no summary on exit\n"
 "      --csv FILE         write the summary as CSV to FILE\n"
 "      --json FILE        write a Chrome trace (Perfetto, chrome://tracing)\n"
+"      --speedscope FILE  with --json: also speedscope's own format (exact ns edges)\n"
 "      --buffer-size SIZE ring buffer between BPF and gotrace (default 16M;\n"
 "                         a power of two, 4K or more); raise it if events\n"
 "                         are reported dropped\n"
@@ -86,6 +88,7 @@ struct states_opts {
 	const char *output;
 	const char *csv;
 	const char *json;
+	const char *speedscope;
 	const char *raw;
 	uint32_t ringbuf_bytes;
 	int attach_mode;		/* ATTACH_AUTO, ATTACH_MULTI, ATTACH_SINGLE */
@@ -192,7 +195,7 @@ static int parse_states(const char *s, uint32_t *mask)
 	return err;
 }
 
-enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_SPEEDSCOPE, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
 
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -204,6 +207,7 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "csv", required_argument, NULL, OPT_CSV },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
 		{ "raw", required_argument, NULL, OPT_RAW },
 		{ "buffer-size", required_argument, NULL, OPT_BUFSZ },
 		{ "attach", required_argument, NULL, OPT_ATTACH },
@@ -259,6 +263,9 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 			break;
 		case OPT_CSV:
 			o->csv = optarg;
+			break;
+		case OPT_SPEEDSCOPE:
+			o->speedscope = optarg;
 			break;
 		case OPT_JSON:
 			o->json = optarg;
@@ -349,6 +356,10 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 	if (!o->pid == !o->argv) {
 		gt_error("states: give either -p PID or -- PROGRAM [ARGS]");
 		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (o->speedscope && !o->json) {
+		gt_error("states: --speedscope needs --json FILE");
 		return EXIT_USAGE;
 	}
 	return -1; /* continue */
@@ -628,6 +639,8 @@ int cmd_states(int argc, char **argv)
 			.binary = t.exe,
 			.go_version = gi->goversion,
 			.command_line = o.argv ? o.argv[0] : NULL,
+			.max_events = GT_TRACE_MAX_EVENTS,
+			.speedscope_path = o.speedscope,
 		};
 
 		if (o.goids) {
@@ -786,6 +799,7 @@ int cmd_states(int argc, char **argv)
 		}
 		gt_progress("wrote %s (%u goroutines, %" PRIu64 " slices)", o.json, cs.goroutines,
 			    cs.slices);
+		gt_trace_report("states", o.json, &cs);
 	}
 	if (fflush(out) || run.out.write_error || (csvf && fflush(csvf))) {
 		gt_error("states: write error: %s", strerror(errno));
