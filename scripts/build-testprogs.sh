@@ -131,6 +131,9 @@ build_one() {
 	fi
 	n=$(vnum "$gv")
 	((n >= 118)) && flags+=(-buildvcs=false)
+	# `// gotrace:trimpath`: byte-identical builds in any checkout (the
+	# replay corpus refers to them by Go build ID).
+	grep -q '^//[[:space:]]*gotrace:trimpath' "$src/main.go" 2>/dev/null && flags+=(-trimpath)
 	case $variant in
 	pie) flags+=(-buildmode=pie) ;;
 	stripped) ldflags='-s -w' ;;

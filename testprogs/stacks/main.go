@@ -12,6 +12,7 @@
 // Chains run one after the other, so the k-th marker hit is the k-th line.
 //
 // gotrace:min-go 1.17
+// gotrace:trimpath
 package main
 
 import (
