@@ -164,12 +164,20 @@ nbuilt=$(grep -c '^built ' "$jobs_file.res")
 nfail=$(grep -c '^failed ' "$jobs_file.res")
 grep '^failed ' "$jobs_file.res" | sed 's/^/testprogs: /' >&2
 
-# The manifest lists every build whose binary exists now.
+# The manifest lists every build whose binary exists now.  A subset run
+# (TESTPROGS_ONLY) keeps the other programs' entries from the old manifest.
 manifest_tmp=$(mktemp "$OUT/manifest.json.XXXXXX")  # concurrent runs: each its own
-python3 - "$OUT" "$jobs_file" <<'EOF' >"$manifest_tmp"
+python3 - "$OUT" "$jobs_file" "${TESTPROGS_ONLY:-}" <<'EOF' >"$manifest_tmp"
 import json, os, sys
-out, jobs = sys.argv[1], sys.argv[2]
+out, jobs, only = sys.argv[1], sys.argv[2], sys.argv[3].split()
 m = []
+old = os.path.join(out, "manifest.json")
+if only and os.path.exists(old):
+    try:
+        m = [b for b in json.load(open(old))
+             if b.get("prog") not in only and os.path.isfile(b.get("path", ""))]
+    except ValueError:
+        m = []
 for line in open(jobs):
     gv, goexe, prog, variant, goarch, cgo = line.split()
     path = os.path.join(out, gv, variant, prog)
