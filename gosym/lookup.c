@@ -185,6 +185,29 @@ const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f
 	return s ? s : "?";
 }
 
+/* File and line of pc inside function idx (record f, bounds [entry, end)),
+ * through the checkpoint cache.  *file is NULL when the file table has no
+ * value at pc, *line 0 when the line table has none; returns true when
+ * both are known.  The one place every lookup gets a position from. */
+static bool position(const struct gosym *g, size_t idx, const struct gosym_rawfunc *f,
+		     uint64_t entry, uint64_t end, uint64_t pc, const char **file, int *line)
+{
+	int32_t fileno, ln;
+	bool ok = true;
+
+	*file = NULL;
+	*line = 0;
+	if (gosym__pcvalue_cached(g, 1, idx, f->pcfile, entry, end, pc, &fileno))
+		*file = gosym__filename(g, f, fileno);
+	else
+		ok = false;
+	if (gosym__pcvalue_cached(g, 0, idx, f->pcln, entry, end, pc, &ln))
+		*line = ln;
+	else
+		ok = false;
+	return ok;
+}
+
 enum gosym_special gosym__special_by_name(const char *n)
 {
 	static const struct { const char *name; enum gosym_special s; } tab[] = {
@@ -224,7 +247,6 @@ const char *gosym_special_name(enum gosym_special s)
 int gosym_func_at(const struct gosym *g, size_t index, struct gosym_func *out)
 {
 	struct gosym_rawfunc f;
-	int32_t fileno, line;
 
 	if (index >= g->pcln.nfunc)
 		return -ENOENT;
@@ -240,12 +262,9 @@ int gosym_func_at(const struct gosym *g, size_t index, struct gosym_func *out)
 	out->flag = f.flag;
 	out->special = gosym__special_by_name(out->name);
 	out->args = f.args;
-	out->file = "";
-	out->line = 0;
-	if (gosym__pcvalue(g, f.pcfile, out->entry, out->entry, &fileno))
-		out->file = gosym__filename(g, &f, fileno);
-	if (gosym__pcvalue(g, f.pcln, out->entry, out->entry, &line))
-		out->line = line;
+	position(g, index, &f, out->entry, out->end, out->entry, &out->file, &out->line);
+	if (!out->file)
+		out->file = "";
 	return 0;
 }
 
@@ -280,18 +299,14 @@ int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *li
 {
 	long idx = gosym__find_func(g, pc);
 	struct gosym_rawfunc f;
-	uint64_t entry;
-	int32_t fileno, ln;
+	const char *fl;
+	int ln;
 
-	if (idx < 0 || gosym__func_raw(g, idx, &f))
+	if (idx < 0 || gosym__func_raw(g, idx, &f) ||
+	    !position(g, idx, &f, gosym__func_entry(g, idx), gosym__func_entry(g, idx + 1), pc,
+		      &fl, &ln))
 		return -ENOENT;
-	entry = gosym__func_entry(g, idx);
-	uint64_t end = gosym__func_entry(g, idx + 1);
-
-	if (!gosym__pcvalue_cached(g, 1, idx, f.pcfile, entry, end, pc, &fileno) ||
-	    !gosym__pcvalue_cached(g, 0, idx, f.pcln, entry, end, pc, &ln))
-		return -ENOENT;
-	*file = gosym__filename(g, &f, fileno);
+	*file = fl;
 	*line = ln;
 	return 0;
 }
@@ -331,24 +346,37 @@ static const uint8_t *inline_tree(const struct gosym *g, const struct gosym_rawf
 	return gosym__vaddr_ptr(g, va, avail);
 }
 
+/* One frame of a logical call chain: name, and where pc is in function idx. */
+static void set_frame(const struct gosym *g, size_t idx, const struct gosym_rawfunc *f,
+		      uint64_t entry, uint64_t end, uint64_t pc, const char *name, bool inlined,
+		      struct gosym_frame *fr)
+{
+	fr->func = name;
+	fr->inlined = inlined;
+	position(g, idx, f, entry, end, pc, &fr->file, &fr->line);
+	if (!fr->file)
+		fr->file = "?";
+}
+
 int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *frames, int max)
 {
 	long idx = gosym__find_func(g, pc);
 	struct gosym_rawfunc f;
 	const uint8_t *tree = NULL;
 	size_t tree_avail = 0, recsz;
-	uint64_t entry, cur = pc;
+	uint64_t entry, end, cur = pc;
+	uint32_t inltab = 0;
 	int n = 0;
-	int32_t ix = -1, fileno, line;
+	int32_t ix = -1;
 
 	if (idx < 0 || gosym__func_raw(g, idx, &f))
 		return -ENOENT;
 	entry = gosym__func_entry(g, idx);
+	end = gosym__func_entry(g, idx + 1);
 	recsz = g->pcln.format >= GOSYM_PCLN_120 ? 16 : 20;
 	if (f.npcdata > PCDATA_INLTREEINDEX) {
-		uint32_t tab = gosym__u32(g, f.pcdata + PCDATA_INLTREEINDEX * 4);
-
-		if (gosym__pcvalue(g, tab, entry, cur, &ix) && ix >= 0)
+		inltab = gosym__u32(g, f.pcdata + PCDATA_INLTREEINDEX * 4);
+		if (gosym__pcvalue(g, inltab, entry, cur, &ix) && ix >= 0)
 			tree = inline_tree(g, &f, &tree_avail);
 		/* Go 1.12 and older used a different record layout. */
 		if (g->pcln.format == GOSYM_PCLN_12 && (g->info.go_minor < 13 || !g->info.go_major))
@@ -369,32 +397,16 @@ int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *fram
 			nameoff = gosym__u32(g, r + 12);
 			parentpc = (int32_t)gosym__u32(g, r + 16);
 		}
-		if (n < max) {
-			frames[n].func = gosym__funcname(g, nameoff);
-			frames[n].file = "?";
-			frames[n].line = 0;
-			if (gosym__pcvalue(g, f.pcfile, entry, cur, &fileno))
-				frames[n].file = gosym__filename(g, &f, fileno);
-			if (gosym__pcvalue(g, f.pcln, entry, cur, &line))
-				frames[n].line = line;
-			frames[n].inlined = true;
-		}
+		if (n < max)
+			set_frame(g, idx, &f, entry, end, cur, gosym__funcname(g, nameoff), true,
+				  &frames[n]);
 		n++;
 		cur = entry + (uint32_t)parentpc;
-		uint32_t tab = gosym__u32(g, f.pcdata + PCDATA_INLTREEINDEX * 4);
-
-		if (!gosym__pcvalue(g, tab, entry, cur, &ix))
+		if (!gosym__pcvalue(g, inltab, entry, cur, &ix))
 			ix = -1;
 	}
-	if (n < max) {
-		frames[n].func = gosym__funcname(g, f.nameoff);
-		frames[n].file = "?";
-		frames[n].line = 0;
-		if (gosym__pcvalue(g, f.pcfile, entry, cur, &fileno))
-			frames[n].file = gosym__filename(g, &f, fileno);
-		if (gosym__pcvalue(g, f.pcln, entry, cur, &line))
-			frames[n].line = line;
-		frames[n].inlined = false;
-	}
+	if (n < max)
+		set_frame(g, idx, &f, entry, end, cur, gosym__funcname(g, f.nameoff), false,
+			  &frames[n]);
 	return n + 1;
 }
