@@ -125,7 +125,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/obj/gotrace/main.o,$(CLI_
 # headers with -MMD like any object.
 $(BUILD)/bench/%: tests/bench/%.c $(LIBDWUNW) $(LIBGOSYM) | $(BPF_SKEL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Igotrace $(CFLAGS) -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Igotrace $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(filter %.a,$^) $(LDFLAGS) $(LDLIBS)
 
 # --- fuzzing and sanitizers (clang: libFuzzer, ASan, UBSan)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
