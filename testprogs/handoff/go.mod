@@ -1,0 +1,3 @@
+module gotrace.test/handoff
+
+go 1.15
