@@ -9,7 +9,7 @@
  *            ts is relative to the trace start (st_out.t0_ns).
  *   summary  per goroutine: a text table sorted by a column (--sort,
  *            --top), CSV (--csv FILE), or JSON Lines {"type":"goroutine",...}
- *   chrome   state slices and creation flows into a chrome_trace (--json)
+ *   chrome   state slices, creation and unblock flows into a chrome_trace (--json)
  *
  * The writers never fail the trace: a write error is remembered in
  * st_out.write_error and reported by the caller at the end.
@@ -22,6 +22,8 @@
 #include "states_model.h"
 
 struct chrome_trace;
+
+#define ST_RUNNING_SLOTS 512	/* st_out.running_on */
 
 enum st_sort {
 	ST_SORT_GOID,
@@ -46,6 +48,13 @@ struct st_out {
 	/* st_out_chrome_transition when ct is set (a hook, so that the
 	 * stream writers link without the trace writer) */
 	void (*chrome)(struct st_out *o, const struct st_transition *t);
+	/* states_chrome.c: per thread, the goroutine running on it, for the
+	 * unblock flows.  Direct-mapped by tid: a collision only loses a flow
+	 * (the tid is checked), never attributes one to the wrong goroutine. */
+	struct st_running_on {
+		uint32_t tid;
+		int64_t goid;		/* 0: none */
+	} running_on[ST_RUNNING_SLOTS];
 	bool write_error;
 };
 
@@ -64,7 +73,7 @@ bool st_out_wants_goid(const struct st_out *o, int64_t goid);
 /* The model's sink: stream line and chrome slices for one transition. */
 void st_out_transition(void *ctx, const struct st_transition *t);
 
-/* states_chrome.c: the slice that `t` closes, and the creation flow. */
+/* states_chrome.c: the slice that `t` closes, and the creation or unblock flow. */
 void st_out_chrome_transition(struct st_out *o, const struct st_transition *t);
 
 /* After st_model_finish(end_ns): close the chrome trace's open slices. */
