@@ -43,6 +43,7 @@ struct fg_args {
 	char **cmd;
 	const char *out_path, *folded, *json, *pprof, *speedscope;
 	bool jsonl, yes, summary;
+	bool json_gz;		/* --json-gz: gzip the Chrome trace */
 	bool floor;		/* benchmark: bare uprobes at the same sites */
 	int64_t *goids;
 	size_t ngoids;
@@ -74,7 +75,9 @@ static void usage(FILE *f)
 "      --min-duration D     only calls lasting at least D (e.g. 10us, 2ms)\n"
 "      --depth N            only calls at depth < N (0 = outermost traced call)\n"
 "      --folded FILE        folded stacks weighted by self time (flame graphs)\n"
-"      --json FILE          Chrome trace (Perfetto, chrome://tracing)\n"
+"      --json FILE          Chrome trace (Perfetto, chrome://tracing);\n"
+"                           gzipped when FILE ends in .gz\n"
+"      --json-gz FILE       the same, gzipped whatever FILE's name\n"
 "      --speedscope FILE    with --json: also speedscope's own format\n"
 "      --pprof FILE         gzipped pprof profile: self time and calls per\n"
 "                           stack, labeled by goroutine (go tool pprof)\n"
@@ -139,7 +142,7 @@ static int parse_goids(const char *s, struct fg_args *a)
 /* 0 ok, -1 done (help), >0 usage error already reported */
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
-	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
+	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_JSONGZ, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
 	       O_ATTACH, O_FLOOR, O_PPROF };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -151,6 +154,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "depth", required_argument, NULL, O_DEPTH },
 		{ "folded", required_argument, NULL, O_FOLDED },
 		{ "json", required_argument, NULL, O_JSON },
+		{ "json-gz", required_argument, NULL, O_JSONGZ },
 		{ "speedscope", required_argument, NULL, O_SPEEDSCOPE },
 		{ "pprof", required_argument, NULL, O_PPROF },
 		{ "no-summary", no_argument, NULL, O_NOSUM },
@@ -220,7 +224,11 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 			a->speedscope = optarg;
 			break;
 		case O_JSON:
+		case O_JSONGZ:
+			if (a->json)
+				return gt_error("funcgraph: give one of --json and --json-gz, once") + 1;
 			a->json = optarg;
+			a->json_gz = c == O_JSONGZ;
 			break;
 		case O_PPROF:
 			a->pprof = optarg;
@@ -708,7 +716,8 @@ int cmd_funcgraph(int argc, char **argv)
 	{
 		struct fg_output_opts oo = {
 			.out = outf, .jsonl = a.jsonl, .summary = a.summary,
-			.folded_path = a.folded, .json_path = a.json, .speedscope_path = a.speedscope,
+			.folded_path = a.folded, .json_path = a.json, .json_gzip = a.json_gz,
+			.speedscope_path = a.speedscope,
 			.pprof_path = a.pprof, .pprof_funcs = ppf,
 			.goids = a.goids, .ngoids = a.ngoids, .min_dur_ns = a.min_dur,
 			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,

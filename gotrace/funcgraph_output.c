@@ -145,6 +145,7 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 			.command_line = opts->command_line,
 			.max_events = GT_TRACE_MAX_EVENTS,
 			.speedscope_path = opts->speedscope_path,
+			.gzip = opts->json_gzip,
 		};
 
 		if (opts->goids) {

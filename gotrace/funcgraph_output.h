@@ -21,6 +21,7 @@ struct fg_output_opts {
 	bool summary;			/* per-function summary at the end */
 	const char *folded_path;	/* NULL: none */
 	const char *json_path;		/* Chrome trace; NULL: none */
+	bool json_gzip;			/* gzip it whatever its name (--json-gz) */
 	const char *speedscope_path;	/* with json_path: speedscope format too */
 	const char *pprof_path;		/* gzipped profile.proto; NULL: none */
 	const struct pprof_func *pprof_funcs;	/* nfuncs names/files/lines */

@@ -60,7 +60,11 @@ static const char usage_text[] =
 "      --top N            summary: only the first N goroutines\n"
 "      --no-summary       no summary on exit\n"
 "      --csv FILE         write the summary as CSV to FILE\n"
-"      --json FILE        write a Chrome trace (Perfetto, chrome://tracing)\n"
+"      --json FILE        write a Chrome trace (Perfetto, chrome://tracing);\n"
+"                         gzipped when FILE ends in .gz\n"
+"      --json-gz FILE     the same, gzipped whatever FILE's name\n"
+"      --min-duration D   trace: leave out state slices shorter than D\n"
+"                         (e.g. 10us, 1ms) to keep big traces loadable\n"
 "      --speedscope FILE  with --json: also speedscope's own format (exact ns edges)\n"
 "      --buffer-size SIZE ring buffer between BPF and gotrace (default 16M;\n"
 "                         a power of two, 4K or more); raise it if events\n"
@@ -88,6 +92,8 @@ struct states_opts {
 	const char *output;
 	const char *csv;
 	const char *json;
+	bool json_gz;			/* --json-gz */
+	uint64_t min_dur_ns;		/* --min-duration (trace only) */
 	const char *speedscope;
 	const char *raw;
 	uint32_t ringbuf_bytes;
@@ -195,7 +201,7 @@ static int parse_states(const char *s, uint32_t *mask)
 	return err;
 }
 
-enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_SPEEDSCOPE, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_JSONGZ, OPT_MINDUR, OPT_SPEEDSCOPE, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
 
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -207,6 +213,8 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "csv", required_argument, NULL, OPT_CSV },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "json-gz", required_argument, NULL, OPT_JSONGZ },
+		{ "min-duration", required_argument, NULL, OPT_MINDUR },
 		{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
 		{ "raw", required_argument, NULL, OPT_RAW },
 		{ "buffer-size", required_argument, NULL, OPT_BUFSZ },
@@ -268,7 +276,19 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 			o->speedscope = optarg;
 			break;
 		case OPT_JSON:
+		case OPT_JSONGZ:
+			if (o->json) {
+				gt_error("states: give one of --json and --json-gz, once");
+				return EXIT_USAGE;
+			}
 			o->json = optarg;
+			o->json_gz = c == OPT_JSONGZ;
+			break;
+		case OPT_MINDUR:
+			if (gt_parse_duration(optarg, &o->min_dur_ns)) {
+				gt_error("states: invalid --min-duration '%s' (e.g. 10us, 1ms)", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_RAW:
 			o->raw = optarg;
@@ -360,6 +380,10 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 	}
 	if (o->speedscope && !o->json) {
 		gt_error("states: --speedscope needs --json FILE");
+		return EXIT_USAGE;
+	}
+	if (o->min_dur_ns && !o->json) {
+		gt_error("states: --min-duration needs --json FILE");
 		return EXIT_USAGE;
 	}
 	return -1; /* continue */
@@ -641,6 +665,8 @@ int cmd_states(int argc, char **argv)
 			.command_line = o.argv ? o.argv[0] : NULL,
 			.max_events = GT_TRACE_MAX_EVENTS,
 			.speedscope_path = o.speedscope,
+			.gzip = o.json_gz,
+			.min_dur_ns = o.min_dur_ns,
 		};
 
 		if (o.goids) {
