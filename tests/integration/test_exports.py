@@ -1,7 +1,16 @@
-"""--json with --speedscope on states and funcgraph: both files written, the
-Chrome trace valid, the speedscope file in speedscope's schema with one
-profile per goroutine track of the Chrome trace; --speedscope alone is a
-usage error."""
+"""Exports of states and funcgraph, traced from real Go programs.
+
+- --json with --speedscope: both files written, the Chrome trace valid, the
+  speedscope file in speedscope's schema with one profile per goroutine
+  track of the Chrome trace; --speedscope alone is a usage error.
+- states --json unblock flows, against testprogs/handoff: goroutine A wakes
+  goroutine B over a channel a known number of times and both print their
+  goids; every "unblock" arrow into B must come from A, and there must be
+  at least as many as the rounds in which A saw B parked before sending.
+- --json-gz, --min-duration and --goid: a gzipped, valid trace whose slices
+  are all at least that long and whose goroutines are only those asked for.
+"""
+import gzip
 import json
 import os
 import sys
@@ -15,12 +24,20 @@ import trace_validate  # noqa: E402
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
 
-def _newest(prog):
+def _vkey(b):
+    return [int(x) for x in b["go"][2:].split(".")]
+
+
+def _defaults(prog):
     builds = [b for b in harness.testprog_builds()
               if b["prog"] == prog and b["variant"] == "default" and b["goarch"] == "amd64"]
     if not builds:
         raise AssertionError("no default build of %s" % prog)
-    return max(builds, key=lambda b: [int(x) for x in b["go"][2:].split(".")])["path"]
+    return sorted(builds, key=_vkey)
+
+
+def _newest(prog):
+    return _defaults(prog)[-1]["path"]
 
 
 def _check(cmd, name):
@@ -54,4 +71,89 @@ def test_speedscope_needs_json():
                 ["funcgraph", "--speedscope", "/tmp/x", "main.*", "/bin/true"]):
         p = harness.run([harness.GOTRACE] + cmd, check_rc=False)
         harness.check(cmd[0], p.returncode == 2 and "needs --json" in p.stderr,
+                      "rc=%d stderr=%r" % (p.returncode, p.stderr))
+
+
+def _goid_of_tracks(doc):
+    """tid -> goid, from the goid every X event carries in its args."""
+    return {e["tid"]: e["args"]["goid"] for e in doc["traceEvents"] if e.get("ph") == "X"}
+
+
+def _unblock_case(build):
+    name = "unblock flows " + build["go"]
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "t.json")
+        p = harness.run([harness.GOTRACE, "states", "-q", "--no-summary", "--json", js,
+                         "--", build["path"], "-n", "20"], timeout=120)
+        truth = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+        truth = [t for t in truth if t.get("event") == "handoff"]
+        if not harness.check(name + ": program ran", len(truth) == 1, p.stdout[-500:]):
+            return
+        t = truth[0]
+        harness.check(name + ": A saw B parked every round", t["parked"] == t["rounds"], str(t))
+        problems = trace_validate.validate(js)
+        harness.check(name + ": trace valid (flows paired)", not problems, str(problems[:3]))
+        with open(js) as f:
+            doc = json.load(f)
+    goid = _goid_of_tracks(doc)
+    into_b = [(goid.get(a[0]), a[1], b[1]) for n, a, b in trace_validate.bind_flows(doc)
+              if n == "unblock" and goid.get(b[0]) == t["sleeper"]]
+    from_a = [f for f in into_b if f[0] == t["waker"]]
+    harness.check(name + ": >= %d A->B arrows" % t["parked"], len(from_a) >= t["parked"],
+                  "%d A->B of %d into B" % (len(from_a), len(into_b)))
+    harness.check(name + ": every arrow into B from A", len(from_a) == len(into_b),
+                  str([f for f in into_b if f[0] != t["waker"]][:5]))
+    harness.check(name + ": running -> runnable slices",
+                  all(f[1] == "running" and f[2] == "runnable" for f in from_a), str(from_a[:5]))
+
+
+def test_states_unblock_flows():
+    """Oldest traceable Go, the last before the creation goid moved (1.23),
+    and the newest."""
+    if os.geteuid() != 0:
+        raise harness.Skip("tracing needs root")
+    builds = _defaults("handoff")
+    picks = {builds[0]["go"]: builds[0], builds[-1]["go"]: builds[-1]}
+    for b in builds:
+        if b["go"].startswith("go1.23."):
+            picks[b["go"]] = b
+    for b in sorted(picks.values(), key=_vkey):
+        _unblock_case(b)
+
+
+def _filtered_case(cmd, name, min_us):
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "t.trace")     # no .gz suffix: --json-gz must gzip anyway
+        harness.run([harness.GOTRACE] + cmd[:1] + ["-q", "--json-gz", js, "--goid", "1",
+                                                   "--min-duration", "%dus" % min_us] + cmd[1:],
+                    timeout=120)
+        with open(js, "rb") as f:
+            magic = f.read(2)
+        harness.check(name + ": gzipped", magic == b"\x1f\x8b", repr(magic))
+        problems = trace_validate.validate(js)
+        harness.check(name + ": valid", not problems, str(problems[:3]))
+        with gzip.open(js) as f:
+            doc = json.load(f)
+    xs = [e for e in doc["traceEvents"] if e.get("ph") == "X"]
+    harness.check(name + ": has slices", len(xs) > 0, "no X events")
+    short = [e for e in xs if round(float(e["dur"]) * 1000) < min_us * 1000]
+    harness.check(name + ": none shorter than %dus" % min_us, not short, str(short[:2]))
+    goids = {e["args"]["goid"] for e in xs}
+    harness.check(name + ": only goroutine 1", goids == {1}, str(sorted(goids)[:10]))
+
+
+def test_json_gz_min_duration_goid():
+    if os.geteuid() != 0:
+        raise harness.Skip("tracing needs root")
+    _filtered_case(["states", "--", _newest("states")], "states", 50)
+    _filtered_case(["funcgraph", "main.*", "--", _newest("funcgraph")], "funcgraph", 20)
+
+
+def test_json_gz_usage():
+    for cmd in (["states", "--json", "/tmp/x", "--json-gz", "/tmp/y", "-p", "1"],
+                ["funcgraph", "--json-gz", "/tmp/x", "--json", "/tmp/y", "main.*", "/bin/true"],
+                ["states", "--min-duration", "1ms", "-p", "1"],
+                ["states", "--json", "/tmp/x", "--min-duration", "soon", "-p", "1"]):
+        p = harness.run([harness.GOTRACE] + cmd, check_rc=False)
+        harness.check(" ".join(cmd[:3]), p.returncode == 2 and p.stderr.count("\n") == 1,
                       "rc=%d stderr=%r" % (p.returncode, p.stderr))
