@@ -33,6 +33,16 @@ const volatile __s32 off_m_g0 = 0;
 const volatile __s32 off_m_curg = 192;
 const volatile __s64 tls_g = -8;
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/* --stack: bytes of user stack copied at each function entry; 0 = off
+ * (the verifier then drops the stack code: no cost without --stack) */
+const volatile __u32 stack_size = 0;
+
+/* a stack-carrying entry event; stack_size bytes follow */
+struct fg_stack_rec {
+	struct fg_event ev;
+	struct gt_stack_hdr h;
+	__u8 stack[];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -79,10 +89,58 @@ static __always_inline __u64 current_g(struct pt_regs *ctx, bool tls)
 	return g;
 }
 
+static __always_inline void fill(struct fg_event *e, __s64 goid, __u64 dist, __u64 cookie,
+				 __u64 pid_tgid, __u8 kind, __u8 flags)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->goid = goid;
+	e->dist = dist;
+	e->func = (__u32)cookie;
+	e->tid = (__u32)pid_tgid;
+	e->kind = kind;
+	e->flags = flags;
+	e->pad = 0;
+	e->pad2 = 0;
+}
+
+static __always_inline void submit(void *rec)
+{
+	/* Wake the reader only when there is a batch worth reading; it also
+	 * polls with a short timeout. */
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	count(FG_CNT_EVENTS);
+}
+
+/* --stack: the entry event with registers and the stack from SP up to the
+ * current g's stack.hi (the stack we are on: on g0 that is g0's).  1 if
+ * sent, 0 if the ring buffer had no room (the caller sends the plain event). */
+static __always_inline int emit_stack(struct pt_regs *ctx, __s64 goid, __u64 dist, __u64 cookie,
+				      __u64 pid_tgid, __u8 flags, __u64 hi)
+{
+	struct fg_stack_rec *r;
+	__u32 sflags = 0;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r) + stack_size, 0);
+	if (!r) {
+		count(FG_CNT_STACK_DROPS);
+		return 0;
+	}
+	fill(&r->ev, goid, dist, cookie, pid_tgid, FG_KIND_ENTRY, flags | FG_F_STACK);
+	sc_fill_regs(&r->h.regs, ctx);
+	r->h.len = sc_copy_stack(r->stack, stack_size, PT_REGS_SP(ctx), hi, &sflags);
+	r->h.flags = sflags;
+	if (sflags & GT_SF_PAGED)
+		count(FG_CNT_STACK_PAGED);
+	submit(r);
+	return 1;
+}
+
 static __always_inline int handle(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 cookie, g, gid_g, sp, hi = 0, avail;
+	__u64 cookie, g, gid_g, sp, hi = 0;
 	struct fg_event *e;
 	__u8 kind, flags = 0;
 	__s64 goid = -1;
@@ -126,25 +184,16 @@ static __always_inline int handle(struct pt_regs *ctx)
 		count(FG_CNT_READFAIL);
 	}
 emit:
+	if (stack_size && kind == FG_KIND_ENTRY &&
+	    emit_stack(ctx, goid, hi - sp, cookie, pid_tgid, flags, hi))
+		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(FG_CNT_DROPS);
 		return 0;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->goid = goid;
-	e->dist = hi - sp;
-	e->func = (__u32)cookie;
-	e->tid = (__u32)pid_tgid;
-	e->kind = kind;
-	e->flags = flags;
-	e->pad = 0;
-	e->pad2 = 0;
-	/* Wake the reader only when there is a batch worth reading; it also
-	 * polls with a short timeout. */
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	count(FG_CNT_EVENTS);
+	fill(e, goid, hi - sp, cookie, pid_tgid, kind, flags);
+	submit(e);
 	return 0;
 }
 

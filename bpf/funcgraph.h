@@ -31,12 +31,17 @@
 /* fg_event.flags */
 #define FG_F_G0			0x1 /* ran on the scheduler stack (g0) */
 #define FG_F_NOGOID		0x2 /* g or goid could not be read */
+#define FG_F_STACK		0x4 /* a struct fg_stack_hdr and the stack bytes follow */
 
 /* Index in the `counters` per-CPU array. */
 #define FG_CNT_EVENTS		0 /* events submitted */
 #define FG_CNT_DROPS		1 /* ring buffer full: event lost */
 #define FG_CNT_READFAIL		2 /* user memory read failed */
-#define FG_CNT_MAX		3
+#define FG_CNT_STACK_DROPS	3 /* --stack: no room for the stack record; the
+				     * event went out without its stack */
+#define FG_CNT_STACK_PAGED	4 /* --stack: the one-piece copy faulted; copied
+				     * page by page up to the first unreadable one */
+#define FG_CNT_MAX		5
 
 struct fg_event {
 	__u64 ts_ns;	/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
@@ -49,5 +54,13 @@ struct fg_event {
 	__u16 pad;
 	__u32 pad2;
 };
+
+/*
+ * --stack: entry events (FG_KIND_ENTRY) carry the register snapshot and a
+ * copy of the user stack (stack_capture.h):
+ *   struct fg_event (flags has FG_F_STACK) | struct gt_stack_hdr | bytes
+ * reserved at its full size (rodata stack_size), hdr.len bytes valid.
+ */
+#include "stack_capture.h"
 
 #endif /* GOTRACE_FUNCGRAPH_H */

@@ -27,6 +27,7 @@
 #include "gosym.h"
 #include "gotrace.h"
 #include "pairing.h"
+#include "stacks.h"
 #include "target.h"
 #include "uprobe_multi.h"
 
@@ -45,6 +46,9 @@ struct fg_args {
 	bool jsonl, yes, summary;
 	bool json_gz;		/* --json-gz: gzip the Chrome trace */
 	bool floor;		/* benchmark: bare uprobes at the same sites */
+	bool stack;		/* --stack */
+	uint32_t stack_size;	/* --stack-size */
+	enum gt_unwind unwind;	/* --unwind */
 	int64_t *goids;
 	size_t ngoids;
 	uint64_t min_dur, duration;
@@ -82,6 +86,14 @@ static void usage(FILE *f)
 "      --pprof FILE         gzipped pprof profile: self time and calls per\n"
 "                           stack, labeled by goroutine (go tool pprof)\n"
 "      --no-summary         no per-function summary at the end\n"
+"      --stack              the user stack at every traced call's entry,\n"
+"                           unwound and symbolized (inlined frames included):\n"
+"                           printed under the call (text) or as \"stack\" (jsonl)\n"
+"      --stack-size N       bytes of stack copied per call (default %d, at\n"
+"                           most %d; suffix k for KiB); the copy stops at the\n"
+"                           goroutine's stack end, deeper stacks are truncated\n"
+"      --unwind METHOD      auto (default: DWARF CFI, then the Go pclntab, then\n"
+"                           frame pointers), dwarf, pclntab or fp only\n"
 "  -d, --duration D         stop after D (e.g. 10s, 1m)\n"
 "      --max-probes N       ask for --yes above N probes (default %d)\n"
 "  -y, --yes                attach even above --max-probes\n"
@@ -100,8 +112,10 @@ static void usage(FILE *f)
 "  gotrace funcgraph -p 1234 -d 10s --min-duration 1ms 'net/http.*'\n"
 "  gotrace funcgraph -x 'main.init*' --folded out.folded 'main.*' ./bin\n"
 "  gotrace funcgraph --json trace.json --goid 1,18 'main.(*Cache).*' ./bin\n"
-"  gotrace funcgraph --pprof fg.pb.gz 'main.*' ./bin && go tool pprof -top fg.pb.gz\n",
-		DEFAULT_MAX_PROBES);
+"  gotrace funcgraph --pprof fg.pb.gz 'main.*' ./bin && go tool pprof -top fg.pb.gz\n"
+"  gotrace funcgraph --stack 'main.(*DB).Query' -- ./server   # who calls it\n"
+"  gotrace funcgraph --stack --format=jsonl --unwind=fp 'main.marker' ./bin\n",
+		GT_STACK_DEFAULT, GT_STACK_MAX, DEFAULT_MAX_PROBES);
 }
 
 static void short_usage(void)
@@ -143,7 +157,7 @@ static int parse_goids(const char *s, struct fg_args *a)
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
 	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_JSONGZ, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
-	       O_ATTACH, O_FLOOR, O_PPROF };
+	       O_ATTACH, O_FLOOR, O_PPROF, O_STACK, O_STACK_SIZE, O_UNWIND };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "exclude", required_argument, NULL, 'x' },
@@ -163,6 +177,9 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "yes", no_argument, NULL, 'y' },
 		{ "attach", required_argument, NULL, O_ATTACH },
 		{ "bench-floor", no_argument, NULL, O_FLOOR },
+		{ "stack", no_argument, NULL, O_STACK },
+		{ "stack-size", required_argument, NULL, O_STACK_SIZE },
+		{ "unwind", required_argument, NULL, O_UNWIND },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -172,6 +189,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 
 	a->summary = true;
 	a->max_probes = DEFAULT_MAX_PROBES;
+	a->stack_size = GT_STACK_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:x:o:d:yqh", opts, NULL)) != -1) {
 		switch (c) {
@@ -261,6 +279,20 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		case O_FLOOR:
 			a->floor = true;
 			break;
+		case O_STACK:
+			a->stack = true;
+			break;
+		case O_STACK_SIZE:
+			if (gt_stack_size_parse(optarg, &a->stack_size))
+				return gt_error("funcgraph: invalid --stack-size '%s' (a multiple of 8 "
+						"from %d to %d bytes)", optarg, GT_STACK_MIN,
+						GT_STACK_MAX) + 1;
+			break;
+		case O_UNWIND:
+			if (gt_unwind_parse(optarg, &a->unwind))
+				return gt_error("funcgraph: unknown --unwind '%s' (auto, dwarf, "
+						"pclntab or fp)", optarg) + 1;
+			break;
 		case 'q':
 			gt_quiet = true;
 			break;
@@ -310,9 +342,14 @@ struct fg_run {
 	FILE *dump;		/* GOTRACE_FG_DUMP=FILE: every raw event, one line
 				 * (ts kind goid dist func tid flags), for debugging */
 	struct pairing *pr;
+	struct gt_stacks *stacks;	/* --stack */
 	uint64_t events;
 	int err;
 };
+
+/* Key of a held stack: the call's track and entry time (pairing_call's
+ * goid, g0 and start_ns). */
+#define STACK_K1(goid, g0) (((uint64_t)(goid) << 1) | (g0))
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -329,6 +366,27 @@ static int on_event(void *ctx, void *data, size_t size)
 			e->kind, (long long)e->goid, (unsigned long long)e->dist, e->func, e->tid, e->flags);
 	switch (e->kind) {
 	case FG_KIND_ENTRY:
+		if ((e->flags & FG_F_STACK) && r->stacks &&
+		    size >= sizeof(*e) + sizeof(struct gt_stack_hdr)) {
+			/* unwind now, while the process's maps are those of
+			 * the capture; hold the stack until the call ends */
+			const struct pairing_stats *ps = pairing_stats(r->pr);
+			uint64_t dups = ps->dup_entries, bad = ps->bad_goid;
+			struct gt_stack *st = gt_stacks_unwind(
+				r->stacks, (const void *)(e + 1),
+				size - sizeof(*e) - sizeof(struct gt_stack_hdr));
+
+			err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
+			if (!st)
+				break;
+			/* an entry the engine dropped (the prologue re-run
+			 * after morestack, no goroutine) never prints */
+			if (err || ps->dup_entries != dups || ps->bad_goid != bad)
+				free(st);
+			else
+				err = gt_stacks_put(r->stacks, STACK_K1(e->goid, g0), e->ts_ns, st);
+			break;
+		}
 		err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
 		break;
 	case FG_KIND_RET:
@@ -384,7 +442,7 @@ static void attach_progress(size_t done, size_t total, void *arg)
 /* Open and load the BPF object; *multi says whether fg_multi was loaded
  * for uprobe_multi links. */
 static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offsets *ro,
-		    pid_t pid, bool want_multi, bool floor, bool *multi)
+		    pid_t pid, bool want_multi, bool floor, uint32_t stack_size, bool *multi)
 {
 	struct bpf_program *pm, *off_m, *off_s;
 	struct funcgraph_bpf *skel;
@@ -401,6 +459,7 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	skel->rodata->off_m_g0 = ro->m_g0;
 	skel->rodata->off_m_curg = ro->m_curg;
 	skel->rodata->tls_g = ro->tls_g ? ro->tls_g : -8;
+	skel->rodata->stack_size = stack_size;
 	/* --bench-floor: the empty programs at the same sites */
 	pm = floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi;
 	off_m = floor ? skel->progs.fg_multi : skel->progs.fg_empty_multi;
@@ -653,9 +712,11 @@ int cmd_funcgraph(int argc, char **argv)
 		gt_warn("no runtime.goexit0: calls left by runtime.Goexit show as open");
 
 	/* BPF */
-	err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, a.floor, &multi);
+	err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, a.floor,
+		       a.stack ? a.stack_size : 0, &multi);
 	if (err && a.mode == MODE_AUTO)
-		err = load_bpf(&skel, &ro, t.pid, false, a.floor, &multi);
+		err = load_bpf(&skel, &ro, t.pid, false, a.floor, a.stack ? a.stack_size : 0,
+			       &multi);
 	if (err) {
 		gt_error("funcgraph: cannot load the BPF program: %s", strerror(-err));
 		goto cleanup;
@@ -723,6 +784,15 @@ int cmd_funcgraph(int argc, char **argv)
 			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,
 			.binary = t.exe, .go_version = info->goversion,
 		};
+
+		if (a.stack) {
+			err = gt_stacks_new(a.unwind, a.stack_size, &run.stacks);
+			if (err) {
+				gt_error("funcgraph: --stack: %s", strerror(-err));
+				goto cleanup;
+			}
+			oo.stacks = run.stacks;
+		}
 		struct pairing_opts po = { .morestack_markers = ms_ok, .on_call = fg_output_call,
 					   .on_idle = fg_output_idle, .noret = noret,
 					   .nfuncs = pr.nfuncs };
@@ -773,6 +843,10 @@ int cmd_funcgraph(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	/* --stack: the maps of the program itself, i.e. after the exec, read
+	 * before it can exit (a zombie's maps are empty) */
+	if (run.stacks && (err = gt_stacks_attach(run.stacks, t.pid)))
+		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t.pid, strerror(-err));
 
 	/* trace */
 	failed = trace_loop(rb, &run, &t, deadline) < 0;
@@ -780,10 +854,13 @@ int cmd_funcgraph(int argc, char **argv)
 	{
 		uint64_t drops = counter_sum(skel, FG_CNT_DROPS);
 		uint64_t rf = counter_sum(skel, FG_CNT_READFAIL);
+		uint64_t sdrops = counter_sum(skel, FG_CNT_STACK_DROPS);
 		const struct pairing_stats *st;
 		const char *what = NULL;
 		size_t nprobes = uprobes_count(ups);
 
+		if (run.stacks)
+			gt_stacks_count_lost(run.stacks, sdrops);
 		tstart = gt_now_ns();
 		uprobes_free(ups);
 		ups = NULL;
@@ -802,6 +879,9 @@ int cmd_funcgraph(int argc, char **argv)
 				drops);
 		if (rf)
 			gt_warn("%" PRIu64 " probe hits could not read the goroutine id", rf);
+		if (sdrops)
+			gt_warn("%" PRIu64 " stacks lost (ring buffer full; their calls are kept "
+				"without a stack): a smaller --stack-size helps", sdrops);
 		if (st->bad_goid > rf)
 			gt_progress("funcgraph: %" PRIu64 " probe hits on the scheduler stack with "
 				    "no goroutine were ignored", st->bad_goid - rf);
@@ -850,6 +930,7 @@ cleanup:
 		unlink(out_tmp);
 	fg_output_free(out);
 	pairing_free(run.pr);
+	gt_stacks_free(run.stacks);
 	if (run.dump)
 		fclose(run.dump);
 	free(names);

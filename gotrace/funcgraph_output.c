@@ -27,6 +27,7 @@ struct bcall {
 	uint32_t func;
 	int depth;
 	enum pairing_end end;
+	struct gt_stack *stack;	/* --stack, owned */
 };
 
 struct tbuf {
@@ -263,10 +264,16 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 {
 	struct fg_output *o = arg;
 	uint64_t dur = c->end_ns - c->start_ns;
+	struct gt_stack *stack = NULL;
 	struct fstat *fs;
 
-	if (!want_goid(o, c->goid))
+	/* taken first, so that calls filtered out below free theirs */
+	if (o->o.stacks)
+		stack = gt_stacks_take(o->o.stacks, ((uint64_t)c->goid << 1) | c->g0, c->start_ns);
+	if (!want_goid(o, c->goid)) {
+		free(stack);
 		return;
+	}
 	if (c->func < o->o.nfuncs) {
 		fs = &o->fs[c->func];
 		if (c->end == PAIRING_OPEN) {
@@ -310,19 +317,23 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 		chrome_trace_slice(o->ct, (uint64_t)c->goid, CHROME_TRACE_CALLS, c->start_ns,
 				   c->end_ns, nm, NULL, args, 3);
 	}
-	if (o->o.max_depth > 0 && c->depth >= o->o.max_depth)
+	if ((o->o.max_depth > 0 && c->depth >= o->o.max_depth) || dur < o->o.min_dur_ns) {
+		free(stack);
 		return;
-	if (dur < o->o.min_dur_ns)
-		return;
+	}
 	if (o->o.jsonl) {
 		FILE *f = o->o.out;
 
 		fprintf(f, "{\"type\":\"call\",\"goid\":%" PRId64 ",\"func\":\"", c->goid);
 		gt_json_str(f, fname(o, c->func));
 		fprintf(f, "\",\"depth\":%d,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64
-			   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s}\n",
+			   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s",
 			c->depth, c->start_ns > o->o.t0 ? c->start_ns - o->o.t0 : 0, dur, c->self_ns,
 			pairing_end_name(c->end), c->g0 ? ",\"g0\":true" : "");
+		if (stack)
+			gt_stack_print_json(f, stack);
+		fputs("}\n", f);
+		free(stack);
 		return;
 	}
 	{
@@ -330,6 +341,7 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 
 		if (!t) {
 			o->err = -ENOMEM;
+			free(stack);
 			return;
 		}
 		if (t->n == t->cap) {
@@ -338,13 +350,14 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 
 			if (!b) {
 				o->err = -ENOMEM;
+				free(stack);
 				return;
 			}
 			t->c = b;
 			t->cap = cap;
 		}
 		t->c[t->n++] = (struct bcall){ c->seq, c->start_ns, dur, c->self_ns, c->func,
-					       c->depth, c->end };
+					       c->depth, c->end, stack };
 		/* A goroutine whose outermost traced call runs for long (a
 		 * server loop) would buffer without bound: print the complete
 		 * subtrees so far; their open ancestors follow later. */
@@ -399,6 +412,11 @@ static void flush_track(struct fg_output *o, struct tbuf *t)
 			fname(o, b->func),
 			b->end == PAIRING_UNWOUND ? "  [unwound]" :
 			b->end == PAIRING_OPEN ? "  [open]" : "");
+		if (b->stack) {
+			/* under the call, past the three time columns */
+			gt_stack_print_text(f, b->stack, 42 + 2 * b->depth);
+			free(b->stack);
+		}
 	}
 	t->n = 0;
 	free(t->c);
@@ -565,6 +583,11 @@ int fg_output_finish(struct fg_output *o, const char **what)
 				flush_track(o, &o->tb[i]);
 	if (o->o.summary)
 		write_summary(o);
+	if (o->o.summary && o->o.stacks) {
+		if (!o->o.jsonl)
+			fputc('\n', o->o.out);
+		gt_stacks_report(o->o.stacks, o->o.out, o->o.jsonl, "");
+	}
 	fflush(o->o.out);
 	if (o->fold && !err) {
 		err = write_folded(o);
@@ -599,8 +622,11 @@ void fg_output_free(struct fg_output *o)
 		return;
 	if (o->ct)
 		chrome_trace_abort(o->ct);
-	for (size_t i = 0; i < o->ntb; i++)
+	for (size_t i = 0; i < o->ntb; i++) {
+		for (size_t k = 0; k < o->tb[i].n; k++)
+			free(o->tb[i].c[k].stack);
 		free(o->tb[i].c);
+	}
 	free(o->tb);
 	if (o->fs)
 		for (uint32_t i = 0; i < o->o.nfuncs; i++)

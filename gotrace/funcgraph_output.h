@@ -14,6 +14,7 @@
 
 #include "pairing.h"
 #include "pprof.h"
+#include "stacks.h"
 
 struct fg_output_opts {
 	FILE *out;			/* text or jsonl stream */
@@ -33,6 +34,9 @@ struct fg_output_opts {
 	const char *const *names;	/* function names by index */
 	uint32_t nfuncs;
 	const char *binary, *go_version, *command_line;
+	/* --stack: stacks held by (goid << 1 | g0, start_ns), taken when the
+	 * call prints; the summary adds the stack counts.  NULL: none. */
+	struct gt_stacks *stacks;
 };
 
 struct fg_output;

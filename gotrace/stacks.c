@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+/*
+ * --stack: unwind, symbolize, hold and render captured user stacks
+ * (see stacks.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json_out.h"
+#include "stacks.h"
+
+#define MAX_FRAMES	256	/* physical frames per walk */
+#define MAX_SYMS	512	/* logical frames (inlined calls expanded) */
+#define MAX_INLINE	32
+#define RELOAD_NS	100000000ULL	/* re-read maps at most this often */
+#define HOLD_BUCKETS	4096
+
+struct held {
+	uint64_t k1, k2;
+	struct gt_stack *st;
+	struct held *next;
+};
+
+struct gt_stacks {
+	unsigned int methods;
+	uint32_t copy_size;
+	pid_t pid;
+	struct dwunw_modules *mods;
+	struct dwunw_map *map;
+	uint64_t last_reload;
+	struct held *hold[HOLD_BUCKETS];
+	size_t nheld;
+	struct gt_stacks_stats st;
+	struct dwunw_frame frames[MAX_FRAMES];
+	struct gt_stack_frame syms[MAX_SYMS];
+};
+
+static uint64_t mono_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int gt_unwind_parse(const char *s, enum gt_unwind *out)
+{
+	static const char *const names[] = { "auto", "dwarf", "pclntab", "fp" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum gt_unwind)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int gt_stack_size_parse(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (end == s)
+		return -EINVAL;
+	if ((*end == 'k' || *end == 'K') && v <= GT_STACK_MAX) {
+		v *= 1024;
+		end++;
+	}
+	if (*end || v < GT_STACK_MIN || v > GT_STACK_MAX || v % 8)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+enum gt_stack_class gt_stack_classify(const struct gt_stack *st)
+{
+	if (st->stop == DWUNW_STOP_END || st->stop == DWUNW_STOP_TOPFRAME)
+		return GT_STACK_COMPLETE;
+	/* the walk needed bytes beyond a copy that used all of --stack-size:
+	 * a bigger copy would have gone further */
+	if (st->stop == DWUNW_STOP_STACK_READ && st->copy_full)
+		return GT_STACK_TRUNCATED;
+	return GT_STACK_ERROR;
+}
+
+int gt_stacks_new(enum gt_unwind method, uint32_t copy_size, struct gt_stacks **out)
+{
+	struct gt_stacks *s = calloc(1, sizeof(*s));
+	int err;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	switch (method) {
+	case GT_UNWIND_DWARF:
+		s->methods = DWUNW_M_CFI;
+		break;
+	case GT_UNWIND_PCLNTAB:
+		s->methods = DWUNW_M_PCLNTAB;
+		break;
+	case GT_UNWIND_FP:
+		s->methods = DWUNW_M_FP;
+		break;
+	default:
+		s->methods = DWUNW_M_ALL;
+	}
+	s->copy_size = copy_size;
+	err = dwunw_modules_new(&s->mods);
+	if (err) {
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void gt_stacks_free(struct gt_stacks *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < HOLD_BUCKETS; i++) {
+		struct held *h = s->hold[i], *n;
+
+		for (; h; h = n) {
+			n = h->next;
+			free(h->st);
+			free(h);
+		}
+	}
+	dwunw_map_free(s->map);
+	dwunw_modules_free(s->mods);
+	free(s);
+}
+
+static int reload(struct gt_stacks *s)
+{
+	struct dwunw_map *m = NULL;
+	int err = dwunw_map_from_pid(s->mods, s->pid, &m);
+
+	s->last_reload = mono_ns(CLOCK_MONOTONIC);
+	if (err)
+		return err;	/* keep the old map: the process may be gone */
+	dwunw_map_free(s->map);
+	s->map = m;
+	return 0;
+}
+
+int gt_stacks_attach(struct gt_stacks *s, pid_t pid)
+{
+	s->pid = pid;
+	return reload(s);
+}
+
+/* One walk; 0 frames when there is no map at all. */
+static int walk(struct gt_stacks *s, const struct gt_stack_hdr *hdr, const void *bytes,
+		enum dwunw_stop *stop)
+{
+	int n;
+
+	if (!s->map) {
+		*stop = DWUNW_STOP_NO_MODULE;
+		return 0;
+	}
+	n = dwunw_unwind(s->map, &hdr->regs, bytes, hdr->len, s->methods, s->frames, MAX_FRAMES,
+			 stop);
+	return n;
+}
+
+struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr *hdr,
+				  size_t avail)
+{
+	const uint8_t *bytes = (const uint8_t *)(hdr + 1);
+	uint64_t t0 = mono_ns(CLOCK_THREAD_CPUTIME_ID);
+	enum dwunw_stop stop = DWUNW_STOP_NO_INFO;
+	struct gt_stack *st;
+	int n, ns = 0;
+
+	if (hdr->len > avail) {
+		s->st.malformed++;
+		s->st.errors++;
+		return NULL;
+	}
+	if (hdr->flags & GT_SF_PAGED)
+		s->st.paged++;
+	n = walk(s, hdr, bytes, &stop);
+	/* A PC outside every mapping: maybe a library loaded since the maps
+	 * were read (dlopen, cgo).  Read them again and retry, rate-limited
+	 * (a JIT region or the vDSO would otherwise reload on every event). */
+	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && s->pid &&
+	    mono_ns(CLOCK_MONOTONIC) - s->last_reload > RELOAD_NS) {
+		s->st.map_reloads++;
+		if (!reload(s))
+			n = walk(s, hdr, bytes, &stop);
+	}
+	if (n < 0) {
+		/* a snapshot libdwunw can't start from (bad arch, no SP) */
+		n = 0;
+		stop = DWUNW_STOP_NO_REG;
+	}
+	for (int i = 0; i < n && ns < MAX_SYMS; i++) {
+		struct dwunw_sym sym[MAX_INLINE];
+		int k = dwunw_symbolize(&s->frames[i], sym, MAX_INLINE);
+
+		if (k > MAX_INLINE)
+			k = MAX_INLINE;
+		if (k <= 0) {
+			s->syms[ns++] = (struct gt_stack_frame){ .func = "?", .pc = s->frames[i].pc };
+			continue;
+		}
+		for (int j = 0; j < k && ns < MAX_SYMS; j++) {
+			/* runtime.Callers elides compiler wrappers (method
+			 * values, interface methods on values, go/defer
+			 * trampolines); so do we, to print the same stacks */
+			if (sym[j].wrapper)
+				continue;
+			s->syms[ns++] = (struct gt_stack_frame){
+				.func = sym[j].func ? sym[j].func : "?", .file = sym[j].file,
+				.line = sym[j].line, .inlined = sym[j].inlined,
+				.pc = s->frames[i].pc,
+			};
+		}
+	}
+	st = malloc(sizeof(*st) + ns * sizeof(st->f[0]));
+	if (!st)
+		return NULL;
+	st->stop = stop;
+	st->copy_full = hdr->len >= s->copy_size && !(hdr->flags & GT_SF_WHOLE);
+	st->n = ns;
+	memcpy(st->f, s->syms, ns * sizeof(st->f[0]));
+	s->st.stacks++;
+	s->st.frames += ns;
+	if (stop < DWUNW_STOP__COUNT)
+		s->st.by_stop[stop]++;
+	switch (gt_stack_classify(st)) {
+	case GT_STACK_COMPLETE:
+		s->st.complete++;
+		break;
+	case GT_STACK_TRUNCATED:
+		s->st.truncated++;
+		break;
+	default:
+		s->st.errors++;
+	}
+	s->st.unwind_ns += mono_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	return st;
+}
+
+void gt_stacks_count_lost(struct gt_stacks *s, uint64_t n)
+{
+	s->st.lost += n;
+}
+
+static size_t bucket(uint64_t k1, uint64_t k2)
+{
+	return ((k1 * 0x9e3779b97f4a7c15ULL) ^ (k2 * 0xc2b2ae3d27d4eb4fULL)) >> 52 &
+	       (HOLD_BUCKETS - 1);
+}
+
+int gt_stacks_put(struct gt_stacks *s, uint64_t k1, uint64_t k2, struct gt_stack *st)
+{
+	size_t b = bucket(k1, k2);
+	struct held *h;
+
+	for (h = s->hold[b]; h; h = h->next)
+		if (h->k1 == k1 && h->k2 == k2) {
+			free(h->st);
+			h->st = st;
+			return 0;
+		}
+	h = malloc(sizeof(*h));
+	if (!h) {
+		free(st);
+		return -ENOMEM;
+	}
+	*h = (struct held){ k1, k2, st, s->hold[b] };
+	s->hold[b] = h;
+	s->nheld++;
+	return 0;
+}
+
+struct gt_stack *gt_stacks_take(struct gt_stacks *s, uint64_t k1, uint64_t k2)
+{
+	struct held **pp = &s->hold[bucket(k1, k2)], *h;
+
+	for (; (h = *pp); pp = &h->next)
+		if (h->k1 == k1 && h->k2 == k2) {
+			struct gt_stack *st = h->st;
+
+			*pp = h->next;
+			free(h);
+			s->nheld--;
+			return st;
+		}
+	return NULL;
+}
+
+size_t gt_stacks_held(const struct gt_stacks *s)
+{
+	return s->nheld;
+}
+
+void gt_stack_print_text(FILE *f, const struct gt_stack *st, int indent)
+{
+	for (int i = 0; i < st->n; i++) {
+		const struct gt_stack_frame *fr = &st->f[i];
+
+		if (fr->file)
+			fprintf(f, "%*s    at %s (%s:%d)%s\n", indent, "", fr->func, fr->file,
+				fr->line, fr->inlined ? " [inlined]" : "");
+		else if (strcmp(fr->func, "?"))
+			fprintf(f, "%*s    at %s\n", indent, "", fr->func);
+		else
+			fprintf(f, "%*s    at ? (%#" PRIx64 ")\n", indent, "", fr->pc);
+	}
+	switch (gt_stack_classify(st)) {
+	case GT_STACK_COMPLETE:
+		break;
+	case GT_STACK_TRUNCATED:
+		fprintf(f, "%*s    ... (truncated: deeper than --stack-size)\n", indent, "");
+		break;
+	default:
+		fprintf(f, "%*s    ... (unwinding stopped: %s)\n", indent, "",
+			dwunw_stop_name(st->stop));
+	}
+}
+
+void gt_stack_print_json(FILE *f, const struct gt_stack *st)
+{
+	fputs(",\"stack\":[", f);
+	for (int i = 0; i < st->n; i++) {
+		const struct gt_stack_frame *fr = &st->f[i];
+
+		fputs(i ? ",{\"func\":\"" : "{\"func\":\"", f);
+		gt_json_str(f, fr->func);
+		fputs("\",\"file\":", f);
+		if (fr->file) {
+			fputc('"', f);
+			gt_json_str(f, fr->file);
+			fputc('"', f);
+		} else {
+			fputs("null", f);
+		}
+		fprintf(f, ",\"line\":%d,\"inlined\":%s", fr->line, fr->inlined ? "true" : "false");
+		if (!strcmp(fr->func, "?"))
+			fprintf(f, ",\"pc\":\"%#" PRIx64 "\"", fr->pc);
+		fputc('}', f);
+	}
+	fputc(']', f);
+	if (gt_stack_classify(st) != GT_STACK_COMPLETE)
+		fprintf(f, ",\"stack_stop\":\"%s\"", dwunw_stop_name(st->stop));
+}
+
+const struct gt_stacks_stats *gt_stacks_stats(const struct gt_stacks *s)
+{
+	return &s->st;
+}
+
+void gt_stacks_report(const struct gt_stacks *s, FILE *f, bool jsonl, const char *prefix)
+{
+	const struct gt_stacks_stats *st = &s->st;
+	double us = st->stacks ? st->unwind_ns / 1e3 / st->stacks : 0;
+
+	if (jsonl) {
+		fprintf(f, "{\"type\":\"stack_summary\",\"stacks\":%" PRIu64 ",\"complete\":%" PRIu64
+			   ",\"truncated\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"lost\":%" PRIu64
+			   ",\"paged\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"unwind_us_per_stack\":%.2f"
+			   ",\"stops\":{",
+			st->stacks, st->complete, st->truncated, st->errors, st->lost, st->paged,
+			st->frames, us);
+		for (int i = 0, first = 1; i < DWUNW_STOP__COUNT; i++)
+			if (st->by_stop[i]) {
+				fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+					dwunw_stop_name((enum dwunw_stop)i), st->by_stop[i]);
+				first = 0;
+			}
+		fputs("}}\n", f);
+		return;
+	}
+	fprintf(f, "%sstacks: %" PRIu64 " unwound: %" PRIu64 " complete, %" PRIu64
+		   " truncated by --stack-size, %" PRIu64 " stopped by an error; %" PRIu64
+		   " lost (ring buffer full)\n",
+		prefix, st->stacks, st->complete, st->truncated, st->errors, st->lost);
+	for (int i = 0; i < DWUNW_STOP__COUNT; i++)
+		if (st->by_stop[i])
+			fprintf(f, "%s  stop %-12s %" PRIu64 "\n", prefix,
+				dwunw_stop_name((enum dwunw_stop)i), st->by_stop[i]);
+	if (st->malformed)
+		fprintf(f, "%s  malformed records %" PRIu64 "\n", prefix, st->malformed);
+	if (st->stacks)
+		fprintf(f, "%s  %.1f frames/stack, %.2f us/stack to unwind and symbolize, "
+			   "%" PRIu64 " copies page by page, %" PRIu64 " maps reloads\n",
+			prefix, (double)st->frames / st->stacks, us, st->paged, st->map_reloads);
+}
