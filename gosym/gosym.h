@@ -23,8 +23,16 @@
  * of the most recent failure in the calling thread ("no .gopclntab section
  * and no pclntab magic in read-only segments", ...) for the CLI to show.
  *
- * Thread safety: a handle is immutable after gosym_open(); lookups from
- * several threads are safe.  Lookups never allocate.
+ * Thread safety: every lookup may be called from several threads at once
+ * on one handle.  The handle's tables are read-only after gosym_open(),
+ * except two caches that lookups fill lazily and publish atomically:
+ * per-function checkpoints into the line and file tables of large
+ * functions (malloc'ed once per function, on its first position lookup),
+ * and the PC -> result cache of gosym_lookup_pc_line() (one 1 MiB mmap on
+ * its first call; each set guarded by a sequence counter, so a reader
+ * never sees a half-written entry).  Only gosym_set_pc_cache() and
+ * gosym_free() need the caller to exclude other users of the handle.
+ * After those first uses, lookups never allocate.
  */
 #ifndef GOSYM_H
 #define GOSYM_H
@@ -179,6 +187,31 @@ int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *li
  * function.  Writes at most max frames and returns how many the chain has
  * (which may exceed max). */
 int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *frames, int max);
+
+/* PC -> physical function and innermost file:line in one call: what
+ * gosym_lookup_pc() + gosym_pc_line() give, finding and decoding the
+ * function once and without the function's entry position.  This is the
+ * call for symbolizing: it goes through a PC -> result cache (a repeated
+ * PC costs one cache-line read) unless gosym_set_pc_cache() turned it off.
+ * Returns 0 when pc is inside a function, -ENOENT when not, -EPROTO on a
+ * corrupted function record. */
+struct gosym_pcinfo {
+	const char *func;	  /* physical function containing pc */
+	uint64_t entry, end;	  /* its bounds */
+	uint32_t index;		  /* its index in the function table */
+	uint8_t funcid, flag;	  /* as in struct gosym_func */
+	enum gosym_special special;
+	const char *file;	  /* innermost file at pc; NULL when pc has no
+				   * position (padding after the last instruction:
+				   * addr2line prints "?:-1"), "?" if unnamed */
+	int line;		  /* innermost line; 0 when file is NULL */
+};
+int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out);
+
+/* Turn gosym_lookup_pc_line()'s result cache on (the default) or off, e.g.
+ * to measure uncached lookups or for a one-shot use.  Not thread-safe: call
+ * it before sharing the handle. */
+void gosym_set_pc_cache(struct gosym *g, bool enabled);
 
 /* SP delta at pc (bytes the function has pushed below its entry SP, not
  * counting the return address on amd64).  -ENOENT outside functions. */

@@ -16,6 +16,7 @@
 #include "gosym.h"
 
 #define GOSYM_MAX_SEGS 32
+#define GOSYM_MAX_SPECIALS 32
 
 struct gosym_seg {
 	uint64_t vaddr, memsz;
@@ -40,6 +41,10 @@ struct gosym_pcln {
 	const uint8_t *funcdata; size_t funcdata_size; /* base _func offsets are relative to */
 	/* moduledata.gofunc for 1.18+ funcdata offsets; 0 if unknown */
 	uint64_t gofunc;
+	/* The name table / the table file names live in end with a NUL, so
+	 * any in-bounds offset starts a terminated string: lookups then skip
+	 * the memchr (which would touch the string's cache line). */
+	bool names_nul, files_nul;
 	/* Go 1.2-1.15 file table: nfiles u32 offsets */
 };
 
@@ -59,6 +64,16 @@ struct gosym {
 
 	/* Functions sorted by name. */
 	struct gosym_name *by_name;
+
+	/* Functions the unwinder treats specially (enum gosym_special), found
+	 * by name once at open so lookups don't compare strings. */
+	struct { uint32_t index; uint8_t special; } specials[GOSYM_MAX_SPECIALS];
+	int nspecials;
+
+	/* PC -> gosym_lookup_pc_line() result cache (pccache.c): mmap'ed on
+	 * first use, published with compare-and-swap; NULL until then. */
+	struct gosym_pccache_set *pccache;
+	bool pccache_off;
 
 	/* PC -> function in O(1): bucket[i] is the index of the function
 	 * containing text_start + i * GOSYM_BUCKET (see pclntab.c). */
@@ -192,6 +207,16 @@ bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t
 			   uint64_t entry, uint64_t end, uint64_t pc, int32_t *val);
 const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno);
 enum gosym_special gosym__special_by_name(const char *name);
+/* The special kind of function idx, from the table built at open. */
+enum gosym_special gosym__special_of(const struct gosym *g, size_t idx);
+/* Fills g->specials from the name index. */
+void gosym__specials_build(struct gosym *g);
+
+/* pccache.c: a 2-way set-associative PC -> result cache, safe for
+ * concurrent readers and writers (a sequence counter per set). */
+bool gosym__pccache_get(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out);
+void gosym__pccache_put(const struct gosym *g, uint64_t pc, const struct gosym_pcinfo *in);
+void gosym__pccache_free(struct gosym *g);
 
 /* offsets.c: fills g->rt (or g->rt_err). Never fails the open. */
 void gosym__offsets_load(struct gosym *g);

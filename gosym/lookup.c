@@ -119,7 +119,9 @@ bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t
 
 	if (!off || off >= g->pcln.pctab_size)
 		return false;
-	if (end - entry < CKPT_MIN_FUNC_SIZE || !g->ckpts[kind] || idx >= g->pcln.nfunc)
+	/* The entry's value is the first step: no checkpoints needed (and
+	 * gosym_func_at() must not build them for every function it sees). */
+	if (pc == entry || end - entry < CKPT_MIN_FUNC_SIZE || !g->ckpts[kind] || idx >= g->pcln.nfunc)
 		return gosym__pcvalue(g, off, entry, pc, val);
 	c = __atomic_load_n(&g->ckpts[kind][idx], __ATOMIC_ACQUIRE);
 	if (!c) {
@@ -151,14 +153,16 @@ bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t
 	return pcvalue_from(g, g->pcln.pctab + k->taboff, entry + k->pcoff, k->val, false, pc, val);
 }
 
-static const char *cstr_in(const uint8_t *base, size_t size, uint64_t off)
+/* The string at off, or NULL if it isn't terminated inside the table.
+ * nul: the table ends with a NUL, so no need to look (and touch it). */
+static const char *cstr_in(const uint8_t *base, size_t size, uint64_t off, bool nul)
 {
 	const char *s;
 
 	if (off >= size)
 		return NULL;
 	s = (const char *)base + off;
-	return memchr(s, '\0', size - off) ? s : NULL;
+	return nul || memchr(s, '\0', size - off) ? s : NULL;
 }
 
 const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno)
@@ -171,7 +175,8 @@ const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f
 	if (t->format == GOSYM_PCLN_12) {
 		/* filetab: nfiles u32, then u32 offsets into the pclntab. */
 		if ((uint64_t)fileno < t->nfiles && (uint64_t)(fileno + 1) * 4 + 4 <= t->filetab_size)
-			s = cstr_in(t->data, t->size, gosym__u32(g, t->filetab + fileno * 4));
+			s = cstr_in(t->data, t->size, gosym__u32(g, t->filetab + fileno * 4),
+				    t->files_nul);
 	} else {
 		uint64_t ci = (uint64_t)f->cuoff + (uint32_t)fileno;
 
@@ -179,7 +184,7 @@ const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f
 			uint32_t fo = gosym__u32(g, t->cutab + ci * 4);
 
 			if (fo != UINT32_MAX)
-				s = cstr_in(t->filetab, t->filetab_size, fo);
+				s = cstr_in(t->filetab, t->filetab_size, fo, t->files_nul);
 		}
 	}
 	return s ? s : "?";
@@ -208,29 +213,66 @@ static bool position(const struct gosym *g, size_t idx, const struct gosym_rawfu
 	return ok;
 }
 
+static const struct {
+	const char *name;
+	enum gosym_special s;
+} specials[] = {
+	{ "runtime.goexit", GOSYM_FN_GOEXIT },
+	{ "runtime.mstart", GOSYM_FN_MSTART },
+	{ "runtime.rt0_go", GOSYM_FN_RT0_GO },
+	{ "runtime.morestack", GOSYM_FN_MORESTACK },
+	{ "runtime.morestack_noctxt", GOSYM_FN_MORESTACK },
+	{ "runtime.systemstack", GOSYM_FN_SYSTEMSTACK },
+	{ "runtime.systemstack_switch", GOSYM_FN_SYSTEMSTACK },
+	{ "runtime.mcall", GOSYM_FN_MCALL },
+	{ "runtime.sigpanic", GOSYM_FN_SIGPANIC },
+	{ "runtime.asmcgocall", GOSYM_FN_ASMCGOCALL },
+	{ "runtime.gogo", GOSYM_FN_GOGO },
+	{ "runtime.sigtramp", GOSYM_FN_SIGTRAMP },
+	{ "runtime.cgoSigtramp", GOSYM_FN_SIGTRAMP },
+};
+#define NSPECIALS (sizeof(specials) / sizeof(specials[0]))
+
 enum gosym_special gosym__special_by_name(const char *n)
 {
-	static const struct { const char *name; enum gosym_special s; } tab[] = {
-		{ "runtime.goexit", GOSYM_FN_GOEXIT },
-		{ "runtime.mstart", GOSYM_FN_MSTART },
-		{ "runtime.rt0_go", GOSYM_FN_RT0_GO },
-		{ "runtime.morestack", GOSYM_FN_MORESTACK },
-		{ "runtime.morestack_noctxt", GOSYM_FN_MORESTACK },
-		{ "runtime.systemstack", GOSYM_FN_SYSTEMSTACK },
-		{ "runtime.systemstack_switch", GOSYM_FN_SYSTEMSTACK },
-		{ "runtime.mcall", GOSYM_FN_MCALL },
-		{ "runtime.sigpanic", GOSYM_FN_SIGPANIC },
-		{ "runtime.asmcgocall", GOSYM_FN_ASMCGOCALL },
-		{ "runtime.gogo", GOSYM_FN_GOGO },
-		{ "runtime.sigtramp", GOSYM_FN_SIGTRAMP },
-		{ "runtime.cgoSigtramp", GOSYM_FN_SIGTRAMP },
-	};
-
 	if (strncmp(n, "runtime.", 8))
 		return GOSYM_FN_NORMAL;
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (!strcmp(n, tab[i].name))
-			return tab[i].s;
+	for (size_t i = 0; i < NSPECIALS; i++)
+		if (!strcmp(n, specials[i].name))
+			return specials[i].s;
+	return GOSYM_FN_NORMAL;
+}
+
+void gosym__specials_build(struct gosym *g)
+{
+	g->nspecials = 0;
+	for (size_t k = 0; k < NSPECIALS; k++) {
+		size_t lo = 0, hi = g->pcln.nfunc;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(g->by_name[mid].name, specials[k].name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* Every function of that name (duplicates are possible). */
+		for (; lo < g->pcln.nfunc && !strcmp(g->by_name[lo].name, specials[k].name); lo++) {
+			if (g->nspecials == GOSYM_MAX_SPECIALS)
+				return;
+			g->specials[g->nspecials].index = g->by_name[lo].index;
+			g->specials[g->nspecials].special = specials[k].s;
+			g->nspecials++;
+		}
+	}
+}
+
+enum gosym_special gosym__special_of(const struct gosym *g, size_t idx)
+{
+	for (int i = 0; i < g->nspecials; i++)
+		if (g->specials[i].index == idx)
+			return g->specials[i].special;
 	return GOSYM_FN_NORMAL;
 }
 
@@ -260,7 +302,7 @@ int gosym_func_at(const struct gosym *g, size_t index, struct gosym_func *out)
 	out->index = index;
 	out->funcid = f.funcid;
 	out->flag = f.flag;
-	out->special = gosym__special_by_name(out->name);
+	out->special = gosym__special_of(g, index);
 	out->args = f.args;
 	position(g, index, &f, out->entry, out->end, out->entry, &out->file, &out->line);
 	if (!out->file)
@@ -308,6 +350,33 @@ int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *li
 		return -ENOENT;
 	*file = fl;
 	*line = ln;
+	return 0;
+}
+
+int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out)
+{
+	struct gosym_rawfunc f;
+	long idx;
+
+	if (gosym__pccache_get(g, pc, out))
+		return 0;
+	idx = gosym__find_func(g, pc);
+	if (idx < 0)
+		return -ENOENT;
+	if (gosym__func_raw(g, idx, &f))
+		return -EPROTO;
+	out->func = gosym__funcname(g, f.nameoff);
+	out->entry = gosym__func_entry(g, idx);
+	out->end = gosym__func_entry(g, idx + 1);
+	out->index = idx;
+	out->funcid = f.funcid;
+	out->flag = f.flag;
+	out->special = gosym__special_of(g, idx);
+	if (!position(g, idx, &f, out->entry, out->end, pc, &out->file, &out->line)) {
+		out->file = NULL;
+		out->line = 0;
+	}
+	gosym__pccache_put(g, pc, out);
 	return 0;
 }
 

@@ -164,6 +164,7 @@ void gosym_free(struct gosym *g)
 	if (!g)
 		return;
 	gosym__waitreasons_free(g);
+	gosym__pccache_free(g);
 	free(g->by_name);
 	free(g->bucket);
 	for (int k = 0; k < 2; k++) {

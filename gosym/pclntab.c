@@ -287,6 +287,8 @@ const char *gosym__funcname(const struct gosym *g, uint32_t nameoff)
 	if (nameoff >= t->funcnametab_size)
 		return "?";
 	s = (const char *)t->funcnametab + nameoff;
+	if (t->names_nul)
+		return s;
 	return memchr(s, '\0', t->funcnametab_size - nameoff) ? s : "?";
 }
 
@@ -453,6 +455,11 @@ int gosym__pcln_load(struct gosym *g)
 	err = find_pclntab(g);
 	if (err)
 		return err;
+	t->names_nul = t->funcnametab_size && !t->funcnametab[t->funcnametab_size - 1];
+	if (t->format == GOSYM_PCLN_12)
+		t->files_nul = t->size && !t->data[t->size - 1];
+	else
+		t->files_nul = t->filetab_size && !t->filetab[t->filetab_size - 1];
 	if (gosym_offset_to_vaddr(g, t->data - g->image, &g->info.pcln_vaddr))
 		g->info.pcln_vaddr = 0;
 	g->info.pcln_magic = gosym__u32(g, t->data);
@@ -524,5 +531,6 @@ int gosym__name_index_build(struct gosym *g)
 		g->by_name[i].name = gosym__func_raw(g, i, &f) ? "" : gosym__funcname(g, f.nameoff);
 	}
 	qsort(g->by_name, g->pcln.nfunc, sizeof(*g->by_name), by_name_cmp);
+	gosym__specials_build(g);
 	return 0;
 }

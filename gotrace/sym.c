@@ -47,10 +47,10 @@ static void frame_json(json_t *arr, const struct gosym_frame *fr)
 static void sym_one(const struct gosym *g, unsigned long long addr, bool json)
 {
 	struct gosym_frame frames[MAX_FRAMES];
-	struct gosym_func fn;
+	struct gosym_pcinfo pi;
 	const char *file = "?";
 	int line = 0, n = 0;
-	bool found = !gosym_lookup_pc(g, addr, &fn);
+	bool found = !gosym_lookup_pc_line(g, addr, &pi);
 	char abuf[32];
 
 	snprintf(abuf, sizeof(abuf), "0x%llx", addr);
@@ -58,14 +58,14 @@ static void sym_one(const struct gosym *g, unsigned long long addr, bool json)
 		n = gosym_pc_frames(g, addr, frames, MAX_FRAMES);
 		if (n > MAX_FRAMES)
 			n = MAX_FRAMES;
-		if (gosym_pc_line(g, addr, &file, &line))
-			file = "?", line = 0;
+		if (pi.file)
+			file = pi.file, line = pi.line;
 	}
 	if (json) {
 		json_t *o = json_object(), *inl = json_array(), *all = json_array();
 
 		json_object_set_new(o, "addr", json_string(abuf));
-		json_object_set_new(o, "func", found ? json_string(fn.name) : json_null());
+		json_object_set_new(o, "func", found ? json_string(pi.func) : json_null());
 		/* Unknown position (padding after a function's last instruction):
 		 * null, where addr2line prints ":-1". */
 		bool known = found && strcmp(file, "?");
@@ -88,7 +88,7 @@ static void sym_one(const struct gosym *g, unsigned long long addr, bool json)
 		printf("%s ?? ?:0\n", abuf);
 		return;
 	}
-	printf("%s %s+0x%llx %s:%d\n", abuf, fn.name, addr - fn.entry, file, line);
+	printf("%s %s+0x%llx %s:%d\n", abuf, pi.func, addr - pi.entry, file, line);
 	for (int i = 0; i < n && frames[i].inlined; i++) {
 		/* Frame i is inlined into frame i+1, at frame i+1's position. */
 		printf("    %s %s:%d (inlined into %s)\n", frames[i].func, frames[i].file,

@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < in->nfuncs && i < 4096; i++) {
 		struct gosym_func f, x;
 		struct gosym_frame fr[8];
+		struct gosym_pcinfo pi;
 		const char *file;
 		int line;
 		int32_t sp;
@@ -36,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint64_t pc = f.entry; pc < f.end && pc < f.entry + 64; pc += 7) {
 			gosym_lookup_pc(g, pc, &x);
 			gosym_pc_line(g, pc, &file, &line);
+			gosym_lookup_pc_line(g, pc, &pi);
 			gosym_pc_frames(g, pc, fr, 8);
 			gosym_pc_spdelta(g, pc, &sp);
 		}

@@ -98,6 +98,30 @@ static void test_bad_input(void)
 		fprintf(stderr, "warning: could not remove %s\n", dir);
 }
 
+/* gosym_lookup_pc_line(pc) must say what gosym_lookup_pc + gosym_pc_line
+ * say (which the oracle test compares with addr2line and debug/gosym). */
+static bool one_call_agrees(const struct gosym *g, uint64_t pc, const char *name)
+{
+	struct gosym_pcinfo pi;
+	struct gosym_func f;
+	const char *file;
+	int line, err = gosym_lookup_pc_line(g, pc, &pi);
+	bool has_line;
+
+	if (gosym_lookup_pc(g, pc, &f))
+		return err == -ENOENT;
+	has_line = !gosym_pc_line(g, pc, &file, &line);
+	if (err || pi.index != f.index || strcmp(pi.func, f.name) || pi.entry != f.entry ||
+	    pi.end != f.end || pi.flag != f.flag || pi.funcid != f.funcid || pi.special != f.special ||
+	    !!pi.file != has_line || (has_line && (strcmp(pi.file, file) || pi.line != line))) {
+		CHECK_FAIL(name, "lookup_pc_line(0x%llx) = %d %s %s:%d, two calls: %s %s:%d",
+			   (unsigned long long)pc, err, err ? "" : pi.func, err || !pi.file ? "-" : pi.file,
+			   err ? 0 : pi.line, f.name, has_line ? file : "-", has_line ? line : 0);
+		return false;
+	}
+	return true;
+}
+
 /* Invariants over one real binary. */
 static void test_binary(const char *name, const char *path)
 {
@@ -143,6 +167,12 @@ static void test_binary(const char *name, const char *path)
 				if (bad++ < 3)
 					CHECK_FAIL(name, "lookup_pc inside '%s' found another function", f.name);
 			}
+			/* Entry, middle, last byte; twice each (the second
+			 * from the result cache). */
+			for (int pass = 0; pass < 2; pass++)
+				if (!one_call_agrees(g, f.entry, name) || !one_call_agrees(g, pc, name) ||
+				    !one_call_agrees(g, f.end - 1, name))
+					bad++;
 			n = gosym_pc_frames(g, f.entry, fr, 16);
 			if (n < 1 || (n <= 16 && strcmp(fr[n - 1].func, f.name))) {
 				if (bad++ < 3)
@@ -151,11 +181,27 @@ static void test_binary(const char *name, const char *path)
 			}
 		}
 	}
+	/* And once more without the result cache. */
+	gosym_set_pc_cache(g, false);
+	for (size_t i = 0; i < in->nfuncs && bad < 3; i++) {
+		struct gosym_func f;
+
+		if (!gosym_func_at(g, i, &f) && f.end > f.entry &&
+		    (!one_call_agrees(g, f.entry, name) || !one_call_agrees(g, f.end - 1, name)))
+			bad++;
+	}
+	gosym_set_pc_cache(g, true);
 	struct gosym_func main_main, x;
 
 	ASSERT_EQ(name, gosym_lookup_name(g, "main.main", &main_main), 0);
 	ASSERT_EQ(name, gosym_lookup_name(g, "main.no_such_function", &x), -ENOENT);
 	ASSERT_EQ(name, gosym_lookup_pc(g, in->text_end + 0x100000, &x), -ENOENT);
+	/* Specials are found by name at open; check them against the names. */
+	if (!gosym_lookup_name(g, "runtime.goexit", &x))
+		ASSERT_EQ(name, x.special, GOSYM_FN_GOEXIT);
+	if (!gosym_lookup_name(g, "runtime.morestack", &x))
+		ASSERT_EQ(name, x.special, GOSYM_FN_MORESTACK);
+	ASSERT_EQ(name, main_main.special, GOSYM_FN_NORMAL);
 	if (!bad && checked == in->nfuncs)
 		CHECK_PASS(name);
 out:
