@@ -69,12 +69,12 @@ BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 LIBGOSYM   := $(BUILD)/libgosym.a
 LIBDWUNW   := $(if $(UNWIND_SRC),$(BUILD)/libdwunw.a)
 
-.PHONY: all libs cli check unit deps testprogs demo bench install fuzz asan clean
+.PHONY: all libs cli check unit deps testprogs demo bench install fuzz asan clean examples
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 ifeq ($(ARCH),$(HOST_ARCH))
-all: libs cli unit
+all: libs cli unit examples
 else
 # Cross builds: the libraries always; the CLI when the target's libbpf is there.
 all: libs $(if $(wildcard /usr/lib/aarch64-linux-gnu/libbpf.so),cli)
@@ -126,6 +126,29 @@ $(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/obj/gotrace/main.o,$(CLI_
 $(BUILD)/bench/%: tests/bench/%.c $(LIBDWUNW) $(LIBGOSYM) | $(BPF_SKEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Igotrace $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(filter %.a,$^) $(LDFLAGS) $(LDLIBS)
+
+# --- examples/bpf_memleak (make examples): its own BPF object and skeleton,
+# linked with the libraries; leaky is the C program its test traces.
+ML_DIR := $(BUILD)/examples/bpf_memleak
+ML_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %.bpf.c,$(wildcard examples/bpf_memleak/*.c)))
+examples: $(ML_DIR)/bpf_memleak $(ML_DIR)/leaky
+
+$(ML_DIR)/memleak.bpf.o: examples/bpf_memleak/memleak.bpf.c examples/bpf_memleak/memleak.h unwind/dwunw_regs.h $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD) -Iunwind -Iexamples/bpf_memleak -c $< -o $@
+
+$(ML_DIR)/memleak.skel.h: $(ML_DIR)/memleak.bpf.o
+	$(BPFTOOL) gen skeleton $< name memleak_bpf > $@.tmp && mv $@.tmp $@
+
+$(ML_OBJ): CPPFLAGS += -Iexamples/bpf_memleak -I$(ML_DIR)
+$(ML_OBJ): $(ML_DIR)/memleak.skel.h
+
+$(ML_DIR)/bpf_memleak: $(ML_OBJ) $(LIBDWUNW) $(LIBGOSYM)
+	$(CC) $(CFLAGS) -o $@.tmp $^ $(LDFLAGS) $(LDLIBS) && mv $@.tmp $@
+
+$(ML_DIR)/leaky: testprogs/leaky/leaky.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -pthread $(WARN) -o $@ $<
 
 # --- fuzzing and sanitizers (clang: libFuzzer, ASan, UBSan)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf_memleak: outstanding heap allocations of a C program, by call site,
+ * with DWARF-unwound stacks (libdwunw) and, on the same snapshots, how far
+ * frame pointers alone get.  In the spirit of libbpf-tools' memleak, which
+ * takes its stacks from the kernel's frame-pointer walker; here the BPF side
+ * copies registers and raw stack bytes and user space unwinds them.
+ *
+ *   bpf_memleak [options] -p PID
+ *   bpf_memleak [options] -- PROG [ARGS...]
+ *
+ * Flow: find the target's C library (launch mode: ptrace the child until
+ * the dynamic linker has mapped it), resolve malloc & co to file offsets,
+ * attach uprobes (+ uretprobes for the returned address) filtered to the
+ * target, then consume events: ALLOC -> unwind twice (CFI only, FP only),
+ * file the block under its DWARF stack; FREE -> drop the block.  Reports go
+ * to stdout every -i seconds and at the end (target exit, -d, Ctrl-C).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "dwunw.h"
+#include "memleak.h"
+#include "memleak.skel.h"
+#include "target.h"
+#include "track.h"
+
+#define ERR(...) fprintf(stderr, "bpf_memleak: " __VA_ARGS__)
+
+static const char usage[] =
+	"Usage: bpf_memleak [options] -p PID\n"
+	"       bpf_memleak [options] -- PROG [ARGS...]\n"
+	"\n"
+	"Trace a C program's malloc/calloc/realloc/reallocarray/posix_memalign/\n"
+	"memalign/aligned_alloc/valloc/pvalloc and free calls (uprobes on its C\n"
+	"library) and report the outstanding allocations by call site, with stacks\n"
+	"unwound from DWARF CFI (libdwunw).  The same stack snapshots are also\n"
+	"unwound with frame pointers only, and the success rates of both methods\n"
+	"are printed side by side.  Needs root (CAP_BPF + CAP_PERFMON).\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID         trace a running process\n"
+	"  -d, --duration SECS   stop after SECS seconds (default: until the target\n"
+	"                        exits or Ctrl-C)\n"
+	"  -i, --interval SECS   also print a report every SECS seconds\n"
+	"  -t, --top N           call sites per report, biggest first (default 10,\n"
+	"                        0 = all)\n"
+	"  -s, --stack-size B    bytes of user stack copied per allocation\n"
+	"                        (default 16384, at most 32768)\n"
+	"  -v, --verbose         libbpf's messages\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"With -- PROG, the program is started and traced from its first allocation;\n"
+	"its output goes where bpf_memleak's goes.  When bpf_memleak stops first\n"
+	"(-d, Ctrl-C), a launched program is killed.\n"
+	"\n"
+	"Examples:\n"
+	"  bpf_memleak -- ./myprog --flag          # what is still allocated at exit\n"
+	"  bpf_memleak -p 1234 -i 5 --top 3        # a running process, every 5 s\n"
+	"  bpf_memleak -d 30 -s 65536 -p 1234      # 30 s, deeper stacks (max 32768)\n";
+
+static struct {
+	pid_t pid;
+	int launch;
+	double duration, interval;
+	int top;
+	unsigned stack_size;
+	int verbose;
+} opt = {.top = 10, .stack_size = 16384};
+
+static volatile sig_atomic_t stop_flag;
+
+static struct dwunw_modules *mods;
+static struct dwunw_map *map;
+static int map_stale;		/* re-read /proc/PID/maps at the next event */
+static double map_time;
+static struct track *track;
+static struct walk_stats st_dwarf, st_fp;
+static uint64_t n_events, n_frees, n_failed_unwind;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+	stop_flag = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!opt.verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!opt.verbose)
+		return 0;	/* libbpf's warnings repeat what we say in one line */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"pid", required_argument, NULL, 'p'},	{"duration", required_argument, NULL, 'd'},
+		{"interval", required_argument, NULL, 'i'}, {"top", required_argument, NULL, 't'},
+		{"stack-size", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},	{0},
+	};
+	int c;
+	double v;
+
+	while ((c = getopt_long(argc, argv, "+p:d:i:t:s:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_num(optarg, 1, INT_MAX, &v) || v != (int)v) {
+				ERR("-p: not a process id: %s\n", optarg);
+				return -1;
+			}
+			opt.pid = (pid_t)v;
+			break;
+		case 'd':
+			if (parse_num(optarg, 0.001, 1e9, &opt.duration)) {
+				ERR("-d: not a positive number of seconds: %s\n", optarg);
+				return -1;
+			}
+			break;
+		case 'i':
+			if (parse_num(optarg, 0.001, 1e9, &opt.interval)) {
+				ERR("-i: not a positive number of seconds: %s\n", optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			if (parse_num(optarg, 0, 1e9, &v) || v != (int)v) {
+				ERR("--top: not a count: %s\n", optarg);
+				return -1;
+			}
+			opt.top = (int)v;
+			break;
+		case 's':
+			if (parse_num(optarg, 64, ML_STACK_MAX, &v) || v != (unsigned)v) {
+				ERR("--stack-size: want 64..%d bytes: %s\n", ML_STACK_MAX, optarg);
+				return -1;
+			}
+			opt.stack_size = (unsigned)v;
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'bpf_memleak --help'.\n");
+			return -1;
+		}
+	}
+	opt.launch = optind < argc;
+	if (opt.launch == !!opt.pid) {
+		ERR("%s\n", opt.pid ? "give either -p PID or -- PROG, not both"
+				    : "nothing to trace: give -p PID or -- PROG [ARGS]");
+		fprintf(stderr, "Try 'bpf_memleak --help'.\n");
+		return -1;
+	}
+	return optind;
+}
+
+/* (Re)read the target's mappings.  A process that is gone keeps the old map. */
+static void refresh_map(void)
+{
+	struct dwunw_map *m;
+
+	map_time = now();
+	map_stale = 0;
+	if (dwunw_map_from_pid(mods, opt.pid, &m) == 0) {
+		dwunw_map_free(map);
+		map = m;
+	}
+}
+
+static void on_alloc(const struct ml_alloc_event *e, size_t len)
+{
+	static struct dwunw_frame fr[TRACK_MAX_FRAMES], ffr[TRACK_MAX_FRAMES];
+	size_t slen = len - offsetof(struct ml_alloc_event, stack);
+	enum dwunw_stop stop, fstop;
+	int n, fn, site;
+	struct site *s;
+
+	if (slen > e->stack_len)
+		slen = e->stack_len;
+	if (e->old_addr && (e->addr || e->size == 0))
+		track_release(track, e->old_addr);	/* realloc moved or freed it */
+	if (!e->addr)
+		return;
+	if (map_stale || !map)
+		refresh_map();
+	n = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_CFI, fr, TRACK_MAX_FRAMES, &stop);
+	/* a library loaded since we read the maps: read them again, at most
+	 * a few times a second */
+	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && now() - map_time > 0.2) {
+		refresh_map();
+		n = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_CFI, fr, TRACK_MAX_FRAMES,
+				 &stop);
+	}
+	fn = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_FP, ffr, TRACK_MAX_FRAMES, &fstop);
+	if (n < 0 || fn < 0) {
+		n_failed_unwind++;
+		n = n < 0 ? 0 : n;
+		fn = fn < 0 ? 0 : fn;
+	}
+	walk_stats_add(&st_dwarf, fr, n, stop, frames_reach_main(fr, n));
+	walk_stats_add(&st_fp, ffr, fn, fstop, frames_reach_main(ffr, fn));
+	site = track_site(track, e->kind, fr, n, stop);
+	s = track_site_at(track, site);
+	s->fp_walks++;
+	s->fp_main += frames_reach_main(ffr, fn);
+	s->fp_complete += fstop == DWUNW_STOP_END || fstop == DWUNW_STOP_TOPFRAME;
+	s->fp_frames += fn;
+	track_alloc(track, e->addr, e->size, site);
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const __u32 *type = data;
+
+	if (len < sizeof(struct ml_free_event))
+		return 0;
+	n_events++;
+	if (*type == ML_EV_FREE) {
+		n_frees++;
+		track_release(track, ((const struct ml_free_event *)data)->addr);
+	} else if (*type == ML_EV_ALLOC && len >= offsetof(struct ml_alloc_event, stack)) {
+		on_alloc(data, len);
+	}
+	return 0;
+}
+
+static void print_method(const char *name, const struct walk_stats *s)
+{
+	double w = s->walks ? (double)s->walks : 1;
+
+	printf("  %-6s %8llu (%5.1f%%) %8llu (%5.1f%%) %7.1f   ", name,
+	       (unsigned long long)s->complete, 100.0 * s->complete / w,
+	       (unsigned long long)s->reached_main, 100.0 * s->reached_main / w, s->frames / w);
+	for (int i = 0; i < DWUNW_STOP__COUNT; i++)
+		if (s->stops[i])
+			printf(" %s:%llu", dwunw_stop_name(i), (unsigned long long)s->stops[i]);
+	printf("\n");
+}
+
+static void report(struct memleak_bpf *skel, const char *why)
+{
+	char ts[32];
+	time_t t = time(NULL);
+
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+	printf("[%s] bpf_memleak report (%s), pid %d\n", ts, why, (int)opt.pid);
+	track_report(track, stdout, opt.top);
+	printf("\nStacks: %llu allocation snapshots unwound twice (stack copy %u bytes)\n",
+	       (unsigned long long)st_dwarf.walks, opt.stack_size);
+	printf("  method   complete stacks   reached main   frames   stop reasons\n");
+	print_method("dwarf", &st_dwarf);
+	print_method("fp", &st_fp);
+	printf("Events: %llu (%llu frees, %llu of untracked blocks), lost %llu, untraced "
+	       "(stash full) %llu, stack copies cut at --stack-size %llu\n\n",
+	       (unsigned long long)n_events, (unsigned long long)n_frees,
+	       (unsigned long long)track_unknown_frees(track),
+	       (unsigned long long)skel->bss->counters[ML_C_RINGBUF_DROP],
+	       (unsigned long long)skel->bss->counters[ML_C_STASH_FULL],
+	       (unsigned long long)skel->bss->counters[ML_C_STACK_TRUNC]);
+	fflush(stdout);
+}
+
+static const struct target_func funcs_init[] = {
+	{"malloc", ML_MALLOC},	 {"calloc", ML_CALLOC},
+	{"realloc", ML_REALLOC}, {"reallocarray", ML_REALLOCARRAY},
+	{"posix_memalign", ML_POSIX_MEMALIGN},
+	{"aligned_alloc", ML_MEMALIGN}, {"memalign", ML_MEMALIGN},
+	{"valloc", ML_MALLOC},	 {"pvalloc", ML_MALLOC},
+	{"free", 0},
+};
+#define NFUNCS (int)(sizeof(funcs_init) / sizeof(funcs_init[0]))
+
+/* The skeleton's destroy knows one link per program; ours are many. */
+static struct bpf_link *links[2 * NFUNCS];
+static int nlinks;
+
+static int attach(struct memleak_bpf *skel, const char *path)
+{
+	struct target_func funcs[NFUNCS];
+	int nprobes = 0;
+
+	memcpy(funcs, funcs_init, sizeof(funcs));
+	if (target_resolve(path, funcs, NFUNCS))
+		return -1;
+	for (int k = 0; k < NFUNCS; k++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, o);
+		struct bpf_link *l;
+		int dup = 0;
+
+		if (!funcs[k].found)
+			continue;
+		for (int j = 0; j < k; j++)
+			dup |= funcs[j].found && funcs[j].offset == funcs[k].offset;
+		if (dup)
+			continue;	/* an alias: probed once */
+		o.bpf_cookie = funcs[k].kind;
+		l = bpf_program__attach_uprobe_opts(funcs[k].kind ? skel->progs.alloc_enter
+								  : skel->progs.free_enter,
+						    opt.pid, path, funcs[k].offset, &o);
+		if (!l)
+			goto fail;
+		links[nlinks++] = l;
+		nprobes++;
+		if (!funcs[k].kind)
+			continue;
+		o.retprobe = true;
+		o.bpf_cookie = 0;
+		l = bpf_program__attach_uprobe_opts(skel->progs.alloc_return, opt.pid, path,
+						    funcs[k].offset, &o);
+		if (!l)
+			goto fail;
+		links[nlinks++] = l;
+		nprobes++;
+		continue;
+fail:
+		ERR("attaching a uprobe to %s in %s: %s\n", funcs[k].name, path, strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "bpf_memleak: pid %d: %d probes on %s\n", (int)opt.pid, nprobes, path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct memleak_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	char path[4096];
+	int first, rc = 1, err, child_done = 0, status = 0;
+	double t0, next_report;
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	first = parse_args(argc, argv);
+	if (first < 0)
+		return 2;
+	libbpf_set_print(libbpf_print);
+	if (dwunw_modules_new(&mods) || !(track = track_new())) {
+		ERR("out of memory\n");
+		return 1;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Load first: a user without the privileges gets the error before a
+	 * program is started for nothing. */
+	skel = memleak_bpf__open();
+	if (!skel) {
+		ERR("opening the BPF object: %s\n", strerror(errno));
+		goto out;
+	}
+	skel->rodata->stack_size = opt.stack_size;
+	if (opt.launch) {
+		if (target_launch(argv + first, &opt.pid, path, sizeof(path)))
+			goto out;
+	} else {
+		if (kill(opt.pid, 0) && errno == ESRCH) {
+			ERR("no process %d\n", (int)opt.pid);
+			goto out;
+		}
+		if (target_allocator_file(opt.pid, path, sizeof(path)))
+			goto out;
+		if (!path[0]) {
+			ERR("pid %d has no C library mapped and is not a static executable\n",
+			    (int)opt.pid);
+			goto out;
+		}
+	}
+	skel->rodata->target_tgid = (__u32)opt.pid;	/* frozen at load */
+	err = memleak_bpf__load(skel);
+	if (err) {
+		ERR("loading the BPF programs: %s%s\n", strerror(-err),
+		    err == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON)" : "");
+		goto out;
+	}
+	if (attach(skel, path))
+		goto out;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	if (!rb) {
+		ERR("ring buffer: %s\n", strerror(errno));
+		goto out;
+	}
+	if (opt.launch) {
+		map_stale = 1;	/* the dynamic linker is not done: read at the first event */
+		if (target_release(opt.pid))
+			goto out;
+	} else {
+		refresh_map();
+	}
+
+	t0 = now();
+	next_report = opt.interval ? t0 + opt.interval : 0;
+	while (!stop_flag) {
+		siginfo_t si = {0};
+
+		err = ring_buffer__poll(rb, 100);
+		if (err < 0 && err != -EINTR) {
+			ERR("ring buffer: %s\n", strerror(-err));
+			goto out;
+		}
+		if (opt.duration && now() - t0 >= opt.duration)
+			break;
+		if (next_report && now() >= next_report) {
+			report(skel, "interval");
+			next_report += opt.interval;
+		}
+		/* Target gone?  A launched child stays a zombie (its maps
+		 * are gone, but we read them earlier) until we've drained. */
+		if (opt.launch) {
+			if (waitid(P_PID, opt.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+				break;
+		} else if (kill(opt.pid, 0) && errno == ESRCH) {
+			break;
+		}
+	}
+	ring_buffer__consume(rb);
+	if (opt.launch) {
+		if (waitpid(opt.pid, &status, WNOHANG) == opt.pid) {
+			child_done = 1;
+		} else {
+			kill(opt.pid, SIGKILL);
+			child_done = waitpid(opt.pid, &status, 0) == opt.pid;
+		}
+	}
+	report(skel, stop_flag ? "interrupted" : opt.duration && now() - t0 >= opt.duration ? "duration"
+									       : "target exited");
+	if (opt.launch && child_done) {
+		if (WIFEXITED(status))
+			fprintf(stderr, "bpf_memleak: %s exited with status %d\n", argv[first],
+				WEXITSTATUS(status));
+		else if (WIFSIGNALED(status))
+			fprintf(stderr, "bpf_memleak: %s killed by signal %d\n", argv[first],
+				WTERMSIG(status));
+	}
+	rc = 0;
+out:
+	ring_buffer__free(rb);
+	for (int i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	memleak_bpf__destroy(skel);
+	if (opt.launch && opt.pid && !child_done && rc) {
+		kill(opt.pid, SIGKILL);
+		waitpid(opt.pid, &status, 0);
+	}
+	dwunw_map_free(map);
+	track_free(track);
+	dwunw_modules_free(mods);
+	return rc;
+}
