@@ -25,7 +25,7 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-const volatile __u32 target_tgid = 0;		/* only this process */
+__u32 target_tgid;	/* only this process (set after load: .bss) */
 const volatile __u32 stack_size = 16384;	/* bytes to copy, <= ML_STACK_MAX */
 
 __u64 counters[ML_C__COUNT];
