@@ -9,17 +9,29 @@
   at least as many as the rounds in which A saw B parked before sending.
 - --json-gz, --min-duration and --goid: a gzipped, valid trace whose slices
   are all at least that long and whose goroutines are only those asked for.
+- real traces in real viewers (headless Chromium, tests/lib/viewers.py):
+  states and funcgraph traces of the test programs in Catapult (the same
+  checks as the sample trace's) and speedscope, the folded stacks in
+  speedscope, the pprof profile in `go tool pprof -http`'s flame graph.
+  Screenshots go to build/screenshots/*-real.png; scripts/screenshots.sh
+  copies them into docs/images/.
 """
 import gzip
 import json
 import os
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 import harness
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tests", "lib"))
 import trace_validate  # noqa: E402
+import viewers  # noqa: E402
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
@@ -157,3 +169,135 @@ def test_json_gz_usage():
         p = harness.run([harness.GOTRACE] + cmd, check_rc=False)
         harness.check(" ".join(cmd[:3]), p.returncode == 2 and p.stderr.count("\n") == 1,
                       "rc=%d stderr=%r" % (p.returncode, p.stderr))
+
+
+def _shot(name):
+    path = os.path.join(viewers.SCREENSHOTS, name)
+    if os.path.exists(path):
+        os.unlink(path)
+    return path
+
+
+def _speedscope_ok(prefix, rep, select):
+    res = rep.get("result") or {}
+    warns = [c["text"] for c in rep.get("console", [])
+             if c["type"] in ("warning", "error") and "GL Driver Message" not in c["text"]]
+    harness.check(prefix + "loaded", rep.get("ok") and res.get("ok") and not rep.get("dialogs") and
+                  not rep.get("pageErrors"), "error %s, dialogs %s, page errors %s, text %s" %
+                  (rep.get("error"), rep.get("dialogs"), rep.get("pageErrors"), res.get("text")))
+    harness.check(prefix + "no_console_warnings", warns == [], "\n".join(warns)[:2000])
+    harness.check(prefix + "shows " + select, select in (res.get("shown") or ""),
+                  "shown %r of %s" % (res.get("shown"), res.get("profiles")))
+    return res
+
+
+def _track_names(doc):
+    return {e["args"]["name"] for e in doc["traceEvents"]
+            if e.get("ph") == "M" and e.get("name") == "thread_name"}
+
+
+def _states_real(v, d):
+    js, ss = os.path.join(d, "states.json"), os.path.join(d, "states.speedscope.json")
+    harness.run([harness.GOTRACE, "states", "-q", "--no-summary", "--json", js, "--speedscope", ss,
+                 "--", _newest("states")], timeout=120)
+    with open(js) as f:
+        doc = json.load(f)
+    shot = _shot("catapult-states-real.png")
+    viewers.catapult_checks("states catapult: ", v.load("catapult", js, shot), doc)
+    harness.check("states catapult: screenshot", *viewers.png_ok(shot))
+    shot = _shot("speedscope-states-real.png")
+    res = _speedscope_ok("states speedscope: ", v.load("speedscope", ss, shot, select=" main."), " main.")
+    harness.check("states speedscope: one profile per track",
+                  set(res.get("profiles", [])) <= _track_names(doc) and
+                  len(res.get("profiles", [])) == len({e["tid"] for e in doc["traceEvents"]
+                                                       if e.get("ph") == "X"}),
+                  "viewer %s" % res.get("profiles"))
+    harness.check("states speedscope: screenshot", *viewers.png_ok(shot))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _go():
+    for c in viewers.GO_CANDIDATES:
+        path = shutil.which(c)
+        if path:
+            return path
+    raise harness.Skip("no go command for go tool pprof")
+
+
+def _pprof_web(v, pb, funcs):
+    """go tool pprof -http, the flame graph page: it must show funcs."""
+    port = _free_port()
+    base = "http://127.0.0.1:%d" % port
+    proc = subprocess.Popen([_go(), "tool", "pprof", "-http=127.0.0.1:%d" % port, "-no_browser", pb],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/ui/", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        shot = _shot("pprof-flamegraph-real.png")
+        rep = v.page(base + "/ui/flamegraph", "main.fgRec", shot)
+        res = rep.get("result") or {}
+        harness.check("pprof web: loaded", rep.get("ok") and res.get("ok"),
+                      "error %s, page errors %s" % (rep.get("error"), rep.get("pageErrors")))
+        missing = [f for f in funcs if f not in (res.get("text") or "")]
+        harness.check("pprof web: shows the traced functions", not missing, "missing %s" % missing[:10])
+        harness.check("pprof web: screenshot", *viewers.png_ok(shot))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _funcgraph_real(v, d):
+    js, ss = os.path.join(d, "fg.json"), os.path.join(d, "fg.speedscope.json")
+    folded, pb = os.path.join(d, "fg.folded"), os.path.join(d, "fg.pb.gz")
+    harness.run([harness.GOTRACE, "funcgraph", "-q", "--no-summary", "--json", js, "--speedscope", ss,
+                 "--folded", folded, "--pprof", pb, "-x", "main.fgGrow", "main.*fg*", "--",
+                 _newest("funcgraph"),
+                 "-n", "4", "-depth", "12"], timeout=120)
+    with open(js) as f:
+        doc = json.load(f)
+    shot = _shot("catapult-funcgraph-real.png")
+    viewers.catapult_checks("funcgraph catapult: ", v.load("catapult", js, shot), doc)
+    harness.check("funcgraph catapult: screenshot", *viewers.png_ok(shot))
+
+    shot = _shot("speedscope-funcgraph-real.png")
+    _speedscope_ok("funcgraph speedscope: ", v.load("speedscope", ss, shot, select="calls"), "calls")
+    harness.check("funcgraph speedscope: screenshot", *viewers.png_ok(shot))
+
+    # speedscope reads folded stacks ("a;b;c N") as one profile named after the file
+    shot = _shot("speedscope-folded-real.png")
+    _speedscope_ok("folded speedscope: ", v.load("speedscope", folded, shot), "fg.folded")
+    harness.check("folded speedscope: screenshot", *viewers.png_ok(shot))
+
+    # the two functions with the most inclusive time must be labelled
+    incl = {}
+    with open(folded) as f:
+        for ln in f:
+            stack, n = ln.rsplit(" ", 1)
+            for fr in set(stack.split(";")):
+                incl[fr] = incl.get(fr, 0) + int(n)
+    top = sorted((fr for fr in incl if fr.startswith("main.")), key=lambda fr: -incl[fr])[:2]
+    _pprof_web(v, pb, top)
+
+
+def test_real_traces_in_viewers():
+    if os.geteuid() != 0:
+        raise harness.Skip("tracing needs root")
+    v = viewers.setup()
+    with tempfile.TemporaryDirectory() as d:
+        _states_real(v, d)
+        _funcgraph_real(v, d)

@@ -15,7 +15,10 @@ reason when this machine cannot have them:
 
 Viewers.load(mode, trace_path, screenshot) serves the trace, the viewer and
 our harness pages from a throwaway HTTP server on 127.0.0.1, runs
-tests/viewers/drive.js and returns its JSON report.
+tests/viewers/drive.js and returns its JSON report; Viewers.page(url, ...)
+drives any other web viewer (`go tool pprof -http`).  catapult_checks()
+compares what Catapult built with what the JSON file says; png_ok() tells
+a real screenshot from an empty one.
 """
 import functools
 import http.server
@@ -27,6 +30,7 @@ import threading
 import urllib.parse
 
 import harness
+import trace_validate
 
 VIEWERS_SRC = os.path.join(harness.ROOT, "tests", "viewers")
 NPM_DIR = os.path.join(harness.BUILD, "viewers")
@@ -190,6 +194,26 @@ class Viewers:
         if not os.path.isfile(os.path.join(self.speedscope_dir, "index.html")):
             raise harness.Skip("speedscope package has no dist/release/index.html")
 
+    def _drive(self, cmd, timeout):
+        env = dict(os.environ, NODE_PATH=os.path.join(self.npm_dir, "node_modules"))
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=env, timeout=timeout + 60)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+        if not lines:
+            raise AssertionError("drive.js printed no report (exit %d): %s %s" %
+                                 (p.returncode, p.stdout[-1000:], p.stderr[-2000:]))
+        return json.loads(lines[-1])
+
+    def page(self, url, wait_text, screenshot=None, timeout=90):
+        """Open url (a server the caller runs) and wait until its text has
+        wait_text; drive.js's report, result {ok, text}."""
+        if screenshot:
+            os.makedirs(os.path.dirname(screenshot), exist_ok=True)
+        return self._drive(["node", os.path.join(VIEWERS_SRC, "drive.js"), "--chromium",
+                            self.chromium, "--mode", "page", "--url", url, "--screenshot",
+                            screenshot or "", "--timeout", str(timeout), "--wait-text",
+                            wait_text], timeout)
+
     def load(self, mode, trace_path, screenshot=None, timeout=90, select=None):
         """Open trace_path in a viewer (mode 'catapult' or 'speedscope');
         returns drive.js's report (see tests/viewers/drive.js).  select:
@@ -217,18 +241,11 @@ class Viewers:
                "--timeout", str(timeout)]
         if select:
             cmd += ["--select", select]
-        env = dict(os.environ, NODE_PATH=os.path.join(self.npm_dir, "node_modules"))
         try:
-            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env, timeout=timeout + 60)
+            return self._drive(cmd, timeout)
         finally:
             srv.shutdown()
             srv.server_close()
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-        if not lines:
-            raise AssertionError("drive.js printed no report (exit %d): %s %s" %
-                                 (p.returncode, p.stdout[-1000:], p.stderr[-2000:]))
-        return json.loads(lines[-1])
 
 
 @functools.lru_cache(maxsize=1)
@@ -238,3 +255,53 @@ def setup():
     catapult = ensure_catapult()
     npm_dir = ensure_npm()
     return Viewers(chromium, catapult, npm_dir)
+
+
+def png_ok(path):
+    """A real screenshot: a PNG of the viewport size with some content."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+        size = os.path.getsize(path)
+    except OSError as e:
+        return False, str(e)
+    w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    ok = head[:8] == b"\x89PNG\r\n\x1a\n" and (w, h) == (1600, 1000) and size > 20000
+    return ok, "%s: %dx%d, %d bytes" % (path, w, h, size)
+
+
+def catapult_checks(prefix, rep, doc):
+    """Compare what Catapult built (drive.js's report) with what the JSON
+    file says: threads and their slice counts, flow endpoints, time range;
+    no import warnings, no page errors."""
+    res = rep.get("result") or {}
+    ok = harness.check(prefix + "loaded", rep.get("ok") and res.get("ok"),
+                       "error: %s; page errors: %s" % (rep.get("error") or res.get("error"),
+                                                       rep.get("pageErrors")))
+    if not ok:
+        return
+    harness.check(prefix + "no_import_warnings", res["warnings"] == [], json.dumps(res["warnings"])[:2000])
+    harness.check(prefix + "no_page_errors", rep["pageErrors"] == [], "\n".join(rep["pageErrors"])[:2000])
+
+    evs = doc["traceEvents"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in evs
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    counts = {}
+    for e in evs:
+        if e.get("ph") in ("X", "i"):
+            counts[(e["pid"], e["tid"])] = counts.get((e["pid"], e["tid"]), 0) + 1
+    want = sorted((pid, tid, names.get((pid, tid)), n) for (pid, tid), n in counts.items())
+    got = sorted((t["pid"], t["tid"], t["name"], t["slices"]) for t in res["threads"])
+    harness.check(prefix + "threads_and_slices", got == want, "viewer %s\nfile   %s" % (got, want))
+
+    want_flows = sorted((n, a[0], a[1], b[0], b[1]) for n, a, b in trace_validate.bind_flows(doc))
+    got_flows = sorted((f["name"], f["fromTid"], f["fromSlice"], f["toTid"], f["toSlice"])
+                       for f in res["flows"])
+    nr_s = sum(1 for e in evs if e.get("ph") == "s")
+    harness.check(prefix + "flows", got_flows == want_flows and len(got_flows) == nr_s,
+                  "viewer %s\nfile   %s" % (got_flows[:20], want_flows[:20]))
+
+    end_us = max(float(e["ts"]) + float(e.get("dur", 0)) for e in evs if e["ph"] in ("X", "i"))
+    bounds = res.get("bounds") or [0, 0]
+    harness.check(prefix + "time_range", abs(bounds[1] * 1000 - end_us) < 0.01,
+                  "viewer ends at %s ms, file at %s us" % (bounds[1], end_us))

@@ -241,49 +241,8 @@ def test_validator_catches_broken():
                       "want a problem containing %r, got: %s" % (want, probs))
 
 
-def _png_ok(path):
-    """A real screenshot: a PNG of the viewport size with some content."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(24)
-        size = os.path.getsize(path)
-    except OSError as e:
-        return False, str(e)
-    w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    ok = head[:8] == b"\x89PNG\r\n\x1a\n" and (w, h) == (1600, 1000) and size > 20000
-    return ok, "%s: %dx%d, %d bytes" % (path, w, h, size)
-
-
-def _catapult_checks(prefix, rep, doc):
-    """Compare what Catapult built with what the JSON file says."""
-    res = rep.get("result") or {}
-    ok = harness.check(prefix + "loaded", rep.get("ok") and res.get("ok"),
-                       "error: %s; page errors: %s" % (rep.get("error") or res.get("error"),
-                                                       rep.get("pageErrors")))
-    if not ok:
-        return
-    harness.check(prefix + "no_import_warnings", res["warnings"] == [], json.dumps(res["warnings"])[:2000])
-    harness.check(prefix + "no_page_errors", rep["pageErrors"] == [], "\n".join(rep["pageErrors"])[:2000])
-
-    names = thread_names(doc)
-    counts = {}
-    for e in doc["traceEvents"]:
-        if e.get("ph") in ("X", "i"):
-            counts[(e["pid"], e["tid"])] = counts.get((e["pid"], e["tid"]), 0) + 1
-    want = sorted((pid, tid, names.get((pid, tid)), n) for (pid, tid), n in counts.items())
-    got = sorted((t["pid"], t["tid"], t["name"], t["slices"]) for t in res["threads"])
-    harness.check(prefix + "threads_and_slices", got == want, "viewer %s\nfile   %s" % (got, want))
-
-    want_flows = sorted((n, a[0], a[1], b[0], b[1]) for n, a, b in trace_validate.bind_flows(doc))
-    got_flows = sorted((f["name"], f["fromTid"], f["fromSlice"], f["toTid"], f["toSlice"])
-                       for f in res["flows"])
-    harness.check(prefix + "flows", got_flows == want_flows and len(got_flows) == len(evs(doc, "s")),
-                  "viewer %s\nfile   %s" % (got_flows, want_flows))
-
-    end_us = max(float(e["ts"]) + float(e.get("dur", 0)) for e in doc["traceEvents"] if e["ph"] in ("X", "i"))
-    bounds = res.get("bounds") or [0, 0]
-    harness.check(prefix + "time_range", abs(bounds[1] * 1000 - end_us) < 0.01,
-                  "viewer ends at %s ms, file at %s us" % (bounds[1], end_us))
+_png_ok = viewers.png_ok
+_catapult_checks = viewers.catapult_checks
 
 
 def test_catapult():

@@ -5,9 +5,13 @@
 // saw.  Driven by tests/lib/viewers.py; playwright-core comes from the
 // node_modules that viewers.py installs under build/ (NODE_PATH).
 //
-//   node drive.js --chromium /usr/bin/chromium --mode catapult|speedscope \
+//   node drive.js --chromium /usr/bin/chromium --mode catapult|speedscope|page \
 //        --url http://127.0.0.1:PORT/... --screenshot out.png [--timeout 60] \
 //        [--select SUBSTRING]   (speedscope: the profile to leave on screen)
+//        [--wait-text TEXT]     (page: loaded once the page's text has TEXT)
+//
+// Mode page is any other web viewer (e.g. `go tool pprof -http`): its
+// report is {ok, text: the page's visible text}.
 //
 // Output: {"ok": bool, "error": str|null, "result": {...page's own report},
 //          "console": [{type, text}], "pageErrors": [str], "dialogs": [str]}
@@ -58,8 +62,15 @@ async function waitSpeedscope(page, timeout, select) {
   // Walk every profile (one per thread) with speedscope's "n" key, then
   // come back to the first whose name contains `select`.
   let t = await speedscopeTitle(page);
-  if (!res.ok || !t)
-    return Object.assign(res, { ok: false, text: await page.evaluate(() => document.body.innerText) });
+  if (res.ok && !t) {
+    // One profile (e.g. folded stacks): the toolbar shows its name alone,
+    // with no "(i/n)".
+    const text = await page.evaluate(() => document.body.innerText);
+    await page.waitForTimeout(1000);
+    return Object.assign(res, { profiles: [text], shown: text, text: text });
+  }
+  if (!res.ok)
+    return Object.assign(res, { text: await page.evaluate(() => document.body.innerText) });
   for (let i = 0; i < t.count; i++) {
     res.profiles.push(t.name);
     if (i + 1 < t.count) {
@@ -74,6 +85,13 @@ async function waitSpeedscope(page, timeout, select) {
   await page.waitForTimeout(1000);	// let the flame chart draw
   res.shown = (await speedscopeTitle(page) || {}).name;
   return res;
+}
+
+async function waitPage(page, timeout, text) {
+  await page.waitForFunction(t => document.body && document.body.innerText.includes(t),
+                             text || '', { timeout });
+  await page.waitForTimeout(1000);	// let it draw
+  return { ok: true, text: await page.evaluate(() => document.body.innerText) };
 }
 
 async function main() {
@@ -97,8 +115,12 @@ async function main() {
     page.on('pageerror', e => out.pageErrors.push(String(e && e.stack || e)));
     page.on('dialog', async d => { out.dialogs.push(d.message()); await d.dismiss(); });
     await page.goto(args.url, { waitUntil: 'load', timeout: args.timeout });
-    out.result = args.mode === 'speedscope' ? await waitSpeedscope(page, args.timeout, args.select)
-                                            : await waitCatapult(page, args.timeout);
+    if (args.mode === 'speedscope')
+      out.result = await waitSpeedscope(page, args.timeout, args.select);
+    else if (args.mode === 'page')
+      out.result = await waitPage(page, args.timeout, args['wait-text']);
+    else
+      out.result = await waitCatapult(page, args.timeout);
     if (args.screenshot)
       await page.screenshot({ path: args.screenshot });
     out.ok = true;
