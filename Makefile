@@ -3,6 +3,7 @@
 #   make                 build/gotrace, build/libgosym.a, build/libdwunw.a
 #   make check           install missing packages, build, run every test
 #   make demo            trace a bundled Go program, write build/demo/trace.json
+#   make screenshots     refresh docs/images/ (real traces in real viewers)
 #   make bench           benchmarks (ratios measured side by side)
 #   make install PREFIX=/usr/local
 #   make ARCH=arm64      cross-build (libraries always; the CLI when the
@@ -69,7 +70,7 @@ BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 LIBGOSYM   := $(BUILD)/libgosym.a
 LIBDWUNW   := $(if $(UNWIND_SRC),$(BUILD)/libdwunw.a)
 
-.PHONY: all libs cli check unit deps testprogs demo bench install fuzz asan clean examples
+.PHONY: all libs cli check unit deps testprogs demo screenshots bench install fuzz asan clean examples
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -179,6 +180,9 @@ check: deps
 demo: deps
 	$(MAKE) all
 	@bash scripts/demo.sh
+
+screenshots: all testprogs
+	@bash scripts/screenshots.sh
 
 bench: deps
 	$(MAKE) all $(BENCH_BIN)
