@@ -37,6 +37,7 @@
 #include "dwunw.h"
 #include "memleak.h"
 #include "memleak.skel.h"
+#include "srcline.h"
 #include "target.h"
 #include "track.h"
 
@@ -62,6 +63,8 @@ static const char usage[] =
 	"                        0 = all)\n"
 	"  -s, --stack-size B    bytes of user stack copied per allocation\n"
 	"                        (default 16384, at most 32768)\n"
+	"      --show-fp         under each site, also the frame-pointer walk of its\n"
+	"                        first snapshot\n"
 	"      --perf-uprobes    one perf-event uprobe per function and direction\n"
 	"                        instead of uprobe_multi links (automatic on kernels\n"
 	"                        before 6.6; detaching them takes ~0.1 s each)\n"
@@ -85,6 +88,7 @@ static struct {
 	unsigned stack_size;
 	int verbose;
 	int perf_uprobes;
+	int show_fp;
 } opt = {.top = 10, .stack_size = 16384};
 
 static volatile sig_atomic_t stop_flag;
@@ -156,7 +160,7 @@ static int parse_args(int argc, char **argv)
 		{"pid", required_argument, NULL, 'p'},	{"duration", required_argument, NULL, 'd'},
 		{"interval", required_argument, NULL, 'i'}, {"top", required_argument, NULL, 't'},
 		{"stack-size", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
-		{"perf-uprobes", no_argument, NULL, 'P'},
+		{"perf-uprobes", no_argument, NULL, 'P'}, {"show-fp", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},	{0},
 	};
 	int c;
@@ -203,6 +207,9 @@ static int parse_args(int argc, char **argv)
 		case 'P':
 			opt.perf_uprobes = 1;
 			break;
+		case 'F':
+			opt.show_fp = 1;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -240,6 +247,7 @@ static void on_alloc(const struct ml_alloc_event *e, size_t len)
 	size_t slen = len - offsetof(struct ml_alloc_event, stack);
 	enum dwunw_stop stop, fstop;
 	int n, fn, site;
+	bool dwarf_main, fp_main, fp_agree;
 	struct site *s;
 
 	if (slen > e->stack_len)
@@ -264,14 +272,19 @@ static void on_alloc(const struct ml_alloc_event *e, size_t len)
 		n = n < 0 ? 0 : n;
 		fn = fn < 0 ? 0 : fn;
 	}
-	walk_stats_add(&st_dwarf, fr, n, stop, frames_reach_main(fr, n));
-	walk_stats_add(&st_fp, ffr, fn, fstop, frames_reach_main(ffr, fn));
-	site = track_site(track, e->kind, fr, n, stop);
+	dwarf_main = frames_reach_main(fr, n);
+	fp_main = frames_reach_main(ffr, fn);
+	/* FP agrees when its frames are DWARF's and it got as far: all of
+	 * them, or up to main */
+	fp_agree = frames_prefix(fr, n, ffr, fn) && (fn == n || (fp_main && dwarf_main));
+	walk_stats_add(&st_dwarf, fr, n, stop, dwarf_main, true);
+	walk_stats_add(&st_fp, ffr, fn, fstop, fp_main, fp_agree);
+	site = track_site(track, e->kind, fr, n, stop, ffr, fn, fstop);
 	s = track_site_at(track, site);
 	s->fp_walks++;
-	s->fp_main += frames_reach_main(ffr, fn);
-	s->fp_complete += fstop == DWUNW_STOP_END || fstop == DWUNW_STOP_TOPFRAME;
-	s->fp_frames += fn;
+	s->fp_main += fp_main;
+	s->fp_agree += fp_agree;
+	s->fp_frame_sum += fn;
 	track_alloc(track, e->addr, e->size, site);
 }
 
@@ -295,9 +308,10 @@ static void print_method(const char *name, const struct walk_stats *s)
 {
 	double w = s->walks ? (double)s->walks : 1;
 
-	printf("  %-6s %8llu (%5.1f%%) %8llu (%5.1f%%) %7.1f   ", name,
+	printf("  %-6s %8llu (%5.1f%%)  %8llu (%5.1f%%)  %8llu (%5.1f%%)  %6.1f  ", name,
 	       (unsigned long long)s->complete, 100.0 * s->complete / w,
-	       (unsigned long long)s->reached_main, 100.0 * s->reached_main / w, s->frames / w);
+	       (unsigned long long)s->reached_main, 100.0 * s->reached_main / w,
+	       (unsigned long long)s->agree, 100.0 * s->agree / w, s->frames / w);
 	for (int i = 0; i < DWUNW_STOP__COUNT; i++)
 		if (s->stops[i])
 			printf(" %s:%llu", dwunw_stop_name(i), (unsigned long long)s->stops[i]);
@@ -311,16 +325,17 @@ static void report(struct memleak_bpf *skel, const char *why)
 
 	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
 	printf("[%s] bpf_memleak report (%s), pid %d\n", ts, why, (int)opt.pid);
-	track_report(track, stdout, opt.top);
+	track_report(track, stdout, opt.top, opt.show_fp);
 	printf("\nStacks: %llu allocation snapshots unwound twice (stack copy %u bytes)\n",
 	       (unsigned long long)st_dwarf.walks, opt.stack_size);
-	printf("  method   complete stacks   reached main   frames   stop reasons\n");
+	printf("  %-6s %17s  %17s  %17s  %6s  %s\n", "method", "complete", "reached main",
+	       "same as dwarf", "frames", "stop reasons");
 	print_method("dwarf", &st_dwarf);
 	print_method("fp", &st_fp);
-	printf("Events: %llu (%llu frees, %llu of untracked blocks), lost %llu, untraced "
-	       "(stash full) %llu, stack copies cut at --stack-size %llu\n\n",
+	printf("Events: %llu (%llu frees, %llu of untracked blocks, %llu unwind errors), lost %llu, "
+	       "untraced (stash full) %llu, stack copies cut at --stack-size %llu\n\n",
 	       (unsigned long long)n_events, (unsigned long long)n_frees,
-	       (unsigned long long)track_unknown_frees(track),
+	       (unsigned long long)track_unknown_frees(track), (unsigned long long)n_failed_unwind,
 	       (unsigned long long)skel->bss->counters[ML_C_RINGBUF_DROP],
 	       (unsigned long long)skel->bss->counters[ML_C_STASH_FULL],
 	       (unsigned long long)skel->bss->counters[ML_C_STACK_TRUNC]);
@@ -640,6 +655,7 @@ out:
 	}
 	dwunw_map_free(map);
 	track_free(track);
+	srcline_free_all();
 	dwunw_modules_free(mods);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "memleak.h"
+#include "srcline.h"
 
 struct alloc_slot {
 	uint64_t addr;		/* 0 = empty (allocators never return 0 for a block) */
@@ -67,8 +68,12 @@ void track_free(struct track *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nsites; i++)
+	for (size_t i = 0; i < t->nsites; i++) {
 		free(t->sites[i].frames);
+		free(t->sites[i].files);
+		free(t->sites[i].lines);
+		free(t->sites[i].fp_frames);
+	}
 	free(t->sites);
 	free(t->site_index);
 	free(t->allocs);
@@ -115,8 +120,15 @@ static void index_grow(struct track *t)
 	t->icap = ncap;
 }
 
+/* link-time address to look up: a return address's call instruction */
+static uint64_t lookup_vaddr(const struct dwunw_frame *f)
+{
+	return (f->flags & DWUNW_F_RETADDR) && f->vaddr ? f->vaddr - 1 : f->vaddr;
+}
+
 int track_site(struct track *t, uint32_t kind, const struct dwunw_frame *frames, int n,
-	       enum dwunw_stop stop)
+	       enum dwunw_stop stop, const struct dwunw_frame *fp_frames, int fp_n,
+	       enum dwunw_stop fp_stop)
 {
 	size_t j;
 	struct site *s;
@@ -147,6 +159,18 @@ int track_site(struct track *t, uint32_t kind, const struct dwunw_frame *frames,
 	s->stop = stop;
 	s->frames = xcalloc(n ? n : 1, sizeof(*frames));
 	memcpy(s->frames, frames, n * sizeof(*frames));
+	s->files = xcalloc(n ? n : 1, sizeof(*s->files));
+	s->lines = xcalloc(n ? n : 1, sizeof(*s->lines));
+	for (int i = 0; i < n; i++)
+		if (frames[i].module &&
+		    srcline(frames[i].module, lookup_vaddr(&frames[i]), &s->files[i], &s->lines[i]))
+			s->files[i] = NULL;
+	if (fp_n < 0)
+		fp_n = 0;
+	s->fp_frames = xcalloc(fp_n ? fp_n : 1, sizeof(*fp_frames));
+	memcpy(s->fp_frames, fp_frames, fp_n * sizeof(*fp_frames));
+	s->fp_nframes = fp_n;
+	s->fp_stop = fp_stop;
 	t->site_index[j] = (int32_t)t->nsites;
 	return (int)t->nsites++;
 }
@@ -282,10 +306,21 @@ bool frames_reach_main(const struct dwunw_frame *frames, int n)
 	return false;
 }
 
+bool frames_prefix(const struct dwunw_frame *a, int na, const struct dwunw_frame *b, int nb)
+{
+	if (nb > na)
+		return false;
+	for (int i = 0; i < nb; i++)
+		if (a[i].pc != b[i].pc)
+			return false;
+	return true;
+}
+
 void walk_stats_add(struct walk_stats *s, const struct dwunw_frame *frames, int n,
-		    enum dwunw_stop stop, bool main)
+		    enum dwunw_stop stop, bool main, bool agree)
 {
 	s->walks++;
+	s->agree += agree;
 	if (stop == DWUNW_STOP_END || stop == DWUNW_STOP_TOPFRAME)
 		s->complete++;
 	if (main)
@@ -316,38 +351,40 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p ? p : "?";
 }
 
-static void print_frame(FILE *out, int i, const struct dwunw_frame *f)
+static void print_frame(FILE *out, int i, const struct dwunw_frame *f, const char *file, int line)
 {
 	struct dwunw_sym syms[8];
 	struct dwunw_module_info mi;
 	const char *mod = "?", *name;
-	uint64_t off, va = f->vaddr;
+	uint64_t off, va = lookup_vaddr(f);
 	int n;
 
 	if (f->module && dwunw_module_info(f->module, &mi) == 0)
 		mod = base_name(mi.path);
-	if ((f->flags & DWUNW_F_RETADDR) && va)
-		va--;
 	fprintf(out, "    #%-2d 0x%016llx ", i, (unsigned long long)f->pc);
 	if (!f->module) {
 		fprintf(out, "??\n");
 		return;
 	}
 	/* Go code and inlined frames come with file:line from the pclntab;
-	 * for C the ELF symbol table gives the function and the offset. */
+	 * for C the ELF symbol table gives the function and the offset, and
+	 * the DWARF line table (srcline.c), when present, the position. */
 	n = dwunw_symbolize(f, syms, 8);
 	if (n > 0 && syms[0].file) {
 		for (int k = 0; k < n && k < 8; k++)
 			fprintf(out, "%s%s (%s:%d)%s", k ? " <- " : "", syms[k].func, syms[k].file,
 				syms[k].line, syms[k].inlined ? " [inlined]" : "");
 		fprintf(out, " [%s]\n", mod);
-	} else if (dwunw_module_symbol(f->module, va, &name, &off) == 0) {
-		/* off is from pc - 1 for return addresses: print the pc's own */
-		fprintf(out, "%s+0x%llx [%s]\n", name,
-			(unsigned long long)(off + (va != f->vaddr)), mod);
-	} else {
-		fprintf(out, "+0x%llx [%s]\n", (unsigned long long)f->vaddr, mod);
+		return;
 	}
+	if (dwunw_module_symbol(f->module, va, &name, &off) == 0)
+		/* off is from pc - 1 for return addresses: print the pc's own */
+		fprintf(out, "%s+0x%llx", name, (unsigned long long)(off + (va != f->vaddr)));
+	else
+		fprintf(out, "+0x%llx", (unsigned long long)f->vaddr);
+	if (file)
+		fprintf(out, " (%s:%d)", file, line);
+	fprintf(out, " [%s]\n", mod);
 	if (f->flags & DWUNW_F_SIGNAL)
 		fprintf(out, "        <signal handler called>\n");
 }
@@ -364,7 +401,7 @@ static int by_bytes(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-void track_report(struct track *t, FILE *out, int top)
+void track_report(struct track *t, FILE *out, int top, bool show_fp)
 {
 	int *order = xcalloc(t->nsites + 1, sizeof(int));
 	int n = 0;
@@ -383,12 +420,19 @@ void track_report(struct track *t, FILE *out, int top)
 		fprintf(out, "\n%llu bytes in %llu allocations from %s, %llu allocated in all\n",
 			(unsigned long long)s->bytes, (unsigned long long)s->count, kind_name(s->kind),
 			(unsigned long long)s->total_count);
-		fprintf(out, "  dwarf: %u frames, stop %s | fp: reached main %llu/%llu, complete %llu/%llu\n",
+		fprintf(out, "  dwarf: %u frames, stop %s | fp: reached main %llu/%llu, "
+			"no frame wrong or missing %llu/%llu\n",
 			s->nframes, dwunw_stop_name(s->stop), (unsigned long long)s->fp_main,
-			(unsigned long long)s->fp_walks, (unsigned long long)s->fp_complete,
+			(unsigned long long)s->fp_walks, (unsigned long long)s->fp_agree,
 			(unsigned long long)s->fp_walks);
 		for (uint32_t i = 0; i < s->nframes; i++)
-			print_frame(out, (int)i, &s->frames[i]);
+			print_frame(out, (int)i, &s->frames[i], s->files[i], s->lines[i]);
+		if (!show_fp)
+			continue;
+		fprintf(out, "  fp walk of the first snapshot: %u frames, stop %s\n", s->fp_nframes,
+			dwunw_stop_name(s->fp_stop));
+		for (uint32_t i = 0; i < s->fp_nframes; i++)
+			print_frame(out, (int)i, &s->fp_frames[i], NULL, 0);
 	}
 	free(order);
 }

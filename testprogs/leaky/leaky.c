@@ -12,7 +12,8 @@
  * allocator's direct caller last; frames inside libc between them, such as
  * qsort's, are not named: their names depend on the C library; via: the
  * allocator called).  That is the truth bpf_memleak's report must
- * match.  It also allocates and frees (churn, realloc chains), which must
+ * match.  Each leaking allocator call carries a comment site:FUNC, so a
+ * test can check the source line a report gives for it.  It also allocates and frees (churn, realloc chains), which must
  * not show up as outstanding.  Built with -O2 -g -fomit-frame-pointer:
  * frame pointers can't unwind it, DWARF CFI can.
  *
@@ -67,7 +68,7 @@ static void tally(const char *chain, const char *via, unsigned long bytes)
 /* 1: a linked list nobody frees */
 KEEP static struct node *make_node(int i)
 {
-	struct node *n = malloc(sizeof(*n));
+	struct node *n = malloc(sizeof(*n)); /* site:make_node */
 
 	if (!n)
 		abort();
@@ -87,7 +88,7 @@ KEEP static void leak_list(int n)
 /* 2: zeroed tables */
 KEEP static void *grow_table(size_t n, size_t sz)
 {
-	void *p = calloc(n, sz);
+	void *p = calloc(n, sz); /* site:grow_table */
 
 	if (!p)
 		abort();
@@ -105,7 +106,7 @@ KEEP static void leak_table(void)
 /* 3: a buffer grown by realloc, one block outstanding at the end */
 KEEP static char *buf_append(char *buf, size_t newsize)
 {
-	char *p = realloc(buf, newsize);
+	char *p = realloc(buf, newsize); /* site:buf_append */
 
 	if (!p)
 		abort();
@@ -129,7 +130,7 @@ KEEP static void *aligned_block(size_t align, size_t size)
 {
 	void *p = NULL;
 
-	if (posix_memalign(&p, align, size))
+	if (posix_memalign(&p, align, size)) /* site:aligned_block */
 		abort();
 	tally("main,leak_aligned,aligned_block", "posix_memalign", size);
 	return p;
@@ -137,7 +138,7 @@ KEEP static void *aligned_block(size_t align, size_t size)
 
 KEEP static void *page_block(void)
 {
-	void *p = aligned_alloc(4096, 8192);
+	void *p = aligned_alloc(4096, 8192); /* site:page_block */
 
 	if (!p)
 		abort();
@@ -160,7 +161,7 @@ static int cmp_calls;
 KEEP static int cmp_leak(const void *a, const void *b)
 {
 	if (cmp_calls++ < 6) {
-		void *p = malloc(24);
+		void *p = malloc(24); /* site:cmp_leak */
 
 		if (!p)
 			abort();
@@ -195,7 +196,7 @@ KEEP static void churn(void)
 /* 7: another thread (its stack ends at clone, not at main) */
 KEEP static void *thread_block(int i)
 {
-	void *p = malloc(200);
+	void *p = malloc(200); /* site:thread_block */
 
 	if (!p)
 		abort();

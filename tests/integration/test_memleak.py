@@ -37,8 +37,9 @@ VIA_KIND = {"aligned_alloc": "memalign"}  # glibc: aligned_alloc is memalign
 
 SITE_RE = re.compile(r"^(\d+) bytes in (\d+) allocations from (\S+), (\d+) allocated in all$")
 DWARF_RE = re.compile(r"^  dwarf: (\d+) frames, stop (\S+) \|")
-FRAME_RE = re.compile(r"^    #(\d+)\s+0x[0-9a-f]+ (\S+)")
-METHOD_RE = re.compile(r"^  (dwarf|fp)\s+(\d+) \(\s*([\d.]+)%\)\s+(\d+) \(\s*([\d.]+)%\)")
+FRAME_RE = re.compile(r"^    #(\d+)\s+0x[0-9a-f]+ (\S+)(?: \(([^:()]+):(\d+)\))?")
+METHOD_RE = re.compile(r"^  (dwarf|fp)\s+(\d+) \(\s*([\d.]+)%\)\s+(\d+) \(\s*([\d.]+)%\)"
+                       r"\s+(\d+) \(\s*([\d.]+)%\)")
 STACKS_RE = re.compile(r"^Stacks: (\d+) allocation snapshots")
 EVENTS_RE = re.compile(r"^Events: .* lost (\d+), untraced \(stash full\) (\d+)")
 
@@ -82,7 +83,7 @@ def parse_report(out):
         m = SITE_RE.match(line)
         if m:
             site = {"bytes": int(m.group(1)), "count": int(m.group(2)), "kind": m.group(3),
-                    "frames": [], "stop": None}
+                    "frames": [], "lines": [], "stop": None}
             rep["sites"].append(site)
             continue
         m = DWARF_RE.match(line)
@@ -92,6 +93,7 @@ def parse_report(out):
         m = FRAME_RE.match(line)
         if m and site:
             site["frames"].append(re.sub(r"\+0x[0-9a-f]+$", "", m.group(2)))
+            site["lines"].append((m.group(3), int(m.group(4))) if m.group(3) else None)
             continue
         m = STACKS_RE.match(line)
         if m:
@@ -100,7 +102,8 @@ def parse_report(out):
         m = METHOD_RE.match(line)
         if m:
             rep["methods"][m.group(1)] = {"complete": int(m.group(2)), "complete_pct": float(m.group(3)),
-                                          "main": int(m.group(4)), "main_pct": float(m.group(5))}
+                                          "main": int(m.group(4)), "main_pct": float(m.group(5)),
+                                          "agree_pct": float(m.group(7))}
             continue
         m = EVENTS_RE.match(line)
         if m:
@@ -121,7 +124,20 @@ def chain_matches(chain, frames):
     return i == len(want)
 
 
+def site_lines():
+    """{function: line} of the `site:FUNC` markers in leaky.c: where each
+    leaking allocator call is, from the source itself."""
+    out = {}
+    with open(LEAKY_SRC) as f:
+        for no, line in enumerate(f, 1):
+            m = re.search(r"/\* site:(\w+) \*/", line)
+            if m:
+                out[m.group(1)] = no
+    return out
+
+
 def compare(tag, truth, rep):
+    marks = site_lines()
     check("%s:truth" % tag, len(truth) >= 7, "leaky printed %d chains" % len(truth))
     check("%s:no-loss" % tag, rep["lost"] == 0 and rep["untraced"] == 0,
           "lost %s, untraced %s" % (rep["lost"], rep["untraced"]))
@@ -135,6 +151,10 @@ def compare(tag, truth, rep):
               % (",".join(chain), via, nbytes, count, got_b, got_c, len(sites)))
         check(name + ":complete", sites and all(s["stop"] == "end" for s in sites),
               "stops %s" % [s["stop"] for s in sites])
+        want = ("leaky.c", marks.get(chain[-1]))
+        got = [s["lines"][1] for s in sites]
+        check(name + ":line", sites and all(g == want for g in got),
+              "frame #1 at %s, the source has the call at %s" % (got, want))
     churn = [s for s in rep["sites"] if "churn" in s["frames"]]
     check("%s:churn-freed" % tag, not churn, "outstanding from churn: %s" % churn)
     d = rep["methods"].get("dwarf")
@@ -143,9 +163,9 @@ def compare(tag, truth, rep):
     fp = rep["methods"].get("fp")
     check("%s:fp-reported" % tag, fp is not None, "fp %s" % fp)
     harness.log("%s: %s snapshots; dwarf complete %s%% reached main %s%%; fp complete %s%% "
-                "reached main %s%%" % (tag, rep["snapshots"], d and d["complete_pct"],
-                                       d and d["main_pct"], fp and fp["complete_pct"],
-                                       fp and fp["main_pct"]))
+                "reached main %s%% same as dwarf %s%%" % (
+                    tag, rep["snapshots"], d and d["complete_pct"], d and d["main_pct"],
+                    fp and fp["complete_pct"], fp and fp["main_pct"], fp and fp["agree_pct"]))
 
 
 def our_bpf():
