@@ -80,10 +80,11 @@ struct gosym {
 	uint32_t *bucket;
 	size_t nbuckets;
 
-	/* Lazily built checkpoints into the line and file tables of large
-	 * functions (lookup.c); published with atomic compare-and-swap so
-	 * concurrent lookups stay safe.  [0] = pcln, [1] = pcfile. */
-	struct gosym_ckpts **ckpts[2];
+	/* Per-function index into the line and file tables of large
+	 * functions, built on a function's first position lookup (lookup.c);
+	 * published with atomic compare-and-swap so concurrent lookups stay
+	 * safe.  One pointer per function, NULL until built. */
+	struct gosym_fnidx **fnidx;
 
 	/* Runtime offsets, computed at open. */
 	struct gosym_runtime_offsets rt;
@@ -106,16 +107,23 @@ struct gosym {
 
 #define GOSYM_BUCKET 256
 
-/* Decoder state of a pc-value table after some steps. */
-struct gosym_ckpt {
-	uint32_t pcoff;	 /* pc - entry */
+/* Decoder state of a pc-value table between two steps. */
+struct gosym_tabstate {
+	uint32_t taboff; /* offset into pctab of the next step; the table's
+			  * own offset = nothing decoded yet */
+	uint32_t pcoff;	 /* pc - entry the decoded steps reach */
 	int32_t val;
-	uint32_t taboff; /* offset into pctab of the next step */
 };
 
-struct gosym_ckpts {
+/* For slice k of a function's code, [entry + k*64, entry + (k+1)*64): the
+ * state of its line table (s[k][0]) and file table (s[k][1]) after the
+ * last step that ends at or before the slice's start.  A lookup resumes
+ * there, so it decodes only the steps inside one slice, and the states of
+ * both tables share a cache line. */
+#define GOSYM_SLICE_LOG2 6
+struct gosym_fnidx {
 	uint32_t n;
-	struct gosym_ckpt c[];
+	struct gosym_tabstate s[][2];
 };
 
 struct gosym_name {
@@ -202,9 +210,6 @@ int gosym__func_raw(const struct gosym *g, size_t idx, struct gosym_rawfunc *f);
 const char *gosym__funcname(const struct gosym *g, uint32_t nameoff);
 /* Value of the pc-value table at table offset off for pc; false if none. */
 bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val);
-/* Same, through the checkpoint cache of function idx (kind 0 = pcln, 1 = pcfile). */
-bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t off,
-			   uint64_t entry, uint64_t end, uint64_t pc, int32_t *val);
 const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno);
 enum gosym_special gosym__special_by_name(const char *name);
 /* The special kind of function idx, from the table built at open. */

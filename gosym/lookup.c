@@ -75,82 +75,107 @@ bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_
 	return pcvalue_from(g, g->pcln.pctab + off, entry, -1, true, pc, val);
 }
 
-#define CKPT_MIN_FUNC_SIZE 256 /* smaller functions decode fast enough */
-#define CKPT_EVERY 4		/* steps between checkpoints */
+#define FNIDX_MIN_FUNC_SIZE 128	 /* smaller: decoding from the entry is as fast */
+#define FNIDX_MAX_FUNC_SIZE (1u << 24) /* larger: corrupted; decode from the entry */
 
-/* Decode a whole table once, keeping the state every CKPT_EVERY steps. */
-static struct gosym_ckpts *ckpts_build(const struct gosym *g, uint32_t off, uint64_t entry)
+/* Fill column kind of x: one pass over the table at off. */
+static void fnidx_fill(const struct gosym *g, struct gosym_fnidx *x, int kind, uint32_t off,
+		       uint64_t entry)
 {
 	const uint8_t *p = g->pcln.pctab + off, *end = g->pcln.pctab + g->pcln.pctab_size;
+	struct gosym_tabstate st = { off, 0, -1 };
 	uint64_t cur = entry;
 	int32_t v = -1;
-	size_t cap = 64, steps = 0;
-	struct gosym_ckpts *c = malloc(sizeof(*c) + cap * sizeof(c->c[0]));
+	uint32_t k = 0;
 
-	if (!c)
-		return NULL;
-	c->n = 0;
-	while (pcvalue_step(&p, end, steps == 0, g->pcln.quantum, &cur, &v)) {
-		if (++steps % CKPT_EVERY)
-			continue;
-		if (c->n == cap) {
-			struct gosym_ckpts *n = realloc(c, sizeof(*c) + cap * 2 * sizeof(c->c[0]));
+	while (k < x->n) {
+		const uint8_t *q = p;
+		uint64_t ncur = cur;
+		int32_t nv = v;
 
-			if (!n) {
-				free(c);
-				return NULL;
-			}
-			c = n;
-			cap *= 2;
-		}
-		c->c[c->n].pcoff = cur - entry;
-		c->c[c->n].val = v;
-		c->c[c->n].taboff = p - g->pcln.pctab;
-		c->n++;
+		/* Past the table's end (or corrupted): the remaining slices
+		 * resume from the last state, where decoding fails again. */
+		if (!pcvalue_step(&q, end, p == g->pcln.pctab + off, g->pcln.quantum, &ncur, &nv))
+			break;
+		/* The state before this step serves every slice starting
+		 * before the step's end. */
+		while (k < x->n && entry + ((uint64_t)k << GOSYM_SLICE_LOG2) < ncur)
+			x->s[k++][kind] = st;
+		p = q;
+		cur = ncur;
+		v = nv;
+		st.taboff = p - g->pcln.pctab;
+		st.pcoff = cur - entry;
+		st.val = v;
 	}
-	return c;
+	while (k < x->n)
+		x->s[k++][kind] = st;
 }
 
-bool gosym__pcvalue_cached(const struct gosym *g, int kind, size_t idx, uint32_t off,
-			   uint64_t entry, uint64_t end, uint64_t pc, int32_t *val)
+/* The slice index of function idx, built on first use; NULL for small
+ * functions (or when out of memory: callers then decode from the entry). */
+static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx,
+					    const struct gosym_rawfunc *f, uint64_t entry,
+					    uint64_t end)
 {
-	struct gosym_ckpts *c, *expected = NULL;
-	size_t lo, hi;
+	struct gosym_fnidx *x, *expected = NULL;
+	uint32_t n;
 
+	if (end - entry < FNIDX_MIN_FUNC_SIZE || end - entry > FNIDX_MAX_FUNC_SIZE || !g->fnidx ||
+	    idx >= g->pcln.nfunc)
+		return NULL;
+	x = __atomic_load_n(&g->fnidx[idx], __ATOMIC_ACQUIRE);
+	if (x)
+		return x;
+	n = ((end - entry - 1) >> GOSYM_SLICE_LOG2) + 1;
+	x = malloc(sizeof(*x) + n * sizeof(x->s[0]));
+	if (!x)
+		return NULL;
+	x->n = n;
+	/* Invalid table offsets are rejected by the lookup before it looks
+	 * at the index; fill those columns with anything defined. */
+	for (int kind = 0; kind < 2; kind++) {
+		uint32_t off = kind ? f->pcfile : f->pcln;
+
+		if (off && off < g->pcln.pctab_size)
+			fnidx_fill(g, x, kind, off, entry);
+		else
+			for (uint32_t k = 0; k < n; k++)
+				x->s[k][kind] = (struct gosym_tabstate){ off, 0, -1 };
+	}
+	if (!__atomic_compare_exchange_n(&g->fnidx[idx], &expected, x, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		free(x); /* another thread published first */
+		x = expected;
+	}
+	return x;
+}
+
+/* Where to start decoding the table at off for pc in function
+ * [entry, end): pc's slice state in x, or the table's start.  false if
+ * the table offset is invalid. */
+static bool resume_at(const struct gosym *g, const struct gosym_fnidx *x, int kind, uint32_t off,
+		      uint64_t entry, uint64_t end, uint64_t pc, struct gosym_tabstate *st)
+{
 	if (!off || off >= g->pcln.pctab_size)
 		return false;
-	/* The entry's value is the first step: no checkpoints needed (and
-	 * gosym_func_at() must not build them for every function it sees). */
-	if (pc == entry || end - entry < CKPT_MIN_FUNC_SIZE || !g->ckpts[kind] || idx >= g->pcln.nfunc)
-		return gosym__pcvalue(g, off, entry, pc, val);
-	c = __atomic_load_n(&g->ckpts[kind][idx], __ATOMIC_ACQUIRE);
-	if (!c) {
-		c = ckpts_build(g, off, entry);
-		if (!c)
-			return gosym__pcvalue(g, off, entry, pc, val);
-		if (!__atomic_compare_exchange_n(&g->ckpts[kind][idx], &expected, c, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			free(c); /* another thread published first */
-			c = expected;
-		}
+	if (!x || pc < entry) {
+		*st = (struct gosym_tabstate){ off, 0, -1 };
+		return true;
 	}
-	/* Last checkpoint whose pc is <= the target; checkpoint pcs are the
-	 * end of the range decoded so far, so resume strictly before pc. */
-	lo = 0;
-	hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	/* The slice count follows from the bounds: no need to wait for
+	 * x->n to load (a likely cache miss of its own). */
+	uint64_t k = (pc - entry) >> GOSYM_SLICE_LOG2, last = (end - entry - 1) >> GOSYM_SLICE_LOG2;
 
-		if (entry + c->c[mid].pcoff <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return gosym__pcvalue(g, off, entry, pc, val);
-	const struct gosym_ckpt *k = &c->c[lo - 1];
+	*st = x->s[k < last ? k : last][kind];
+	return true;
+}
 
-	return pcvalue_from(g, g->pcln.pctab + k->taboff, entry + k->pcoff, k->val, false, pc, val);
+static bool pcvalue_resume(const struct gosym *g, uint32_t off, const struct gosym_tabstate *st,
+			   uint64_t entry, uint64_t pc, int32_t *val)
+{
+	return pcvalue_from(g, g->pcln.pctab + st->taboff, entry + st->pcoff, st->val,
+			    st->taboff == off, pc, val);
 }
 
 /* The string at off, or NULL if it isn't terminated inside the table.
@@ -191,26 +216,31 @@ const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f
 }
 
 /* File and line of pc inside function idx (record f, bounds [entry, end)),
- * through the checkpoint cache.  *file is NULL when the file table has no
+ * through the function's slice index.  *file is NULL when the file table has no
  * value at pc, *line 0 when the line table has none; returns true when
  * both are known.  The one place every lookup gets a position from. */
 static bool position(const struct gosym *g, size_t idx, const struct gosym_rawfunc *f,
 		     uint64_t entry, uint64_t end, uint64_t pc, const char **file, int *line)
 {
+	/* The entry's values are the tables' first steps: no index needed
+	 * (and gosym_func_at() must not build one for every function). */
+	const struct gosym_fnidx *x = pc == entry ? NULL : fnidx_get(g, idx, f, entry, end);
+	struct gosym_tabstate sf, sl;
+	bool okf = resume_at(g, x, 1, f->pcfile, entry, end, pc, &sf);
+	bool okl = resume_at(g, x, 0, f->pcln, entry, end, pc, &sl);
 	int32_t fileno, ln;
-	bool ok = true;
 
+	/* In a big binary both table positions are cache misses; start
+	 * loading the line table's while the file table decodes. */
+	if (okl)
+		__builtin_prefetch(g->pcln.pctab + sl.taboff);
 	*file = NULL;
 	*line = 0;
-	if (gosym__pcvalue_cached(g, 1, idx, f->pcfile, entry, end, pc, &fileno))
+	if (okf && (okf = pcvalue_resume(g, f->pcfile, &sf, entry, pc, &fileno)))
 		*file = gosym__filename(g, f, fileno);
-	else
-		ok = false;
-	if (gosym__pcvalue_cached(g, 0, idx, f->pcln, entry, end, pc, &ln))
+	if (okl && (okl = pcvalue_resume(g, f->pcln, &sl, entry, pc, &ln)))
 		*line = ln;
-	else
-		ok = false;
-	return ok;
+	return okf && okl;
 }
 
 static const struct {
@@ -363,6 +393,9 @@ int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo
 	idx = gosym__find_func(g, pc);
 	if (idx < 0)
 		return -ENOENT;
+	/* Its slice index pointer: load it while the record loads. */
+	if (g->fnidx)
+		__builtin_prefetch(&g->fnidx[idx]);
 	if (gosym__func_raw(g, idx, &f))
 		return -EPROTO;
 	out->func = gosym__funcname(g, f.nameoff);

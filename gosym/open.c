@@ -167,11 +167,9 @@ void gosym_free(struct gosym *g)
 	gosym__pccache_free(g);
 	free(g->by_name);
 	free(g->bucket);
-	for (int k = 0; k < 2; k++) {
-		for (size_t i = 0; g->ckpts[k] && i < g->pcln.nfunc; i++)
-			free(g->ckpts[k][i]);
-		free(g->ckpts[k]);
-	}
+	for (size_t i = 0; g->fnidx && i < g->pcln.nfunc; i++)
+		free(g->fnidx[i]);
+	free(g->fnidx);
 	free(g->strbuf);
 	free(g->relocs);
 	if (g->elf)

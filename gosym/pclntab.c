@@ -438,11 +438,9 @@ static int build_buckets(struct gosym *g)
 		g->bucket[b] = f;
 	}
 	g->nbuckets = n;
-	for (int k = 0; k < 2; k++) {
-		g->ckpts[k] = calloc(g->pcln.nfunc, sizeof(*g->ckpts[k]));
-		if (!g->ckpts[k])
-			return gosym__err(-ENOMEM, "out of memory");
-	}
+	g->fnidx = calloc(g->pcln.nfunc, sizeof(*g->fnidx));
+	if (!g->fnidx)
+		return gosym__err(-ENOMEM, "out of memory");
 	return 0;
 }
 
