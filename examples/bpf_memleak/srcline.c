@@ -48,6 +48,21 @@ static Dwarf *dwarf_of(const struct dwunw_module *mod)
 	return e.dw;
 }
 
+/* The CU covering vaddr by its ranges: for producers that write no
+ * .debug_aranges (clang by default), where dwarf_addrdie finds nothing. */
+static int find_cu(Dwarf *dw, uint64_t vaddr, Dwarf_Die *out)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(dw, off + hsize, out) && dwarf_haspc(out, vaddr) > 0)
+			return 0;
+		off = next;
+	}
+	return -1;
+}
+
 int srcline(const struct dwunw_module *mod, uint64_t vaddr, const char **file, int *line)
 {
 	Dwarf *dw = mod ? dwarf_of(mod) : NULL;
@@ -55,7 +70,9 @@ int srcline(const struct dwunw_module *mod, uint64_t vaddr, const char **file, i
 	Dwarf_Line *l;
 	const char *src, *slash;
 
-	if (!dw || !dwarf_addrdie(dw, vaddr, &cu))
+	if (!dw)
+		return -1;
+	if (!dwarf_addrdie(dw, vaddr, &cu) && find_cu(dw, vaddr, &cu))
 		return -1;
 	l = dwarf_getsrc_die(&cu, vaddr);
 	if (!l || !(src = dwarf_linesrc(l, NULL, NULL)) || dwarf_lineno(l, line))

@@ -28,9 +28,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* noipa: no inlining, no clones (make_node.constprop.0), no IPA tricks,
- * so every function in a chain is a real frame with its own name. */
+/* noipa (gcc): no inlining, no clones (make_node.constprop.0), no IPA
+ * tricks, so every function in a chain is a real frame with its own name;
+ * clang has no clones of that kind, and noinline is enough. */
+#if defined(__clang__)
+#define KEEP __attribute__((noinline))
+#else
 #define KEEP __attribute__((noinline, noipa))
+#endif
 
 struct node {
 	struct node *next;

@@ -15,13 +15,17 @@ frame-pointer rates are logged, not asserted.  After bpf_memleak exits, none
 of its BPF programs (alloc_enter, alloc_return, free_enter, seen while it
 ran) and no link to them may be left.
 
+Frame #1's source line must be the line of leaky.c marked `site:FUNC` for
+the chain's last function.
+
 Runs: launch mode (`-- leaky`) with uprobe_multi links and with
---perf-uprobes, attach mode (`-p PID`, with -i), and a build with frame
-pointers; plus the error paths.
+--perf-uprobes, attach mode (`-p PID`, with -i), a build with frame
+pointers and a clang build; plus the error paths.
 """
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -52,11 +56,13 @@ def need_root():
 
 
 def build_leaky(variant):
-    """leaky, -O2 -g, without (nofp) or with (fp) frame pointers."""
-    flag = {"nofp": "-fomit-frame-pointer", "fp": "-fno-omit-frame-pointer"}[variant]
+    """leaky, -O2 -g, without (nofp) or with (fp) frame pointers; clang:
+    without, by clang (DWARF 5, no .debug_aranges)."""
+    cc, flag = {"nofp": ("gcc", "-fomit-frame-pointer"), "fp": ("gcc", "-fno-omit-frame-pointer"),
+                "clang": ("clang", "-fomit-frame-pointer")}[variant]
     dst = os.path.join(ML_DIR, "leaky-test-" + variant)
     if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(LEAKY_SRC):
-        harness.run(["gcc", "-O2", "-g", flag, "-pthread", "-o", dst + ".tmp", LEAKY_SRC])
+        harness.run([cc, "-O2", "-g", flag, "-pthread", "-o", dst + ".tmp", LEAKY_SRC])
         os.rename(dst + ".tmp", dst)
     return dst
 
@@ -236,6 +242,13 @@ def test_launch_with_frame_pointers():
     direct caller: rbp is still the caller's there)."""
     need_root()
     run_launch("fp-build", build_leaky("fp"), [])
+
+
+def test_launch_clang_build():
+    need_root()
+    if not shutil.which("clang"):
+        raise harness.Skip("no clang")
+    run_launch("clang-build", build_leaky("clang"), [])
 
 
 def test_attach_pid():
