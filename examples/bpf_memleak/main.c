@@ -99,7 +99,8 @@ static int map_stale;		/* re-read /proc/PID/maps at the next event */
 static double map_time;
 static struct track *track;
 static struct walk_stats st_dwarf, st_fp;
-static uint64_t n_events, n_frees, n_failed_unwind;
+static uint64_t n_events, n_frees, n_failed_unwind, n_map_reads;
+static double alloc_seconds;	/* user-space time spent on ALLOC events */
 
 static double now(void)
 {
@@ -228,17 +229,26 @@ static int parse_args(int argc, char **argv)
 	return optind;
 }
 
-/* (Re)read the target's mappings.  A process that is gone keeps the old map. */
-static void refresh_map(void)
+/* (Re)read the target's mappings.  The new map replaces the old one only
+ * if it covers pc (0: no condition): a process that has exited, or a zombie
+ * (its maps file is empty), keeps the map read while it was alive. */
+static void refresh_map(uint64_t pc)
 {
 	struct dwunw_map *m;
+	const struct dwunw_module *mod;
+	uint64_t bias;
 
 	map_time = now();
 	map_stale = 0;
-	if (dwunw_map_from_pid(mods, opt.pid, &m) == 0) {
-		dwunw_map_free(map);
-		map = m;
+	n_map_reads++;
+	if (dwunw_map_from_pid(mods, opt.pid, &m))
+		return;
+	if (pc && map && dwunw_map_lookup(m, pc, &mod, &bias)) {
+		dwunw_map_free(m);
+		return;
 	}
+	dwunw_map_free(map);
+	map = m;
 }
 
 static void on_alloc(const struct ml_alloc_event *e, size_t len)
@@ -249,6 +259,7 @@ static void on_alloc(const struct ml_alloc_event *e, size_t len)
 	int n, fn, site;
 	bool dwarf_main, fp_main, fp_agree;
 	struct site *s;
+	double t0;
 
 	if (slen > e->stack_len)
 		slen = e->stack_len;
@@ -256,13 +267,18 @@ static void on_alloc(const struct ml_alloc_event *e, size_t len)
 		track_release(track, e->old_addr);	/* realloc moved or freed it */
 	if (!e->addr)
 		return;
-	if (map_stale || !map)
-		refresh_map();
+	t0 = now();
+	if (map_stale)
+		refresh_map(e->regs.pc);
+	if (!map) {
+		n_failed_unwind++;
+		return;
+	}
 	n = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_CFI, fr, TRACK_MAX_FRAMES, &stop);
 	/* a library loaded since we read the maps: read them again, at most
 	 * a few times a second */
 	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && now() - map_time > 0.2) {
-		refresh_map();
+		refresh_map(e->regs.pc);
 		n = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_CFI, fr, TRACK_MAX_FRAMES,
 				 &stop);
 	}
@@ -286,6 +302,7 @@ static void on_alloc(const struct ml_alloc_event *e, size_t len)
 	s->fp_agree += fp_agree;
 	s->fp_frame_sum += fn;
 	track_alloc(track, e->addr, e->size, site);
+	alloc_seconds += now() - t0;
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -333,12 +350,16 @@ static void report(struct memleak_bpf *skel, const char *why)
 	print_method("dwarf", &st_dwarf);
 	print_method("fp", &st_fp);
 	printf("Events: %llu (%llu frees, %llu of untracked blocks, %llu unwind errors), lost %llu, "
-	       "untraced (stash full) %llu, stack copies cut at --stack-size %llu\n\n",
+	       "untraced (stash full) %llu, stack copies cut at --stack-size %llu\n",
 	       (unsigned long long)n_events, (unsigned long long)n_frees,
 	       (unsigned long long)track_unknown_frees(track), (unsigned long long)n_failed_unwind,
 	       (unsigned long long)skel->bss->counters[ML_C_RINGBUF_DROP],
 	       (unsigned long long)skel->bss->counters[ML_C_STASH_FULL],
 	       (unsigned long long)skel->bss->counters[ML_C_STACK_TRUNC]);
+	printf("User space: %.1f us per allocation event (2 unwinds, symbols, bookkeeping), "
+	       "maps read %llu times\n\n",
+	       st_dwarf.walks ? alloc_seconds * 1e6 / st_dwarf.walks : 0.0,
+	       (unsigned long long)n_map_reads);
 	fflush(stdout);
 }
 
@@ -592,13 +613,13 @@ int main(int argc, char **argv)
 		ERR("ring buffer: %s\n", strerror(errno));
 		goto out;
 	}
-	if (opt.launch) {
-		map_stale = 1;	/* the dynamic linker is not done: read at the first event */
-		if (target_release(opt.pid))
-			goto out;
-	} else {
-		refresh_map();
-	}
+	/* Launch mode: the dynamic linker has mapped the C library but may
+	 * still map others: read the maps now and again at the first event
+	 * (a short-lived program may be gone by the time we get to it). */
+	refresh_map(0);
+	map_stale = opt.launch;
+	if (opt.launch && target_release(opt.pid))
+		goto out;
 
 	t0 = now();
 	next_report = opt.interval ? t0 + opt.interval : 0;
