@@ -16,7 +16,14 @@ reason when this machine cannot have them:
 Viewers.load(mode, trace_path, screenshot) serves the trace, the viewer and
 our harness pages from a throwaway HTTP server on 127.0.0.1, runs
 tests/viewers/drive.js and returns its JSON report; Viewers.page(url, ...)
-drives any other web viewer (`go tool pprof -http`).  catapult_checks()
+drives any other web viewer (`go tool pprof -http`).
+
+As a command, it serves one trace to your own browser, offline:
+
+  python3 tests/lib/viewers.py catapult|speedscope TRACE [PORT]
+
+prints the URL and serves until Ctrl-C (installs what is missing, as the
+tests do; a browser is not needed on this machine).  catapult_checks()
 compares what Catapult built with what the JSON file says; png_ok() tells
 a real screenshot from an empty one.
 """
@@ -26,6 +33,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.parse
 
@@ -214,19 +222,16 @@ class Viewers:
                             screenshot or "", "--timeout", str(timeout), "--wait-text",
                             wait_text], timeout)
 
-    def load(self, mode, trace_path, screenshot=None, timeout=90, select=None):
-        """Open trace_path in a viewer (mode 'catapult' or 'speedscope');
-        returns drive.js's report (see tests/viewers/drive.js).  select:
-        speedscope shows the first profile whose name contains it."""
+    def serve(self, mode, trace_path, host="127.0.0.1", port=0):
+        """An HTTP server (not yet serving) for trace_path in viewer mode
+        ('catapult' or 'speedscope') and the URL that opens it."""
         data_dir = os.path.dirname(os.path.abspath(trace_path))
         name = os.path.basename(trace_path)
         routes = {"/static/": self.catapult_dir, "/speedscope/": self.speedscope_dir,
                   "/harness/": VIEWERS_SRC, "/data/": data_dir}
         handler = type("Handler", (_Handler,), {"routes": routes})
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        t = threading.Thread(target=srv.serve_forever, daemon=True)
-        t.start()
-        base = "http://127.0.0.1:%d" % srv.server_address[1]
+        srv = http.server.ThreadingHTTPServer((host, port), handler)
+        base = "http://%s:%d" % (host, srv.server_address[1])
         data_url = "/data/" + urllib.parse.quote(name)
         if mode == "catapult":
             url = base + "/harness/catapult.html?trace=" + urllib.parse.quote(data_url)
@@ -234,6 +239,14 @@ class Viewers:
             # no &title=: the toolbar then shows each profile's (thread's) name
             url = base + "/speedscope/index.html#profileURL=" + urllib.parse.quote(
                 base + data_url, safe="")
+        return srv, url
+
+    def load(self, mode, trace_path, screenshot=None, timeout=90, select=None):
+        """Open trace_path in a viewer (mode 'catapult' or 'speedscope');
+        returns drive.js's report (see tests/viewers/drive.js).  select:
+        speedscope shows the first profile whose name contains it."""
+        srv, url = self.serve(mode, trace_path)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
         if screenshot:
             os.makedirs(os.path.dirname(screenshot), exist_ok=True)
         cmd = ["node", os.path.join(VIEWERS_SRC, "drive.js"), "--chromium", self.chromium,
@@ -305,3 +318,30 @@ def catapult_checks(prefix, rep, doc):
     bounds = res.get("bounds") or [0, 0]
     harness.check(prefix + "time_range", abs(bounds[1] * 1000 - end_us) < 0.01,
                   "viewer ends at %s ms, file at %s us" % (bounds[1], end_us))
+
+
+def main(argv):
+    if len(argv) not in (3, 4) or argv[1] not in ("catapult", "speedscope"):
+        print("usage: %s catapult|speedscope TRACE [PORT]" % argv[0], file=sys.stderr)
+        return 2
+    if not os.path.isfile(argv[2]):
+        print("viewers: no such file: %s" % argv[2], file=sys.stderr)
+        return 1
+    try:
+        v = Viewers(None, ensure_catapult(), ensure_npm())
+    except harness.Skip as e:
+        print("viewers: %s" % e, file=sys.stderr)
+        return 1
+    srv, url = v.serve(argv[1], argv[2], port=int(argv[3]) if len(argv) == 4 else 0)
+    print(url, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
