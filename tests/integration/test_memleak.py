@@ -20,7 +20,7 @@ the chain's last function.
 
 Runs: launch mode (`-- leaky`) with uprobe_multi links and with
 --perf-uprobes, attach mode (`-p PID`, with -i), a build with frame
-pointers and a clang build; plus the error paths.
+pointers, a static build and a clang build; plus the error paths.
 """
 import json
 import os
@@ -56,13 +56,15 @@ def need_root():
 
 
 def build_leaky(variant):
-    """leaky, -O2 -g, without (nofp) or with (fp) frame pointers; clang:
-    without, by clang (DWARF 5, no .debug_aranges)."""
-    cc, flag = {"nofp": ("gcc", "-fomit-frame-pointer"), "fp": ("gcc", "-fno-omit-frame-pointer"),
-                "clang": ("clang", "-fomit-frame-pointer")}[variant]
+    """leaky, -O2 -g, without (nofp) or with (fp) frame pointers; static:
+    the allocator in the executable; clang: DWARF 5, no .debug_aranges."""
+    cc, flags = {"nofp": ("gcc", ["-fomit-frame-pointer"]),
+                 "fp": ("gcc", ["-fno-omit-frame-pointer"]),
+                 "static": ("gcc", ["-fomit-frame-pointer", "-static"]),
+                 "clang": ("clang", ["-fomit-frame-pointer"])}[variant]
     dst = os.path.join(ML_DIR, "leaky-test-" + variant)
     if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(LEAKY_SRC):
-        harness.run([cc, "-O2", "-g", flag, "-pthread", "-o", dst + ".tmp", LEAKY_SRC])
+        harness.run([cc, "-O2", "-g", "-pthread"] + flags + ["-o", dst + ".tmp", LEAKY_SRC])
         os.rename(dst + ".tmp", dst)
     return dst
 
@@ -249,6 +251,16 @@ def test_launch_clang_build():
     if not shutil.which("clang"):
         raise harness.Skip("no clang")
     run_launch("clang-build", build_leaky("clang"), [])
+
+
+def test_launch_static_build():
+    """A static executable: the allocator is found in the program itself."""
+    need_root()
+    try:
+        prog = build_leaky("static")
+    except AssertionError as e:
+        raise harness.Skip("no static glibc (libc6-dev's libc.a): %s" % str(e)[:200])
+    run_launch("static-build", prog, [])
 
 
 def test_attach_pid():
