@@ -78,7 +78,7 @@ static const char usage[] =
 	"Examples:\n"
 	"  bpf_memleak -- ./myprog --flag          # what is still allocated at exit\n"
 	"  bpf_memleak -p 1234 -i 5 --top 3        # a running process, every 5 s\n"
-	"  bpf_memleak -d 30 -s 65536 -p 1234      # 30 s, deeper stacks (max 32768)\n";
+	"  bpf_memleak -d 30 -s 32768 -p 1234      # 30 s, deeper stacks\n";
 
 static struct {
 	pid_t pid;
