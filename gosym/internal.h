@@ -80,11 +80,13 @@ struct gosym {
 	uint32_t *bucket;
 	size_t nbuckets;
 
-	/* Per-function index into the line and file tables of large
-	 * functions, built on a function's first position lookup (lookup.c);
-	 * published with atomic compare-and-swap so concurrent lookups stay
-	 * safe.  One pointer per function, NULL until built. */
-	struct gosym_fnidx **fnidx;
+	/* What a PC -> func + file:line lookup needs of each function, in
+	 * one 32-byte record per function (nfunc + 1, the last one only
+	 * bounds the last function): one cache miss instead of one in the
+	 * function table plus one in the _func record.  Built at open (from
+	 * the same pass as the name index); NULL if the text spans 4 GiB or
+	 * more (then lookups use the tables directly). */
+	struct gosym_hot *hot;
 
 	/* Runtime offsets, computed at open. */
 	struct gosym_runtime_offsets rt;
@@ -106,6 +108,19 @@ struct gosym {
 };
 
 #define GOSYM_BUCKET 256
+
+struct gosym_hot {
+	uint32_t entry_off;	/* entry - text_start, as in gosym__find_func */
+	uint32_t nameoff;
+	uint32_t pcfile, pcln;
+	uint32_t cuoff;
+	uint8_t funcid, flag, special;
+	uint8_t bad;		/* the _func record is unreadable */
+	/* Index into the line and file tables of a large function, built
+	 * on its first position lookup (lookup.c), published with
+	 * compare-and-swap so concurrent lookups stay safe; NULL until. */
+	struct gosym_fnidx *fnidx;
+};
 
 /* Decoder state of a pc-value table between two steps. */
 struct gosym_tabstate {

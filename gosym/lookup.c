@@ -121,10 +121,10 @@ static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx,
 	struct gosym_fnidx *x, *expected = NULL;
 	uint32_t n;
 
-	if (end - entry < FNIDX_MIN_FUNC_SIZE || end - entry > FNIDX_MAX_FUNC_SIZE || !g->fnidx ||
+	if (end - entry < FNIDX_MIN_FUNC_SIZE || end - entry > FNIDX_MAX_FUNC_SIZE || !g->hot ||
 	    idx >= g->pcln.nfunc)
 		return NULL;
-	x = __atomic_load_n(&g->fnidx[idx], __ATOMIC_ACQUIRE);
+	x = __atomic_load_n(&g->hot[idx].fnidx, __ATOMIC_ACQUIRE);
 	if (x)
 		return x;
 	n = ((end - entry - 1) >> GOSYM_SLICE_LOG2) + 1;
@@ -143,7 +143,7 @@ static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx,
 			for (uint32_t k = 0; k < n; k++)
 				x->s[k][kind] = (struct gosym_tabstate){ off, 0, -1 };
 	}
-	if (!__atomic_compare_exchange_n(&g->fnidx[idx], &expected, x, false, __ATOMIC_ACQ_REL,
+	if (!__atomic_compare_exchange_n(&g->hot[idx].fnidx, &expected, x, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
 		free(x); /* another thread published first */
 		x = expected;
@@ -383,19 +383,58 @@ int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *li
 	return 0;
 }
 
+/* gosym_lookup_pc_line() through the hot records: the bucket, then the
+ * function's record (its entry, end and table offsets in one line). */
+static int lookup_hot(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out)
+{
+	const struct gosym_hot *h = g->hot;
+	size_t n = g->pcln.nfunc, idx;
+	uint64_t base = gosym__func_entry(g, 0), off;
+	struct gosym_rawfunc f;
+
+	if (pc < base || (off = pc - base) >= h[n].entry_off)
+		return -ENOENT;
+	idx = g->bucket[off / GOSYM_BUCKET];
+	while (idx + 1 < n && h[idx + 1].entry_off <= off)
+		idx++;
+	h += idx;
+	if (h->bad)
+		return -EPROTO;
+	/* position() and the file name want these fields only. */
+	f.pcfile = h->pcfile;
+	f.pcln = h->pcln;
+	f.cuoff = h->cuoff;
+	out->func = gosym__funcname(g, h->nameoff);
+	out->entry = base + h->entry_off;
+	out->end = base + h[1].entry_off;
+	out->index = idx;
+	out->funcid = h->funcid;
+	out->flag = h->flag;
+	out->special = h->special;
+	if (!position(g, idx, &f, out->entry, out->end, pc, &out->file, &out->line)) {
+		out->file = NULL;
+		out->line = 0;
+	}
+	return 0;
+}
+
 int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out)
 {
 	struct gosym_rawfunc f;
 	long idx;
+	int err;
 
 	if (gosym__pccache_get(g, pc, out))
 		return 0;
+	if (g->hot) {
+		err = lookup_hot(g, pc, out);
+		if (!err)
+			gosym__pccache_put(g, pc, out);
+		return err;
+	}
 	idx = gosym__find_func(g, pc);
 	if (idx < 0)
 		return -ENOENT;
-	/* Its slice index pointer: load it while the record loads. */
-	if (g->fnidx)
-		__builtin_prefetch(&g->fnidx[idx]);
 	if (gosym__func_raw(g, idx, &f))
 		return -EPROTO;
 	out->func = gosym__funcname(g, f.nameoff);

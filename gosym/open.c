@@ -167,9 +167,9 @@ void gosym_free(struct gosym *g)
 	gosym__pccache_free(g);
 	free(g->by_name);
 	free(g->bucket);
-	for (size_t i = 0; g->fnidx && i < g->pcln.nfunc; i++)
-		free(g->fnidx[i]);
-	free(g->fnidx);
+	for (size_t i = 0; g->hot && i < g->pcln.nfunc; i++)
+		free(g->hot[i].fnidx);
+	free(g->hot);
 	free(g->strbuf);
 	free(g->relocs);
 	if (g->elf)

@@ -438,9 +438,6 @@ static int build_buckets(struct gosym *g)
 		g->bucket[b] = f;
 	}
 	g->nbuckets = n;
-	g->fnidx = calloc(g->pcln.nfunc, sizeof(*g->fnidx));
-	if (!g->fnidx)
-		return gosym__err(-ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -519,16 +516,43 @@ static int by_name_cmp(const void *a, const void *b)
 
 int gosym__name_index_build(struct gosym *g)
 {
+	uint64_t base = gosym__func_entry(g, 0);
+
 	g->by_name = malloc(g->pcln.nfunc * sizeof(*g->by_name));
 	if (!g->by_name)
 		return gosym__err(-ENOMEM, "out of memory");
+	/* The hot records need entry offsets that fit 32 bits: the bucket
+	 * index exists under the same condition. */
+	if (g->bucket) {
+		g->hot = calloc(g->pcln.nfunc + 1, sizeof(*g->hot));
+		if (!g->hot)
+			return gosym__err(-ENOMEM, "out of memory");
+		g->hot[g->pcln.nfunc].entry_off = gosym__func_entry(g, g->pcln.nfunc) - base;
+	}
 	for (uint32_t i = 0; i < g->pcln.nfunc; i++) {
 		struct gosym_rawfunc f;
+		int bad = gosym__func_raw(g, i, &f);
 
 		g->by_name[i].index = i;
-		g->by_name[i].name = gosym__func_raw(g, i, &f) ? "" : gosym__funcname(g, f.nameoff);
+		g->by_name[i].name = bad ? "" : gosym__funcname(g, f.nameoff);
+		if (g->hot) {
+			struct gosym_hot *h = &g->hot[i];
+
+			h->entry_off = gosym__func_entry(g, i) - base;
+			h->bad = !!bad;
+			if (!bad) {
+				h->nameoff = f.nameoff;
+				h->pcfile = f.pcfile;
+				h->pcln = f.pcln;
+				h->cuoff = f.cuoff;
+				h->funcid = f.funcid;
+				h->flag = f.flag;
+			}
+		}
 	}
 	qsort(g->by_name, g->pcln.nfunc, sizeof(*g->by_name), by_name_cmp);
 	gosym__specials_build(g);
+	for (int i = 0; g->hot && i < g->nspecials; i++)
+		g->hot[g->specials[i].index].special = g->specials[i].special;
 	return 0;
 }
