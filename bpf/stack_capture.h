@@ -17,9 +17,9 @@
 #include "../unwind/dwunw_regs.h"
 
 /* --stack-size bounds.  Each stack record reserves its full size in the
- * 64 MiB ring buffer, so 64 KiB still leaves room for ~1000 in flight; the
- * page-by-page fallback copies whole pages, so at least one. */
-#define GT_STACK_MIN		4096
+ * 64 MiB ring buffer, so 64 KiB still leaves room for ~1000 in flight.
+ * (The page-by-page fallback copies whole pages: below 4 KiB it has none.) */
+#define GT_STACK_MIN		512
 #define GT_STACK_MAX		65536
 #define GT_STACK_DEFAULT	16384
 
@@ -99,6 +99,8 @@ static __always_inline __u32 sc_copy_stack(__u8 *dst, __u32 size, __u64 sp, __u6
 	if (!bpf_probe_read_user(dst, len, (void *)sp))
 		return len;
 	*flags = (*flags & ~GT_SF_WHOLE) | GT_SF_PAGED;
+	if (size < SC_PAGE)	/* a constant: the verifier drops the loop */
+		return 0;
 	for (int i = 0; i < SC_MAX_PAGES; i++) {
 		__u64 chunk = SC_PAGE - (addr & (SC_PAGE - 1));
 

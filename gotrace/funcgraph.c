@@ -343,6 +343,8 @@ struct fg_run {
 				 * (ts kind goid dist func tid flags), for debugging */
 	struct pairing *pr;
 	struct gt_stacks *stacks;	/* --stack */
+	const struct fg_func *funcs;	/* link-time entries, for --stack */
+	uint32_t nfuncs;
 	uint64_t events;
 	int err;
 };
@@ -374,7 +376,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			uint64_t dups = ps->dup_entries, bad = ps->bad_goid;
 			struct gt_stack *st = gt_stacks_unwind(
 				r->stacks, (const void *)(e + 1),
-				size - sizeof(*e) - sizeof(struct gt_stack_hdr));
+				size - sizeof(*e) - sizeof(struct gt_stack_hdr), e->ts_ns,
+				e->func < r->nfuncs ? r->funcs[e->func].entry : 0);
 
 			err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
 			if (!st)
@@ -792,6 +795,8 @@ int cmd_funcgraph(int argc, char **argv)
 				goto cleanup;
 			}
 			oo.stacks = run.stacks;
+			run.funcs = pr.funcs;
+			run.nfuncs = pr.nfuncs;
 		}
 		struct pairing_opts po = { .morestack_markers = ms_ok, .on_call = fg_output_call,
 					   .on_idle = fg_output_idle, .noret = noret,
@@ -845,7 +850,7 @@ int cmd_funcgraph(int argc, char **argv)
 	}
 	/* --stack: the maps of the program itself, i.e. after the exec, read
 	 * before it can exit (a zombie's maps are empty) */
-	if (run.stacks && (err = gt_stacks_attach(run.stacks, t.pid)))
+	if (run.stacks && (err = gt_stacks_attach(run.stacks, t.pid, t.launched ? t.exe_open : NULL)))
 		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t.pid, strerror(-err));
 
 	/* trace */

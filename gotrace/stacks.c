@@ -7,7 +7,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "json_out.h"
 #include "stacks.h"
@@ -28,9 +33,12 @@ struct gt_stacks {
 	unsigned int methods;
 	uint32_t copy_size;
 	pid_t pid;
+	char *exe;		/* the program's file, for the synthesized map */
+	bool synth;		/* s->map is the synthesized one */
 	struct dwunw_modules *mods;
 	struct dwunw_map *map;
-	uint64_t last_reload;
+	uint64_t last_reload;	/* CLOCK_MONOTONIC before the last maps read */
+	bool reload_useless;	/* it did not resolve an event captured before it */
 	struct held *hold[HOLD_BUCKETS];
 	size_t nheld;
 	struct gt_stacks_stats st;
@@ -135,15 +143,17 @@ void gt_stacks_free(struct gt_stacks *s)
 	}
 	dwunw_map_free(s->map);
 	dwunw_modules_free(s->mods);
+	free(s->exe);
 	free(s);
 }
 
 static int reload(struct gt_stacks *s)
 {
 	struct dwunw_map *m = NULL;
-	int err = dwunw_map_from_pid(s->mods, s->pid, &m);
+	int err;
 
 	s->last_reload = mono_ns(CLOCK_MONOTONIC);
+	err = dwunw_map_from_pid(s->mods, s->pid, &m);
 	if (err)
 		return err;	/* keep the old map: the process may be gone */
 	dwunw_map_free(s->map);
@@ -151,10 +161,128 @@ static int reload(struct gt_stacks *s)
 	return 0;
 }
 
-int gt_stacks_attach(struct gt_stacks *s, pid_t pid)
+/* Is pid gone or a zombie (its maps are then empty for good)? */
+static bool exited(pid_t pid)
 {
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* the command name may hold anything */
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/* Does /proc/PID/maps map the file with inode ino executable? */
+static bool exe_mapped(pid_t pid, ino_t ino)
+{
+	char path[64], line[4096];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char perms[8];
+		unsigned long long inode;
+
+		if (sscanf(line, "%*x-%*x %7s %*x %*x:%*x %llu", perms, &inode) == 2 &&
+		    perms[2] == 'x' && inode == (unsigned long long)ino)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+int gt_stacks_attach(struct gt_stacks *s, pid_t pid, const char *exe)
+{
+	struct stat st;
+
 	s->pid = pid;
+	free(s->exe);
+	s->exe = exe ? strdup(exe) : NULL;
+	/* Launch mode comes here as the exec happens: the exec reports
+	 * success before the kernel maps the new program.  Wait (briefly)
+	 * until it is mapped, so these maps cover it even if the program is
+	 * gone by the time its events are read.  A short program may be gone
+	 * already: then the map is rebuilt from the file (synth_map). */
+	if (exe && !stat(exe, &st)) {
+		uint64_t until = mono_ns(CLOCK_MONOTONIC) + 2000000000ULL;
+
+		while (!exe_mapped(pid, st.st_ino) && !exited(pid) &&
+		       mono_ns(CLOCK_MONOTONIC) < until) {
+			struct timespec ts = { 0, 50000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	return reload(s);
+}
+
+/*
+ * The program's executable segments as the kernel maps them, at load bias
+ * `bias`: what /proc/PID/maps said, for a process that is gone before its
+ * maps could be read (launch mode, a short program).  The bias is exact:
+ * the probe's PC minus its link-time address.  Shared libraries are not
+ * covered (frames there stop with no-module).
+ */
+static int synth_map(struct gt_stacks *s, uint64_t bias)
+{
+	struct dwunw_module *mod;
+	struct dwunw_map *m = NULL;
+	size_t nph = 0;
+	Elf *elf = NULL;
+	int fd, err;
+
+	if (!s->exe)
+		return -ENOENT;
+	err = dwunw_modules_get(s->mods, s->exe, &mod);
+	if (err)
+		return err;
+	fd = open(s->exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	err = -ENOEXEC;
+	if (!elf || elf_getphdrnum(elf, &nph))
+		goto out;
+	err = dwunw_map_new(&m);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		uint64_t start, end;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		start = (ph.p_vaddr + bias) & ~4095ULL;
+		end = (ph.p_vaddr + ph.p_memsz + bias + 4095) & ~4095ULL;
+		err = dwunw_map_add(m, start, end, ph.p_offset & ~4095ULL, mod);
+		if (err)
+			goto out;
+	}
+	dwunw_map_free(s->map);
+	s->map = m;
+	s->synth = true;
+	m = NULL;
+	err = 0;
+out:
+	dwunw_map_free(m);
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
 }
 
 /* One walk; 0 frames when there is no map at all. */
@@ -173,7 +301,7 @@ static int walk(struct gt_stacks *s, const struct gt_stack_hdr *hdr, const void 
 }
 
 struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr *hdr,
-				  size_t avail)
+				  size_t avail, uint64_t ts_ns, uint64_t probe_vaddr)
 {
 	const uint8_t *bytes = (const uint8_t *)(hdr + 1);
 	uint64_t t0 = mono_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -189,13 +317,27 @@ struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr
 	if (hdr->flags & GT_SF_PAGED)
 		s->st.paged++;
 	n = walk(s, hdr, bytes, &stop);
-	/* A PC outside every mapping: maybe a library loaded since the maps
-	 * were read (dlopen, cgo).  Read them again and retry, rate-limited
-	 * (a JIT region or the vDSO would otherwise reload on every event). */
+	/* A PC outside every mapping: the maps were read before the program
+	 * was mapped (launch mode reads them as the exec happens), or a
+	 * library was loaded since (dlopen, cgo).  Read them again and retry
+	 * when the event is newer than the maps, unless that already failed
+	 * once (a JIT region or the vDSO would reload on every event), and
+	 * anyway at most every RELOAD_NS. */
 	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && s->pid &&
-	    mono_ns(CLOCK_MONOTONIC) - s->last_reload > RELOAD_NS) {
+	    ((ts_ns > s->last_reload && !s->reload_useless) ||
+	     mono_ns(CLOCK_MONOTONIC) - s->last_reload > RELOAD_NS)) {
 		s->st.map_reloads++;
-		if (!reload(s))
+		if (!reload(s)) {
+			n = walk(s, hdr, bytes, &stop);
+			s->reload_useless = n >= 0 && stop == DWUNW_STOP_NO_MODULE;
+		}
+	}
+	/* Still nothing at the probe itself, and the maps can't tell any
+	 * more (the process is gone): place the program by the probe. */
+	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && n <= 1 && probe_vaddr && !s->synth &&
+	    (!s->pid || exited(s->pid))) {
+		s->st.map_reloads++;
+		if (!synth_map(s, hdr->regs.pc - probe_vaddr))
 			n = walk(s, hdr, bytes, &stop);
 	}
 	if (n < 0) {
@@ -369,10 +511,10 @@ void gt_stacks_report(const struct gt_stacks *s, FILE *f, bool jsonl, const char
 	if (jsonl) {
 		fprintf(f, "{\"type\":\"stack_summary\",\"stacks\":%" PRIu64 ",\"complete\":%" PRIu64
 			   ",\"truncated\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"lost\":%" PRIu64
-			   ",\"paged\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"unwind_us_per_stack\":%.2f"
-			   ",\"stops\":{",
+			   ",\"paged\":%" PRIu64 ",\"map_reloads\":%" PRIu64 ",\"frames\":%" PRIu64
+			   ",\"unwind_us_per_stack\":%.2f,\"stops\":{",
 			st->stacks, st->complete, st->truncated, st->errors, st->lost, st->paged,
-			st->frames, us);
+			st->map_reloads, st->frames, us);
 		for (int i = 0, first = 1; i < DWUNW_STOP__COUNT; i++)
 			if (st->by_stop[i]) {
 				fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",

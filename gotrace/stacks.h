@@ -8,9 +8,11 @@
  *
  *   - the process's executable mappings come from /proc/PID/maps through
  *     libdwunw (dwunw_map_from_pid); they are read at gt_stacks_attach()
- *     (launch mode: right after the exec, before the program can exit and
+ *     (launch mode: as the exec happens, before the program can exit and
  *     take its maps with it) and read again when a walk stops at a PC no
- *     mapping covers (a library loaded later), at most every 100 ms;
+ *     mapping covers and the capture is newer than the maps (the program
+ *     was not mapped yet, or loaded a library since), else at most every
+ *     100 ms;
  *   - libdwunw unwinds with the chosen methods (--unwind);
  *   - every frame is symbolized with inlined calls expanded, and Go's
  *     compiler-generated wrappers are left out, as runtime.Callers does.
@@ -68,15 +70,21 @@ struct gt_stacks;
 int gt_stacks_new(enum gt_unwind method, uint32_t copy_size, struct gt_stacks **out);
 void gt_stacks_free(struct gt_stacks *s);
 
-/* Read the maps of pid (call when the process has exec'd its program). */
-int gt_stacks_attach(struct gt_stacks *s, pid_t pid);
+/* Read the maps of pid.  exe, if not NULL, is the program's file: wait up
+ * to 2 s for the process to map it (launch mode, right after the exec). */
+int gt_stacks_attach(struct gt_stacks *s, pid_t pid, const char *exe);
 
 /* Unwind and symbolize one capture: hdr and the hdr->len bytes after it
- * (avail: bytes available after hdr in the event, to check hdr->len).
+ * (avail: bytes available after hdr in the event, to check hdr->len;
+ * ts_ns: when it was captured, CLOCK_MONOTONIC, to know whether reading
+ * the maps again can help a PC they don't cover; probe_vaddr: the link-time
+ * address of the probed instruction in the program, 0 if unknown: when the
+ * process is gone before its maps could be read, the program's mapping is
+ * rebuilt from its file at the bias regs.pc - probe_vaddr).
  * Returns a stack to free with free(), or NULL (out of memory, or a
  * malformed record: counted as an error). */
 struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr *hdr,
-				  size_t avail);
+				  size_t avail, uint64_t ts_ns, uint64_t probe_vaddr);
 
 /* Count a stack the BPF side could not send (ring buffer full). */
 void gt_stacks_count_lost(struct gt_stacks *s, uint64_t n);
