@@ -275,9 +275,12 @@ static void on_alloc(const struct ml_alloc_event *e, size_t len)
 		return;
 	}
 	n = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_CFI, fr, TRACK_MAX_FRAMES, &stop);
-	/* a library loaded since we read the maps: read them again, at most
-	 * a few times a second */
-	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && now() - map_time > 0.2) {
+	/* Frame 0 is in the allocator, which was mapped: when the map doesn't
+	 * know it, the process has exec'd (new address space): read the maps
+	 * now.  Deeper frames: a library loaded since we read them: read them
+	 * again, at most a few times a second (a JIT's code never has one). */
+	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE &&
+	    ((n > 0 && !fr[0].module) || now() - map_time > 0.2)) {
 		refresh_map(e->regs.pc);
 		n = dwunw_unwind(map, &e->regs, e->stack, slen, DWUNW_M_CFI, fr, TRACK_MAX_FRAMES,
 				 &stop);
@@ -356,8 +359,8 @@ static void report(struct memleak_bpf *skel, const char *why)
 	       (unsigned long long)skel->bss->counters[ML_C_RINGBUF_DROP],
 	       (unsigned long long)skel->bss->counters[ML_C_STASH_FULL],
 	       (unsigned long long)skel->bss->counters[ML_C_STACK_TRUNC]);
-	printf("User space: %.1f us per allocation event (2 unwinds, symbols, bookkeeping), "
-	       "maps read %llu times\n\n",
+	printf("User space: %.1f us per allocation event (2 unwinds, symbols, bookkeeping, "
+	       "loading new modules' tables), maps read %llu times\n\n",
 	       st_dwarf.walks ? alloc_seconds * 1e6 / st_dwarf.walks : 0.0,
 	       (unsigned long long)n_map_reads);
 	fflush(stdout);

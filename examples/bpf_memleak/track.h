@@ -14,7 +14,7 @@
 
 #include "dwunw.h"
 
-#define TRACK_MAX_FRAMES 64
+#define TRACK_MAX_FRAMES 256	/* deeper walks stop with max-frames */
 
 /* How one walk ended, for the side-by-side statistics. */
 struct walk_stats {
