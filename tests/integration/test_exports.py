@@ -19,6 +19,7 @@
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -229,8 +230,9 @@ def _go():
     raise harness.Skip("no go command for go tool pprof")
 
 
-def _pprof_web(v, pb, funcs):
-    """go tool pprof -http, the flame graph page: it must show funcs."""
+def _pprof_web(v, pb, func, total_ns):
+    """go tool pprof -http, the flame graph page: it must show func and a
+    total of total_ns (as pprof rounds it: "33.82ms (100%)")."""
     port = _free_port()
     base = "http://127.0.0.1:%d" % port
     proc = subprocess.Popen([_go(), "tool", "pprof", "-http=127.0.0.1:%d" % port, "-no_browser", pb],
@@ -249,8 +251,13 @@ def _pprof_web(v, pb, funcs):
         res = rep.get("result") or {}
         harness.check("pprof web: loaded", rep.get("ok") and res.get("ok"),
                       "error %s, page errors %s" % (rep.get("error"), rep.get("pageErrors")))
-        missing = [f for f in funcs if f not in (res.get("text") or "")]
-        harness.check("pprof web: shows the traced functions", not missing, "missing %s" % missing[:10])
+        text = res.get("text") or ""
+        harness.check("pprof web: shows " + func, func in text, text[:300])
+        m = re.search(r"([0-9.]+)(ns|us|\u00b5s|ms|s) \(100%\)", text)
+        scale = {"ns": 1, "us": 1e3, "\u00b5s": 1e3, "ms": 1e6, "s": 1e9}
+        shown = float(m.group(1)) * scale[m.group(2)] if m else -1
+        harness.check("pprof web: total is the folded total", abs(shown - total_ns) <= total_ns * 0.005,
+                      "pprof shows %s, folded total %d ns" % (m and m.group(0), total_ns))
         harness.check("pprof web: screenshot", *viewers.png_ok(shot))
     finally:
         proc.terminate()
@@ -259,6 +266,32 @@ def _pprof_web(v, pb, funcs):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _inferno(v, folded):
+    """inferno-flamegraph (cargo install inferno), when installed: its SVG's
+    root frame must hold the folded file's total."""
+    exe = shutil.which("inferno-flamegraph") or shutil.which(
+        os.path.expanduser("~/.cargo/bin/inferno-flamegraph"))
+    if not exe:
+        harness.skip("inferno", "no inferno-flamegraph (cargo install inferno)")
+        return
+    svg = folded + ".svg"
+    with open(folded) as f, open(svg, "w") as out:
+        total = sum(int(ln.rsplit(" ", 1)[1]) for ln in f)
+        f.seek(0)
+        # --inverted: roots on top, where the screenshot sees them
+        p = subprocess.run([exe, "--inverted", "--countname", "ns", "--title", "gotrace funcgraph --folded"],
+                           stdin=f, stdout=out, stderr=subprocess.PIPE, text=True, timeout=120)
+    harness.check("inferno: exit 0", p.returncode == 0, p.stderr[-500:])
+    with open(svg) as f:
+        text = f.read()
+    want = "<title>all ({:,} ns, 100%)</title>".format(total)
+    harness.check("inferno: root holds the folded total", want in text, "want %s" % want)
+    shot = _shot("inferno-folded-real.png")
+    rep = v.page("file://" + svg, "main.fgRec", shot)
+    harness.check("inferno: svg shown", rep.get("ok"), str(rep.get("error")))
+    harness.check("inferno: screenshot", *viewers.png_ok(shot))
 
 
 def _funcgraph_real(v, d):
@@ -290,15 +323,20 @@ def _funcgraph_real(v, d):
     _speedscope_ok("folded speedscope: ", v.load("speedscope", folded, shot), "fg.folded")
     harness.check("folded speedscope: screenshot", *viewers.png_ok(shot))
 
-    # the two functions with the most inclusive time must be labelled
-    incl = {}
+    _inferno(v, folded)
+
+    # the function with the most inclusive time must be labelled in full
+    # (narrow boxes get shortened labels), and the total must be the
+    # folded file's (both weigh calls by self time)
+    incl, total = {}, 0
     with open(folded) as f:
         for ln in f:
             stack, n = ln.rsplit(" ", 1)
+            total += int(n)
             for fr in set(stack.split(";")):
                 incl[fr] = incl.get(fr, 0) + int(n)
-    top = sorted((fr for fr in incl if fr.startswith("main.")), key=lambda fr: -incl[fr])[:2]
-    _pprof_web(v, pb, top)
+    top = max((fr for fr in incl if fr.startswith("main.")), key=lambda fr: incl[fr])
+    _pprof_web(v, pb, top, total)
 
 
 def test_real_traces_in_viewers():

@@ -88,10 +88,13 @@ async function waitSpeedscope(page, timeout, select) {
 }
 
 async function waitPage(page, timeout, text) {
-  await page.waitForFunction(t => document.body && document.body.innerText.includes(t),
-                             text || '', { timeout });
+  // An SVG document has no body: its text is the root element's.
+  const pageText = () => document.body ? document.body.innerText
+                                       : (document.documentElement || {}).textContent || '';
+  await page.waitForFunction(`(${pageText})().includes(${JSON.stringify(text || '')})`, null,
+                             { timeout });
   await page.waitForTimeout(1000);	// let it draw
-  return { ok: true, text: await page.evaluate(() => document.body.innerText) };
+  return { ok: true, text: await page.evaluate(pageText) };
 }
 
 async function main() {
