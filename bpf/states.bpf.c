@@ -256,4 +256,117 @@ int on_syscall_fast_m(struct pt_regs *ctx)
 	return syscall_fast(ctx);
 }
 
+/* ---- --stack: separate programs, loaded instead of on_transition(_m) ----
+ *
+ * Everything below runs only with --stack: without it these programs are
+ * not loaded and the ones above are untouched.  See states.h for the
+ * record and for which stack is taken. */
+const volatile __u32 stack_size = 0;
+const volatile __s32 off_stack_hi = 8;
+const volatile __s32 off_sched_sp = 56;
+const volatile __s32 off_sched_pc = 64;
+const volatile __s32 off_sched_bp = 104;	/* gobuf.bp: sched + 48 (Go <= 1.24), + 40 (1.25+) */
+
+struct states_stack_rec {
+	struct states_event ev;
+	struct gt_stack_hdr h;
+	__u8 stack[];
+};
+
+static __always_inline bool wants_stack(__u32 from, __u32 to)
+{
+	from &= ~STATES_G_SCAN;
+	to &= ~STATES_G_SCAN;
+	return from == STATES_G_RUNNING &&
+	       (to == STATES_G_WAITING || to == STATES_G_RUNNABLE || to == STATES_G_SYSCALL ||
+		to == STATES_G_PREEMPTED);
+}
+
+static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g, __u64 gp,
+				      __u32 from, __u32 to, __u32 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 sp, hi = 0, cur = current_g(reg_g);
+	struct states_stack_rec *r;
+	__u32 sflags = 0;
+
+	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r) + stack_size, 0);
+	if (!r) {
+		count(STATES_CNT_STACK_DROPS);
+		return emit(ip, reg_g, gp, from, to, flags);
+	}
+	fill(&r->ev, pid_tgid, gp, from, to, flags | STATES_F_STACK);
+	r->ev.startpc = 0;
+	r->ev.gopc = 0;
+	r->ev.parent_goid = -1;
+	r->ev.probe_ip = ip;
+	sc_fill_regs(&r->h.regs, ctx);
+	sp = PT_REGS_SP(ctx);
+	if (gp && gp != cur) {
+		/* parked / preempted from g0: the goroutine's own context, as
+		 * mcall saved it in gp->sched */
+		__u64 b[2] = {}, bp = 0;
+
+		if (bpf_probe_read_user(b, sizeof(b), (void *)(gp + off_sched_sp)) ||
+		    off_sched_pc != off_sched_sp + 8)
+			b[0] = b[1] = 0;
+		bpf_probe_read_user(&bp, sizeof(bp), (void *)(gp + off_sched_bp));
+		r->h.regs.pc = b[1];
+#if defined(__TARGET_ARCH_x86)
+		r->h.regs.r[DWUNW_X86_64_RSP] = b[0];
+		r->h.regs.r[DWUNW_X86_64_RBP] = bp;
+		r->h.regs.valid = (1ULL << DWUNW_X86_64_RSP) | (1ULL << DWUNW_X86_64_RBP);
+#elif defined(__TARGET_ARCH_arm64)
+		r->h.regs.r[DWUNW_ARM64_SP] = b[0];
+		r->h.regs.r[DWUNW_ARM64_FP] = bp;
+		r->h.regs.valid = (1ULL << DWUNW_ARM64_SP) | (1ULL << DWUNW_ARM64_FP);
+#endif
+		sp = b[0];
+	}
+	if (gp)
+		bpf_probe_read_user(&hi, sizeof(hi), (void *)(gp + off_stack_hi));
+	r->h.len = sp ? sc_copy_stack(r->stack, stack_size, sp, hi, &sflags) : 0;
+	r->h.flags = sflags;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+static __always_inline int transition_stack(struct pt_regs *ctx)
+{
+	/* Read every register first (see current_g). */
+	__u64 a0 = REG_ARG0(ctx), a1 = REG_ARG1(ctx), a2 = REG_ARG2(ctx);
+	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx), sp = PT_REGS_SP(ctx);
+	__u64 gp = a0;
+	__u32 from = (__u32)a1, to = (__u32)a2, flags = (__u32)bpf_get_attach_cookie(ctx);
+
+	if (!regabi) {
+		__u32 st[2];
+
+		if (bpf_probe_read_user(&gp, sizeof(gp), (void *)(sp + 8)) ||
+		    bpf_probe_read_user(st, sizeof(st), (void *)(sp + 16))) {
+			count(STATES_CNT_READFAIL);
+			return 0;
+		}
+		from = st[0];
+		to = st[1];
+	}
+	if (stack_size && wants_stack(from, to))
+		return emit_stack(ctx, ip, reg_g, gp, from, to, flags);
+	return emit(ip, reg_g, gp, from, to, flags);
+}
+
+SEC("uprobe")
+int on_transition_stack(struct pt_regs *ctx)
+{
+	return transition_stack(ctx);
+}
+
+SEC("uprobe")
+int on_transition_stack_m(struct pt_regs *ctx)
+{
+	return transition_stack(ctx);
+}
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -28,6 +28,8 @@
 #define STATES_F_SYNTH		0x2 /* from a probe on a path that bypasses casgstatus */
 #define STATES_F_MAYFAIL	0x4 /* entry of a CAS that may fail (casGFromPreempted) */
 #define STATES_F_NOGOID		0x8 /* goid could not be read */
+#define STATES_F_STACK		0x10 /* --stack: the full struct, then a struct
+				      * gt_stack_hdr and the stack bytes */
 
 /* Attach cookies of the transition program: which function it is on. */
 #define STATES_COOKIE_CASGSTATUS	0
@@ -41,7 +43,9 @@
 /* Index in the `counters` per-CPU array. */
 #define STATES_CNT_DROPS	0 /* ring buffer full: event lost */
 #define STATES_CNT_READFAIL	1 /* user memory read failed */
-#define STATES_CNT_MAX		2
+#define STATES_CNT_STACK_DROPS	2 /* --stack: no room for the stack record; the
+				   * transition went out without its stack */
+#define STATES_CNT_MAX		3
 
 /* Ring buffer: 16 MiB (~200k events, 20 ms at 10M transitions/s).  The BPF
  * side never wakes the reader (a wakeup per event costs more than the
@@ -74,5 +78,19 @@ struct states_event {
 };
 
 #define STATES_EVENT_SHORT 48	/* offsetof(struct states_event, startpc) */
+
+/*
+ * --stack (programs on_transition_stack / _m, loaded instead of
+ * on_transition / _m): a goroutine leaving `running` for waiting, runnable,
+ * syscall or preempted is sent as
+ *   struct states_event (flags has STATES_F_STACK; probe_ip set, the other
+ *   creation fields zero) | struct gt_stack_hdr | stack bytes
+ * The stack is the goroutine's own: when gp is not the current g (the
+ * runtime parks and preempts goroutines from g0, in park_m/gosched_m via
+ * mcall), it is unwound from gp->sched (pc, sp, bp saved by mcall) over a
+ * copy from sched.sp up to gp's stack.hi; when gp is the current g
+ * (entersyscall), from the probe's own registers.
+ */
+#include "stack_capture.h"
 
 #endif /* GOTRACE_STATES_H */

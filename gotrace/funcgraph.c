@@ -377,6 +377,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			struct gt_stack *st = gt_stacks_unwind(
 				r->stacks, (const void *)(e + 1),
 				size - sizeof(*e) - sizeof(struct gt_stack_hdr), e->ts_ns,
+				((const struct gt_stack_hdr *)(e + 1))->regs.pc,
 				e->func < r->nfuncs ? r->funcs[e->func].entry : 0);
 
 			err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);

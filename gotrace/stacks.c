@@ -301,7 +301,7 @@ static int walk(struct gt_stacks *s, const struct gt_stack_hdr *hdr, const void 
 }
 
 struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr *hdr,
-				  size_t avail, uint64_t ts_ns, uint64_t probe_vaddr)
+				  size_t avail, uint64_t ts_ns, uint64_t probe_pc, uint64_t probe_vaddr)
 {
 	const uint8_t *bytes = (const uint8_t *)(hdr + 1);
 	uint64_t t0 = mono_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -334,10 +334,10 @@ struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr
 	}
 	/* Still nothing at the probe itself, and the maps can't tell any
 	 * more (the process is gone): place the program by the probe. */
-	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && n <= 1 && probe_vaddr && !s->synth &&
-	    (!s->pid || exited(s->pid))) {
+	if (n >= 0 && stop == DWUNW_STOP_NO_MODULE && n <= 1 && probe_pc && probe_vaddr &&
+	    !s->synth && (!s->pid || exited(s->pid))) {
 		s->st.map_reloads++;
-		if (!synth_map(s, hdr->regs.pc - probe_vaddr))
+		if (!synth_map(s, probe_pc - probe_vaddr))
 			n = walk(s, hdr, bytes, &stop);
 	}
 	if (n < 0) {

@@ -77,14 +77,16 @@ int gt_stacks_attach(struct gt_stacks *s, pid_t pid, const char *exe);
 /* Unwind and symbolize one capture: hdr and the hdr->len bytes after it
  * (avail: bytes available after hdr in the event, to check hdr->len;
  * ts_ns: when it was captured, CLOCK_MONOTONIC, to know whether reading
- * the maps again can help a PC they don't cover; probe_vaddr: the link-time
- * address of the probed instruction in the program, 0 if unknown: when the
- * process is gone before its maps could be read, the program's mapping is
- * rebuilt from its file at the bias regs.pc - probe_vaddr).
+ * the maps again can help a PC they don't cover; probe_pc, probe_vaddr: the
+ * run-time and link-time addresses of the probed instruction in the
+ * program, 0 if unknown: when the process is gone before its maps could be
+ * read, the program's mapping is rebuilt from its file at the bias
+ * probe_pc - probe_vaddr).
  * Returns a stack to free with free(), or NULL (out of memory, or a
  * malformed record: counted as an error). */
 struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr *hdr,
-				  size_t avail, uint64_t ts_ns, uint64_t probe_vaddr);
+				  size_t avail, uint64_t ts_ns, uint64_t probe_pc,
+				  uint64_t probe_vaddr);
 
 /* Count a stack the BPF side could not send (ring buffer full). */
 void gt_stacks_count_lost(struct gt_stacks *s, uint64_t n);

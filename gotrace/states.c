@@ -30,6 +30,7 @@
 #include "states_model.h"
 #include "states_output.h"
 #include "states_resolve.h"
+#include "stacks.h"
 #include "bpf/states.skel.h"
 
 _Static_assert(offsetof(struct states_event, startpc) == STATES_EVENT_SHORT,
@@ -73,6 +74,14 @@ static const char usage_text[] =
 "                         them, else one uprobe per function), multi, single\n"
 "      --raw FILE         also record the raw BPF events to FILE (for\n"
 "                         tests/bench/bench_states_replay)\n"
+"      --stack            the goroutine's own stack whenever it stops running\n"
+"                         (running -> waiting, runnable, syscall, preempted):\n"
+"                         where it blocked, unwound from its saved context;\n"
+"                         printed under the transition (text) or as \"stack\"\n"
+"      --stack-size N     bytes of stack copied per transition (default 16k,\n"
+"                         512 to 64k); the copy stops at the goroutine's stack end\n"
+"      --unwind METHOD    auto (default: DWARF CFI, Go pclntab, frame pointers),\n"
+"                         dwarf, pclntab or fp only\n"
 "  -h, --help             this help\n"
 "\n"
 "Examples:\n"
@@ -80,7 +89,8 @@ static const char usage_text[] =
 "  gotrace states -q -d 10s -p 1234 --top 20    # 10 s, then the top 20 by running time\n"
 "  gotrace states --format=jsonl -o t.jsonl -- ./server -addr :8080\n"
 "  gotrace states --json trace.json --csv sum.csv -- ./bin args\n"
-"  gotrace states --goid 1,18 --state waiting -p 1234\n";
+"  gotrace states --goid 1,18 --state waiting -p 1234\n"
+"  gotrace states --stack --state waiting -- ./bin   # where goroutines block\n";
 
 enum { ATTACH_AUTO, ATTACH_MULTI, ATTACH_SINGLE };
 
@@ -104,6 +114,9 @@ struct states_opts {
 	enum st_sort sort;
 	size_t top;
 	bool no_summary;
+	bool stack;			/* --stack */
+	uint32_t stack_size;		/* --stack-size */
+	enum gt_unwind unwind;		/* --unwind */
 };
 
 struct run {
@@ -112,6 +125,9 @@ struct run {
 	struct st_model *model;
 	struct st_out out;
 	struct st_resolver res;
+	struct gt_stacks *stacks;	/* --stack */
+	uint64_t probe_vaddr[4];	/* --stack: link-time entry by cookie
+					 * (STATES_F_SYNTH | STATES_F_MAYFAIL) */
 };
 
 /* The model's sink forwards to the output writers. */
@@ -132,7 +148,24 @@ static int on_event(void *ctx, void *data, size_t len)
 	}
 	if (run->raw)
 		fwrite(&e, sizeof(e), 1, run->raw);
-	st_model_feed(run->model, &e);
+	if ((e.flags & STATES_F_STACK) && run->stacks &&
+	    len >= sizeof(e) + sizeof(struct gt_stack_hdr)) {
+		/* --stack: unwound now (the maps are the capture's), printed
+		 * with the transition by the sink, during st_model_feed */
+		const struct gt_stack_hdr *h = (const void *)((const char *)data + sizeof(e));
+		uint64_t pv = run->probe_vaddr[e.flags & (STATES_F_SYNTH | STATES_F_MAYFAIL)];
+		struct gt_stack *st = gt_stacks_unwind(run->stacks, h,
+						       len - sizeof(e) - sizeof(*h), e.ts_ns,
+						       pv ? e.probe_ip : 0, pv);
+
+		e.flags &= ~STATES_F_STACK;
+		run->out.stack = st;
+		st_model_feed(run->model, &e);
+		run->out.stack = NULL;
+		free(st);
+	} else {
+		st_model_feed(run->model, &e);
+	}
 	if (e.ts_ns > run->last_ts)
 		run->last_ts = e.ts_ns;
 	return 0;
@@ -201,7 +234,8 @@ static int parse_states(const char *s, uint32_t *mask)
 	return err;
 }
 
-enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_JSONGZ, OPT_MINDUR, OPT_SPEEDSCOPE, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM };
+enum { OPT_FORMAT = 256, OPT_CSV, OPT_JSON, OPT_JSONGZ, OPT_MINDUR, OPT_SPEEDSCOPE, OPT_RAW, OPT_BUFSZ, OPT_ATTACH, OPT_GOID, OPT_STATE, OPT_SORT, OPT_TOP, OPT_NOSUM,
+       OPT_STACK, OPT_STACK_SIZE, OPT_UNWIND };
 
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -224,12 +258,16 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "no-summary", no_argument, NULL, OPT_NOSUM },
+		{ "stack", no_argument, NULL, OPT_STACK },
+		{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int c;
 
 	o->sort = ST_SORT_RUNNING;
+	o->stack_size = GT_STACK_DEFAULT;
 	optind = 1;
 	/* '+': stop at the first non-option (the program to launch). */
 	while ((c = getopt_long(argc, argv, "+p:d:qo:h", longopts, NULL)) != -1) {
@@ -362,6 +400,23 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		}
 		case OPT_NOSUM:
 			o->no_summary = true;
+			break;
+		case OPT_STACK:
+			o->stack = true;
+			break;
+		case OPT_STACK_SIZE:
+			if (gt_stack_size_parse(optarg, &o->stack_size)) {
+				gt_error("states: invalid --stack-size '%s' (a multiple of 8 from %d "
+					 "to %d bytes)", optarg, GT_STACK_MIN, GT_STACK_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_UNWIND:
+			if (gt_unwind_parse(optarg, &o->unwind)) {
+				gt_error("states: unknown --unwind '%s' (auto, dwarf, pclntab or fp)",
+					 optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -511,6 +566,7 @@ int cmd_states(int argc, char **argv)
 	const char *const *reasons = NULL;
 	const char *reasons_src = "";
 	struct states_bpf *skel = NULL;
+	struct bpf_program *prog_trans = NULL, *prog_trans_m = NULL;
 	struct ring_buffer *rb = NULL;
 	struct uprobes *ups = NULL;
 	struct probe_list trans = { .n = 0 }, sys = { .n = 0 };
@@ -600,6 +656,8 @@ int cmd_states(int argc, char **argv)
 			gt_error("states: cannot open BPF object: %s", strerror(errno));
 			goto cleanup;
 		}
+		prog_trans = skel->progs.on_transition;
+		prog_trans_m = skel->progs.on_transition_m;
 		skel->rodata->targ_tgid = (uint32_t)t.pid;
 		skel->rodata->regabi = regabi;
 		skel->rodata->off_goid = ro.g_goid;
@@ -610,16 +668,34 @@ int cmd_states(int argc, char **argv)
 		skel->rodata->off_g_m = ro.g_m;
 		skel->rodata->off_m_curg = ro.m_curg;
 		skel->rodata->tls_g = ro.tls_g;
+		/* --stack: the stack-capturing copies of on_transition(_m)
+		 * replace them; without it they are not loaded at all */
+		if (o.stack) {
+			skel->rodata->stack_size = o.stack_size;
+			skel->rodata->off_stack_hi = ro.g_stack_hi;
+			skel->rodata->off_sched_sp = ro.g_sched_sp;
+			skel->rodata->off_sched_pc = ro.g_sched_pc;
+			/* gobuf {sp, pc, g, ctxt, ret, lr, bp}; Go 1.25 dropped ret */
+			skel->rodata->off_sched_bp = ro.g_sched_sp +
+				(gi->go_major == 1 && gi->go_minor <= 24 ? 48 : 40);
+			prog_trans = skel->progs.on_transition_stack;
+			prog_trans_m = skel->progs.on_transition_stack_m;
+			bpf_program__set_autoload(skel->progs.on_transition, false);
+			bpf_program__set_autoload(skel->progs.on_transition_m, false);
+		} else {
+			bpf_program__set_autoload(skel->progs.on_transition_stack, false);
+			bpf_program__set_autoload(skel->progs.on_transition_stack_m, false);
+		}
 		if (o.ringbuf_bytes &&
 		    (err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
 			gt_error("states: cannot size the ring buffer: %s", errstr(err));
 			goto cleanup;
 		}
 		if (multi) {
-			uprobes_prepare_multi(skel->progs.on_transition_m);
+			uprobes_prepare_multi(prog_trans_m);
 			uprobes_prepare_multi(skel->progs.on_syscall_fast_m);
 		} else {
-			bpf_program__set_autoload(skel->progs.on_transition_m, false);
+			bpf_program__set_autoload(prog_trans_m, false);
 			bpf_program__set_autoload(skel->progs.on_syscall_fast_m, false);
 		}
 		err = states_bpf__load(skel);
@@ -636,6 +712,25 @@ int cmd_states(int argc, char **argv)
 	}
 
 	st_resolver_init(&run.res, gs, casg.entry);
+	if (o.stack) {
+		static const struct { const char *name; uint32_t cookie; } pf[] = {
+			{ "runtime.casgstatus", STATES_COOKIE_CASGSTATUS },
+			{ "runtime.casGToPreemptScan", STATES_COOKIE_PREEMPTSCAN },
+			{ "runtime.casGFromPreempted", STATES_COOKIE_FROMPREEMPTED },
+		};
+
+		err = gt_stacks_new(o.unwind, o.stack_size, &run.stacks);
+		if (err) {
+			gt_error("states: --stack: %s", errstr(err));
+			goto cleanup;
+		}
+		for (size_t i = 0; i < sizeof(pf) / sizeof(pf[0]); i++) {
+			struct gosym_func fn;
+
+			if (!gosym_lookup_name(gs, pf[i].name, &fn))
+				run.probe_vaddr[pf[i].cookie & 3] = fn.entry;
+		}
+	}
 	run.out.stream = gt_quiet ? NULL : out;
 	run.out.jsonl = o.jsonl;
 	run.out.reasons = reasons;
@@ -700,7 +795,7 @@ int cmd_states(int argc, char **argv)
 		goto cleanup;
 	}
 	if (multi) {
-		err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.on_transition_m, t.exe_open,
+		err = uprobes_attach(&ups, UPROBES_MULTI, prog_trans_m, t.exe_open,
 				     trans.offsets, trans.cookies, trans.n, t.pid, NULL, NULL);
 		if (!err)
 			err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.on_syscall_fast_m,
@@ -720,7 +815,7 @@ int cmd_states(int argc, char **argv)
 		}
 	}
 	if (!multi) {
-		err = attach_single(&ups, skel->progs.on_transition, &t, &trans);
+		err = attach_single(&ups, prog_trans, &t, &trans);
 		if (!err)
 			err = attach_single(&ups, skel->progs.on_syscall_fast, &t, &sys);
 		if (err) {
@@ -742,6 +837,9 @@ int cmd_states(int argc, char **argv)
 		gt_error("states: %s", gt_target_errmsg());
 		goto cleanup;
 	}
+	/* --stack: the program's maps, read once it is mapped (stacks.h) */
+	if (run.stacks && (err = gt_stacks_attach(run.stacks, t.pid, t.launched ? t.exe_open : NULL)))
+		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t.pid, errstr(err));
 
 	while (!gt_stop_requested()) {
 		/* Events arrive without wakeups (see states.bpf.c): poll with a
@@ -777,6 +875,8 @@ int cmd_states(int argc, char **argv)
 	st_model_finish(run.model, end_ns);
 	drops = sum_counter(skel, STATES_CNT_DROPS);
 	readfail = sum_counter(skel, STATES_CNT_READFAIL);
+	if (run.stacks)
+		gt_stacks_count_lost(run.stacks, sum_counter(skel, STATES_CNT_STACK_DROPS));
 
 	{
 		size_t n;
@@ -808,6 +908,12 @@ int cmd_states(int argc, char **argv)
 				end_ns - run.out.t0_ns);
 		gt_progress("%" PRIu64 " events, %" PRIu64 " transitions, %zu goroutines", ms.events,
 			    ms.transitions, n);
+		if (run.stacks && !o.no_summary)
+			gt_stacks_report(run.stacks, out, o.jsonl, "");
+		if (run.stacks && gt_stacks_stats(run.stacks)->lost)
+			gt_warn("%" PRIu64 " stacks lost (ring buffer full; their transitions are "
+				"kept without a stack): a smaller --stack-size or a bigger "
+				"--buffer-size helps", gt_stacks_stats(run.stacks)->lost);
 	}
 	if (drops)
 		gt_warn("%" PRIu64 " events dropped (ring buffer full): the summary undercounts",
@@ -848,6 +954,7 @@ cleanup:
 	ring_buffer__free(rb);
 	states_bpf__destroy(skel);
 	st_model_free(run.model);
+	gt_stacks_free(run.stacks);
 	st_resolver_release(&run.res);
 	gosym_free(gs);
 	gt_target_free(&t);

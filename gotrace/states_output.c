@@ -190,6 +190,13 @@ static void stream_jsonl(struct st_out *o, const struct st_transition *t, uint64
 			put_str(&l, "\"");
 		}
 	}
+	if (o->stack) {
+		/* --stack: the array goes inside the object */
+		fwrite_unlocked(l.buf, 1, l.len, o->stream);
+		gt_stack_print_json(o->stream, o->stack);
+		fputs("}\n", o->stream);
+		return;
+	}
 	put_str(&l, "}\n");
 	fwrite_unlocked(l.buf, 1, l.len, o->stream);
 }
@@ -222,6 +229,8 @@ void st_out_transition(void *ctx, const struct st_transition *t)
 			fputc(']', f);
 		}
 		fputc('\n', f);
+		if (o->stack)
+			gt_stack_print_text(f, o->stack, 2);
 	}
 	if (ferror(f))
 		o->write_error = true;

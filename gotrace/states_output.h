@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "states_model.h"
+#include "stacks.h"
 
 struct chrome_trace;
 
@@ -56,6 +57,9 @@ struct st_out {
 		int64_t goid;		/* 0: none */
 	} running_on[ST_RUNNING_SLOTS];
 	bool write_error;
+	/* --stack: the stack of the transition being fed, set by the caller
+	 * around st_model_feed; printed under / inside its stream line */
+	const struct gt_stack *stack;
 };
 
 /* "chan receive", or "reason<N>" for values the table doesn't name. */
