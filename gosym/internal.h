@@ -131,14 +131,15 @@ struct gosym_tabstate {
 };
 
 /* For slice k of a function's code, [entry + k*64, entry + (k+1)*64): the
- * state of its line table (s[k][0]) and file table (s[k][1]) after the
- * last step that ends at or before the slice's start.  A lookup resumes
- * there, so it decodes only the steps inside one slice, and the states of
- * both tables share a cache line. */
+ * state of its line table (s[k][GOSYM_TAB_LINE]), file table and inline
+ * tree index table after the last step that ends at or before the slice's
+ * start.  A lookup resumes there, so it decodes only the steps inside one
+ * slice, and the states of the tables it needs are adjacent. */
 #define GOSYM_SLICE_LOG2 6
+enum { GOSYM_TAB_LINE, GOSYM_TAB_FILE, GOSYM_TAB_INLINE, GOSYM_NTABS };
 struct gosym_fnidx {
 	uint32_t n;
-	struct gosym_tabstate s[][2];
+	struct gosym_tabstate s[][GOSYM_NTABS];
 };
 
 struct gosym_name {

@@ -112,13 +112,19 @@ static void fnidx_fill(const struct gosym *g, struct gosym_fnidx *x, int kind, u
 		x->s[k++][kind] = st;
 }
 
+/* Offset of f's inline tree index table (pcdata[2]), 0 if none. */
+static uint32_t inline_tab_off(const struct gosym *g, const struct gosym_rawfunc *f)
+{
+	return f->npcdata > PCDATA_INLTREEINDEX ? gosym__u32(g, f->pcdata + PCDATA_INLTREEINDEX * 4) : 0;
+}
+
 /* The slice index of function idx, built on first use; NULL for small
  * functions (or when out of memory: callers then decode from the entry). */
-static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx,
-					    const struct gosym_rawfunc *f, uint64_t entry,
+static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx, uint64_t entry,
 					    uint64_t end)
 {
 	struct gosym_fnidx *x, *expected = NULL;
+	struct gosym_rawfunc f;
 	uint32_t n;
 
 	if (end - entry < FNIDX_MIN_FUNC_SIZE || end - entry > FNIDX_MAX_FUNC_SIZE || !g->hot ||
@@ -127,6 +133,9 @@ static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx,
 	x = __atomic_load_n(&g->hot[idx].fnidx, __ATOMIC_ACQUIRE);
 	if (x)
 		return x;
+	/* The callers' record may hold only the fields they need. */
+	if (gosym__func_raw(g, idx, &f))
+		return NULL;
 	n = ((end - entry - 1) >> GOSYM_SLICE_LOG2) + 1;
 	x = malloc(sizeof(*x) + n * sizeof(x->s[0]));
 	if (!x)
@@ -134,8 +143,9 @@ static const struct gosym_fnidx *fnidx_get(const struct gosym *g, size_t idx,
 	x->n = n;
 	/* Invalid table offsets are rejected by the lookup before it looks
 	 * at the index; fill those columns with anything defined. */
-	for (int kind = 0; kind < 2; kind++) {
-		uint32_t off = kind ? f->pcfile : f->pcln;
+	for (int kind = 0; kind < GOSYM_NTABS; kind++) {
+		uint32_t off = kind == GOSYM_TAB_LINE ? f.pcln :
+			       kind == GOSYM_TAB_FILE ? f.pcfile : inline_tab_off(g, &f);
 
 		if (off && off < g->pcln.pctab_size)
 			fnidx_fill(g, x, kind, off, entry);
@@ -176,6 +186,16 @@ static bool pcvalue_resume(const struct gosym *g, uint32_t off, const struct gos
 {
 	return pcvalue_from(g, g->pcln.pctab + st->taboff, entry + st->pcoff, st->val,
 			    st->taboff == off, pc, val);
+}
+
+/* Value of the table at off (column kind of x) for pc. */
+static bool pcvalue_x(const struct gosym *g, const struct gosym_fnidx *x, int kind, uint32_t off,
+		      uint64_t entry, uint64_t end, uint64_t pc, int32_t *val)
+{
+	struct gosym_tabstate st;
+
+	return resume_at(g, x, kind, off, entry, end, pc, &st) &&
+	       pcvalue_resume(g, off, &st, entry, pc, val);
 }
 
 /* The string at off, or NULL if it isn't terminated inside the table.
@@ -224,10 +244,10 @@ static bool position(const struct gosym *g, size_t idx, const struct gosym_rawfu
 {
 	/* The entry's values are the tables' first steps: no index needed
 	 * (and gosym_func_at() must not build one for every function). */
-	const struct gosym_fnidx *x = pc == entry ? NULL : fnidx_get(g, idx, f, entry, end);
+	const struct gosym_fnidx *x = pc == entry ? NULL : fnidx_get(g, idx, entry, end);
 	struct gosym_tabstate sf, sl;
-	bool okf = resume_at(g, x, 1, f->pcfile, entry, end, pc, &sf);
-	bool okl = resume_at(g, x, 0, f->pcln, entry, end, pc, &sl);
+	bool okf = resume_at(g, x, GOSYM_TAB_FILE, f->pcfile, entry, end, pc, &sf);
+	bool okl = resume_at(g, x, GOSYM_TAB_LINE, f->pcln, entry, end, pc, &sl);
 	int32_t fileno, ln;
 
 	/* In a big binary both table positions are cache misses; start
@@ -506,6 +526,7 @@ int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *fram
 	const uint8_t *tree = NULL;
 	size_t tree_avail = 0, recsz;
 	uint64_t entry, end, cur = pc;
+	const struct gosym_fnidx *x;
 	uint32_t inltab = 0;
 	int n = 0;
 	int32_t ix = -1;
@@ -514,10 +535,11 @@ int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *fram
 		return -ENOENT;
 	entry = gosym__func_entry(g, idx);
 	end = gosym__func_entry(g, idx + 1);
+	x = pc == entry ? NULL : fnidx_get(g, idx, entry, end);
 	recsz = g->pcln.format >= GOSYM_PCLN_120 ? 16 : 20;
 	if (f.npcdata > PCDATA_INLTREEINDEX) {
-		inltab = gosym__u32(g, f.pcdata + PCDATA_INLTREEINDEX * 4);
-		if (gosym__pcvalue(g, inltab, entry, cur, &ix) && ix >= 0)
+		inltab = inline_tab_off(g, &f);
+		if (pcvalue_x(g, x, GOSYM_TAB_INLINE, inltab, entry, end, cur, &ix) && ix >= 0)
 			tree = inline_tree(g, &f, &tree_avail);
 		/* Go 1.12 and older used a different record layout. */
 		if (g->pcln.format == GOSYM_PCLN_12 && (g->info.go_minor < 13 || !g->info.go_major))
@@ -543,7 +565,7 @@ int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *fram
 				  &frames[n]);
 		n++;
 		cur = entry + (uint32_t)parentpc;
-		if (!gosym__pcvalue(g, inltab, entry, cur, &ix))
+		if (!pcvalue_x(g, x, GOSYM_TAB_INLINE, inltab, entry, end, cur, &ix))
 			ix = -1;
 	}
 	if (n < max)
