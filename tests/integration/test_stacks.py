@@ -212,3 +212,118 @@ def test_funcgraph_stack_text_and_options():
                            stderr=subprocess.PIPE, text=True, timeout=60)
         check("bad:%s:%s" % (what, args[1]), p.returncode == 2 and
               len(p.stderr.strip().splitlines()) == 1 and what in p.stderr, p.stderr)
+
+
+def blockstack_builds():
+    bs = [b for b in harness.testprog_builds()
+          if b["prog"] == "blockstack" and b["goarch"] == HOSTARCH and not b.get("cgo")
+          and b["variant"] in ("default", "pie", "stripped") and go_minor(b["go"]) >= 17]
+    if not bs:
+        raise AssertionError("no testprogs/blockstack builds in the manifest: run "
+                             "TESTPROGS_ONLY=blockstack scripts/build-testprogs.sh")
+    return bs
+
+
+BLOCKERS = {"chan": "main.blockChan", "mutex": "main.blockMutex"}
+
+
+def check_states_build(b, method, tmp):
+    """The running -> waiting transition of each worker must carry the
+    worker's own stack: runtime.gopark innermost, then the runtime's park
+    path, then the blocking function (by name: ours is at the blocking
+    call, the runtime's at its runtime.Callers call), then exactly the
+    callers the program printed (func, file, line), down to runtime.goexit."""
+    name = "states/%s/%s/%s" % (b["go"], b["variant"], method)
+    out = os.path.join(tmp, "st.jsonl")
+    p = subprocess.run([harness.GOTRACE, "states", "--stack", "--unwind=" + method,
+                        "--format=jsonl", "-o", out, "--", b["path"]],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    recs = [json.loads(l) for l in open(out)] if os.path.exists(out) else []
+    truth = []
+    for line in p.stdout.splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if "kind" in r:
+            truth.append(r)
+    if p.returncode != 0 or len(truth) != 2:
+        return check(name, False, "exit %d, %d workers printed: %s" % (
+            p.returncode, len(truth), p.stderr[-500:]))
+    bad, nframes = [], 0
+    for t in truth:
+        fn = BLOCKERS[t["kind"]]
+        cand = [r for r in recs if r.get("type") == "state" and r.get("goid") == t["goid"]
+                and r.get("from") == "running" and r.get("to") == "waiting"
+                and any(f["func"] == fn for f in r.get("stack", []))]
+        if not cand:
+            got = [(r.get("to"), [f["func"] for f in r.get("stack", [])][:6], r.get("stack_stop"))
+                   for r in recs if r.get("type") == "state" and r.get("goid") == t["goid"]]
+            bad.append("%s: no waiting transition of G%d with %s in its stack: %s" % (
+                t["kind"], t["goid"], fn, got[:4]))
+            continue
+        ours = frames_of(cand[0]["stack"])
+        nframes += len(ours)
+        k = [o[0] for o in ours].index(fn)
+        want = frames_of(t["frames"])
+        why = compare(ours[k:], want)
+        if not why and ours[0][0] != "runtime.gopark":
+            why = "innermost frame %s, not runtime.gopark" % ours[0][0]
+        if not why and "stack_stop" in cand[0]:
+            why = "stopped with %s" % cand[0]["stack_stop"]
+        if why:
+            bad.append("%s: %s" % (t["kind"], why))
+    summ = [r for r in recs if r.get("type") == "stack_summary"]
+    if not bad and (len(summ) != 1 or summ[0]["lost"]):
+        bad.append("summary %s" % summ)
+    return check(name, not bad, "%d frames; %s" % (nframes, "; ".join(bad[:2])))
+
+
+def test_states_stack_is_the_goroutines_own():
+    need_root()
+    bs = blockstack_builds()
+    gos = sorted(set(b["go"] for b in bs), key=go_minor)
+    harness.log("toolchains: %s" % " ".join(gos))
+    check("states:toolchains", len(gos) >= 2, "blockstack builds for %s" % gos)
+    with tempfile.TemporaryDirectory() as tmp:
+        for b in sorted(bs, key=lambda b: (go_minor(b["go"]), b["variant"])):
+            methods = ["auto", "pclntab", "fp"]
+            if b["variant"] != "stripped":
+                methods.append("dwarf")
+            for method in methods:
+                check_states_build(b, method, tmp)
+
+
+def bpf_prog_names():
+    p = subprocess.run(["bpftool", "-j", "prog", "show"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    return {o["id"]: o.get("name", "") for o in json.loads(p.stdout or "[]")}
+
+
+def test_zz_stack_programs_gone():
+    """After a --stack run of each subcommand, none of the programs it
+    loaded is left (ids seen during the run, so other tracers don't count)."""
+    need_root()
+    if not shutil.which("bpftool"):
+        raise harness.Skip("no bpftool")
+    b = [x for x in stacks_builds() if x["variant"] == "default"]
+    b = max(b, key=lambda x: go_minor(x["go"]))
+    for cmd, prefix in ((["funcgraph", "--stack", "main.marker"], "fg_"),
+                        (["states", "--stack"], "on_")):
+        before = set(bpf_prog_names())
+        tracer = subprocess.Popen([harness.GOTRACE] + cmd + ["--", b["path"]],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        mine = set()
+        while tracer.poll() is None:
+            mine |= {i for i, n in bpf_prog_names().items() if n.startswith(prefix)} - before
+        tracer.wait()
+        left = set()
+        for _ in range(100):
+            left = mine & set(bpf_prog_names())
+            if not left:
+                break
+            import time
+            time.sleep(0.1)
+        check("no-bpf-left:" + cmd[0], tracer.returncode == 0 and mine and not left,
+              "exit %s, programs seen %s, left %s" % (tracer.returncode, sorted(mine),
+                                                       sorted(left)))

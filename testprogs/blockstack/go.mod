@@ -1,0 +1,3 @@
+module gotrace.test/blockstack
+
+go 1.15
