@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -208,6 +210,111 @@ out:
 	gosym_free(g);
 }
 
+/* Concurrent lookups on one handle (gosym.h allows them; the slice indexes
+ * and the result cache are filled lazily): 4 threads look up the same PCs
+ * in different orders on a fresh handle, and every answer must equal the
+ * one a single thread got from another handle with the cache off. */
+#define TH_PCS 20000
+#define TH_THREADS 4
+
+struct th_want {
+	uint64_t pc;
+	int err, nframes;
+	struct gosym_pcinfo pi;
+	const char *frame0_func, *frame0_file;
+	int frame0_line;
+};
+
+struct th_arg {
+	const struct gosym *g;
+	const struct th_want *want;
+	int nwant, seed;
+	long bad;
+};
+
+static bool th_same(const struct th_want *w, int err, const struct gosym_pcinfo *pi)
+{
+	if (err != w->err)
+		return false;
+	if (err)
+		return true;
+	/* Strings point into the same mapping offsets of two handles of the
+	 * same file: compare contents. */
+	return !strcmp(pi->func, w->pi.func) && pi->entry == w->pi.entry && pi->end == w->pi.end &&
+	       !!pi->file == !!w->pi.file && (!pi->file || !strcmp(pi->file, w->pi.file)) &&
+	       pi->line == w->pi.line && pi->special == w->pi.special;
+}
+
+static void *th_run(void *p)
+{
+	struct th_arg *a = p;
+	unsigned int seed = a->seed;
+
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < a->nwant; i++) {
+			const struct th_want *w = &a->want[rand_r(&seed) % a->nwant];
+			struct gosym_pcinfo pi;
+			struct gosym_frame fr[16];
+			int err = gosym_lookup_pc_line(a->g, w->pc, &pi);
+			int n = gosym_pc_frames(a->g, w->pc, fr, 16);
+
+			if (!th_same(w, err, &pi) || n != w->nframes ||
+			    (n > 0 && (strcmp(fr[0].func, w->frame0_func) ||
+				       strcmp(fr[0].file, w->frame0_file) || fr[0].line != w->frame0_line)))
+				a->bad++;
+		}
+	return NULL;
+}
+
+static void test_threads(const char *path)
+{
+	struct gosym *ref = NULL, *g = NULL;
+	struct th_want *want = calloc(TH_PCS, sizeof(*want));
+	struct th_arg args[TH_THREADS];
+	pthread_t th[TH_THREADS];
+	long bad = 0;
+
+	if (gosym_open(path, &ref) || gosym_open(path, &g)) {
+		CHECK_FAIL("threads", "gosym_open(%s): %s", path, gosym_errmsg());
+		goto out;
+	}
+	gosym_set_pc_cache(ref, false);
+	const struct gosym_info *in = gosym_info(ref);
+	unsigned int seed = 7;
+
+	for (int i = 0; i < TH_PCS; i++) {
+		struct th_want *w = &want[i];
+		struct gosym_frame fr[16];
+
+		w->pc = in->text_start + ((uint64_t)rand_r(&seed) * RAND_MAX + rand_r(&seed)) %
+						 (in->text_end - in->text_start);
+		w->err = gosym_lookup_pc_line(ref, w->pc, &w->pi);
+		w->nframes = gosym_pc_frames(ref, w->pc, fr, 16);
+		if (w->nframes > 0) {
+			w->frame0_func = fr[0].func;
+			w->frame0_file = fr[0].file;
+			w->frame0_line = fr[0].line;
+		}
+	}
+	for (int t = 0; t < TH_THREADS; t++) {
+		args[t] = (struct th_arg){ g, want, TH_PCS, t + 1, 0 };
+		pthread_create(&th[t], NULL, th_run, &args[t]);
+	}
+	for (int t = 0; t < TH_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		bad += args[t].bad;
+	}
+	if (bad)
+		CHECK_FAIL("threads", "%ld of %d concurrent lookups differ from a single thread's",
+			   bad, 3 * TH_THREADS * TH_PCS);
+	else
+		CHECK_PASS("threads");
+out:
+	gosym_free(ref);
+	gosym_free(g);
+	free(want);
+}
+
 static void test_manifest(void)
 {
 	json_error_t jerr;
@@ -219,9 +326,19 @@ static void test_manifest(void)
 		CHECK_FAIL("manifest", "cannot read build/testprogs/manifest.json: %s", jerr.text);
 		return;
 	}
+	const char *biggest = NULL;
+	off_t biggest_size = 0;
+
 	json_array_foreach(m, i, b) {
 		const char *path = json_string_value(json_object_get(b, "path"));
+		const char *arch = json_string_value(json_object_get(b, "goarch"));
 		char name[256];
+		struct stat st;
+
+		if (path && arch && !strcmp(arch, "amd64") && !stat(path, &st) && st.st_size > biggest_size) {
+			biggest = path;
+			biggest_size = st.st_size;
+		}
 
 		snprintf(name, sizeof(name), "invariants/%s/%s/%s/%s",
 			 json_string_value(json_object_get(b, "go")),
@@ -233,6 +350,8 @@ static void test_manifest(void)
 			n++;
 		}
 	}
+	if (biggest)
+		test_threads(biggest);
 	json_decref(m);
 	if (!n)
 		CHECK_FAIL("manifest", "no builds listed");
