@@ -339,10 +339,28 @@ def _funcgraph_real(v, d):
     _pprof_web(v, pb, top, total)
 
 
+def _flows_real(v, d):
+    """The handoff program's unblock arrows in Catapult, zoomed on one."""
+    js = os.path.join(d, "handoff.json")
+    harness.run([harness.GOTRACE, "states", "-q", "--no-summary", "--json", js, "--",
+                 _defaults("handoff")[-1]["path"], "-n", "20"], timeout=120)
+    with open(js) as f:
+        doc = json.load(f)
+    s = [e for e in doc["traceEvents"] if e.get("ph") == "s" and e["name"] == "unblock"]
+    if not harness.check("flows catapult: unblock arrows in the file", len(s) >= 10, "%d" % len(s)):
+        return
+    t = float(s[len(s) // 2]["ts"]) / 1000      # ms, Catapult's world unit
+    shot = _shot("catapult-flows-real.png")
+    viewers.catapult_checks("flows catapult: ", v.load("catapult", js, shot, flows=True,
+                                                       zoom=(t - 0.15, t + 0.35)), doc)
+    harness.check("flows catapult: screenshot", *viewers.png_ok(shot))
+
+
 def test_real_traces_in_viewers():
     if os.geteuid() != 0:
         raise harness.Skip("tracing needs root")
     v = viewers.setup()
     with tempfile.TemporaryDirectory() as d:
         _states_real(v, d)
+        _flows_real(v, d)
         _funcgraph_real(v, d)

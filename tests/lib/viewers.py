@@ -222,9 +222,11 @@ class Viewers:
                             screenshot or "", "--timeout", str(timeout), "--wait-text",
                             wait_text], timeout)
 
-    def serve(self, mode, trace_path, host="127.0.0.1", port=0):
+    def serve(self, mode, trace_path, host="127.0.0.1", port=0, flows=False, zoom=None):
         """An HTTP server (not yet serving) for trace_path in viewer mode
-        ('catapult' or 'speedscope') and the URL that opens it."""
+        ('catapult' or 'speedscope') and the URL that opens it (flows:
+        Catapult draws the arrows without a click; zoom: (min, max) in ms,
+        Catapult shows only that range)."""
         data_dir = os.path.dirname(os.path.abspath(trace_path))
         name = os.path.basename(trace_path)
         routes = {"/static/": self.catapult_dir, "/speedscope/": self.speedscope_dir,
@@ -235,17 +237,22 @@ class Viewers:
         data_url = "/data/" + urllib.parse.quote(name)
         if mode == "catapult":
             url = base + "/harness/catapult.html?trace=" + urllib.parse.quote(data_url)
+            if flows:
+                url += "&flows=1"
+            if zoom:
+                url += "&zoom=%.6f,%.6f" % zoom
         else:
             # no &title=: the toolbar then shows each profile's (thread's) name
             url = base + "/speedscope/index.html#profileURL=" + urllib.parse.quote(
                 base + data_url, safe="")
         return srv, url
 
-    def load(self, mode, trace_path, screenshot=None, timeout=90, select=None):
+    def load(self, mode, trace_path, screenshot=None, timeout=90, select=None, flows=False,
+             zoom=None):
         """Open trace_path in a viewer (mode 'catapult' or 'speedscope');
         returns drive.js's report (see tests/viewers/drive.js).  select:
         speedscope shows the first profile whose name contains it."""
-        srv, url = self.serve(mode, trace_path)
+        srv, url = self.serve(mode, trace_path, flows=flows, zoom=zoom)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         if screenshot:
             os.makedirs(os.path.dirname(screenshot), exist_ok=True)
@@ -332,7 +339,7 @@ def main(argv):
     except harness.Skip as e:
         print("viewers: %s" % e, file=sys.stderr)
         return 1
-    srv, url = v.serve(argv[1], argv[2], port=int(argv[3]) if len(argv) == 4 else 0)
+    srv, url = v.serve(argv[1], argv[2], port=int(argv[3]) if len(argv) == 4 else 0, flows=True)
     print(url, flush=True)
     try:
         srv.serve_forever()
