@@ -120,16 +120,16 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __s64 goid, __u64 dis
 				      __u64 pid_tgid, __u8 flags, __u64 hi)
 {
 	struct fg_stack_rec *r;
-	__u32 sflags = 0;
+	__u32 sflags = 0, size = sc_class(PT_REGS_SP(ctx), hi, stack_size);
 
-	r = bpf_ringbuf_reserve(&events, sizeof(*r) + stack_size, 0);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r) + size, 0);
 	if (!r) {
 		count(FG_CNT_STACK_DROPS);
 		return 0;
 	}
 	fill(&r->ev, goid, dist, cookie, pid_tgid, FG_KIND_ENTRY, flags | FG_F_STACK);
 	sc_fill_regs(&r->h.regs, ctx);
-	r->h.len = sc_copy_stack(r->stack, stack_size, PT_REGS_SP(ctx), hi, &sflags);
+	r->h.len = sc_copy_stack(r->stack, size, PT_REGS_SP(ctx), hi, &sflags);
 	r->h.flags = sflags;
 	if (sflags & GT_SF_PAGED)
 		count(FG_CNT_STACK_PAGED);

@@ -76,6 +76,34 @@ static __always_inline void sc_fill_regs(struct dwunw_regs *r, struct pt_regs *c
 }
 
 /*
+ * Bytes to reserve for a copy from sp up to hi (0: unknown) of at most max
+ * (the rodata --stack-size): the smallest power of two from 512 that holds
+ * it, so a shallow stack takes a small record and the ring buffer holds
+ * many more of them.  Each branch yields a constant, which is what
+ * bpf_ringbuf_reserve() and the copy's bounds need.
+ */
+static __always_inline __u32 sc_class(__u64 sp, __u64 hi, __u32 max)
+{
+	__u64 need = hi > sp && hi - sp < max ? hi - sp : max;
+
+	if (need <= 512 || max <= 512)
+		return max < 512 ? max : 512;
+	if (need <= 1024 || max <= 1024)
+		return max < 1024 ? max : 1024;
+	if (need <= 2048 || max <= 2048)
+		return max < 2048 ? max : 2048;
+	if (need <= 4096 || max <= 4096)
+		return max < 4096 ? max : 4096;
+	if (need <= 8192 || max <= 8192)
+		return max < 8192 ? max : 8192;
+	if (need <= 16384 || max <= 16384)
+		return max < 16384 ? max : 16384;
+	if (need <= 32768 || max <= 32768)
+		return max < 32768 ? max : 32768;
+	return max < 65536 ? max : 65536;
+}
+
+/*
  * Copy user memory [sp, min(sp + size, hi)) to dst (size bytes reserved).
  * hi = 0 when the stack's end is unknown.  bpf_probe_read_user fails as a
  * whole when any byte faults (an unmapped guard page above a thread's

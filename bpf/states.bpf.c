@@ -286,13 +286,27 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 				      __u32 from, __u32 to, __u32 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 sp, hi = 0, cur = current_g(reg_g);
+	__u64 sp = PT_REGS_SP(ctx), hi = 0, cur = current_g(reg_g);
+	__u64 sched[2] = {}, bp = 0;	/* gp->sched.sp, .pc; .bp */
+	bool parked = gp && gp != cur;
 	struct states_stack_rec *r;
-	__u32 sflags = 0;
+	__u32 sflags = 0, size;
 
 	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
 		return 0;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r) + stack_size, 0);
+	if (parked) {
+		/* parked / preempted from g0: the goroutine's own context, as
+		 * mcall saved it in gp->sched */
+		if (off_sched_pc != off_sched_sp + 8 ||
+		    bpf_probe_read_user(sched, sizeof(sched), (void *)(gp + off_sched_sp)))
+			sched[0] = sched[1] = 0;
+		bpf_probe_read_user(&bp, sizeof(bp), (void *)(gp + off_sched_bp));
+		sp = sched[0];
+	}
+	if (gp)
+		bpf_probe_read_user(&hi, sizeof(hi), (void *)(gp + off_stack_hi));
+	size = sc_class(sp, hi, stack_size);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r) + size, 0);
 	if (!r) {
 		count(STATES_CNT_STACK_DROPS);
 		return emit(ip, reg_g, gp, from, to, flags);
@@ -303,31 +317,19 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 	r->ev.parent_goid = -1;
 	r->ev.probe_ip = ip;
 	sc_fill_regs(&r->h.regs, ctx);
-	sp = PT_REGS_SP(ctx);
-	if (gp && gp != cur) {
-		/* parked / preempted from g0: the goroutine's own context, as
-		 * mcall saved it in gp->sched */
-		__u64 b[2] = {}, bp = 0;
-
-		if (bpf_probe_read_user(b, sizeof(b), (void *)(gp + off_sched_sp)) ||
-		    off_sched_pc != off_sched_sp + 8)
-			b[0] = b[1] = 0;
-		bpf_probe_read_user(&bp, sizeof(bp), (void *)(gp + off_sched_bp));
-		r->h.regs.pc = b[1];
+	if (parked) {
+		r->h.regs.pc = sched[1];
 #if defined(__TARGET_ARCH_x86)
-		r->h.regs.r[DWUNW_X86_64_RSP] = b[0];
+		r->h.regs.r[DWUNW_X86_64_RSP] = sched[0];
 		r->h.regs.r[DWUNW_X86_64_RBP] = bp;
 		r->h.regs.valid = (1ULL << DWUNW_X86_64_RSP) | (1ULL << DWUNW_X86_64_RBP);
 #elif defined(__TARGET_ARCH_arm64)
-		r->h.regs.r[DWUNW_ARM64_SP] = b[0];
+		r->h.regs.r[DWUNW_ARM64_SP] = sched[0];
 		r->h.regs.r[DWUNW_ARM64_FP] = bp;
 		r->h.regs.valid = (1ULL << DWUNW_ARM64_SP) | (1ULL << DWUNW_ARM64_FP);
 #endif
-		sp = b[0];
 	}
-	if (gp)
-		bpf_probe_read_user(&hi, sizeof(hi), (void *)(gp + off_stack_hi));
-	r->h.len = sp ? sc_copy_stack(r->stack, stack_size, sp, hi, &sflags) : 0;
+	r->h.len = sp ? sc_copy_stack(r->stack, size, sp, hi, &sflags) : 0;
 	r->h.flags = sflags;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 0;
