@@ -10,6 +10,7 @@
  * exit / -d -> detach every link -> drain -> summary.  docs/states.md.
  */
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -30,11 +31,11 @@
 #include "states_model.h"
 #include "states_output.h"
 #include "states_resolve.h"
+#include "states_ring.h"
 #include "stacks.h"
 #include "bpf/states.skel.h"
 
-_Static_assert(offsetof(struct states_event, startpc) == STATES_EVENT_SHORT,
-	       "STATES_EVENT_SHORT must end where the creation fields begin");
+_Static_assert(sizeof(struct states_rec) == 32, "struct states_rec is the 32-byte wire record");
 
 static const char usage_text[] =
 "usage: gotrace states [OPTIONS] -p PID\n"
@@ -131,20 +132,30 @@ struct run {
 };
 
 /* The model's sink forwards to the output writers. */
-static int on_event(void *ctx, void *data, size_t len)
+static int on_event(void *ctx, const void *data, size_t len)
 {
 	struct run *run = ctx;
 	struct states_event e;
 
-	if (len < STATES_EVENT_SHORT)
-		return 0;
-	/* Short events (all but creations) lack the creation fields. */
-	if (len >= sizeof(e)) {
-		memcpy(&e, data, sizeof(e));
-	} else {
-		memcpy(&e, data, STATES_EVENT_SHORT);
+	if (len == sizeof(struct states_rec)) {
+		/* all but creations and --stack records: the compact form */
+		const struct states_rec *r = data;
+
+		e.ts_ns = r->ts_ns;
+		e.gp = r->gp;
+		e.goid = r->goid;
+		e.tid = r->tid;
+		e.from = STATES_REC_UNSTATUS(r->from);
+		e.to = STATES_REC_UNSTATUS(r->to);
+		e.reason = r->reason;
+		e.flags = r->flags;
+		e.pad = 0;
 		e.startpc = e.gopc = e.probe_ip = 0;
 		e.parent_goid = -1;
+	} else if (len >= sizeof(e)) {
+		memcpy(&e, data, sizeof(e));
+	} else {
+		return 0;
 	}
 	if (run->raw)
 		fwrite(&e, sizeof(e), 1, run->raw);
@@ -164,6 +175,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		run->out.stack = NULL;
 		free(st);
 	} else {
+		e.flags &= ~STATES_F_STACK;	/* a record too short for its stack */
 		st_model_feed(run->model, &e);
 	}
 	if (e.ts_ns > run->last_ts)
@@ -567,7 +579,7 @@ int cmd_states(int argc, char **argv)
 	const char *reasons_src = "";
 	struct states_bpf *skel = NULL;
 	struct bpf_program *prog_trans = NULL, *prog_trans_m = NULL;
-	struct ring_buffer *rb = NULL;
+	struct st_ring *rb = NULL;
 	struct uprobes *ups = NULL;
 	struct probe_list trans = { .n = 0 }, sys = { .n = 0 };
 	struct run run = { 0 };
@@ -776,9 +788,9 @@ int cmd_states(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &run, NULL);
-	if (!rb) {
-		gt_error("states: cannot create ring buffer: %s", strerror(errno));
+	err = st_ring_open(bpf_map__fd(skel->maps.events), &rb);
+	if (err) {
+		gt_error("states: cannot map the ring buffer: %s", errstr(err));
 		goto cleanup;
 	}
 
@@ -842,15 +854,10 @@ int cmd_states(int argc, char **argv)
 		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t.pid, errstr(err));
 
 	while (!gt_stop_requested()) {
-		/* Events arrive without wakeups (see states.bpf.c): poll with a
-		 * timeout, then consume whatever is there. */
-		err = ring_buffer__poll(rb, STATES_POLL_MS);
-		if (err >= 0)
-			err = ring_buffer__consume(rb);
-		if (err < 0 && err != -EINTR) {
-			gt_error("states: reading events: %s", errstr(err));
-			break;
-		}
+		/* Events arrive without wakeups (see states.bpf.c): sleep
+		 * STATES_POLL_MS (a signal cuts it short), then drain. */
+		poll(NULL, 0, STATES_POLL_MS);
+		st_ring_drain(rb, on_event, &run);
 		if (gt_target_exited(&t)) {
 			target_gone = true;
 			break;
@@ -866,7 +873,7 @@ int cmd_states(int argc, char **argv)
 	gt_progress("detaching %zu probes", uprobes_count(ups));
 	uprobes_free(ups);
 	ups = NULL;
-	ring_buffer__consume(rb);
+	st_ring_drain(rb, on_event, &run);
 	/* A target that exited stopped at its last event, not when we noticed.
 	 * (Events that arrive while detaching are kept; the accounting of a
 	 * goroutine whose state began after end_ns stops at that state.) */
@@ -951,7 +958,7 @@ int cmd_states(int argc, char **argv)
 cleanup:
 	uprobes_free(ups);
 	chrome_trace_abort(run.out.ct);
-	ring_buffer__free(rb);
+	st_ring_free(rb);
 	states_bpf__destroy(skel);
 	st_model_free(run.model);
 	gt_stacks_free(run.stacks);
