@@ -111,40 +111,98 @@ static __always_inline __s64 creator_goid(__u64 reg_g)
 
 #define WINDOW 32 /* bytes read from g.goid on: covers g.waitreason too */
 
-/* The fields every event has (the first STATES_EVENT_SHORT bytes). */
+/* gp -> goid, shared by all CPUs (STATES_GOID_CACHE in states.h): a g
+ * reused on one CPU must invalidate what the others cached.  Transitions
+ * of one g never run concurrently (each waits for the previous one: the
+ * runtime hands a g on through its status), so only entries of different
+ * g's can race for a slot; check ties the three words together, so an
+ * entry half-written by two CPUs at once fails it and is a miss, never a
+ * wrong goid. */
+struct goid_slot {
+	__u64 gp;
+	__s64 goid;
+	__u64 check;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STATES_GOID_CACHE);
+	__type(key, __u32);
+	__type(value, struct goid_slot);
+} goid_cache SEC(".maps");
+
+static __always_inline __u64 slot_check(__u64 gp, __s64 goid)
+{
+	return gp ^ ((__u64)goid * 0x9e3779b97f4a7c15ULL) ^ 0x5bd1e9955bd1e995ULL;
+}
+
+/* What every transition needs from the g: its goid and, going to waiting,
+ * g.waitreason.  A user read costs ~30 ns, so the goid comes from the
+ * cache when it can: a g keeps its goid until it is reused, and reuse
+ * always starts with a transition out of _Gdead, which reads the goid
+ * and empties the slot (before Go 1.24 newproc1 writes the new goid only
+ * after that transition: the next transition reads it again).  Going to
+ * waiting the read is needed anyway for the reason, and covers both. */
+static __always_inline __s64 g_fields(__u64 gp, __u32 from, __u32 to, __u32 *reason)
+{
+	__u32 key = (__u32)((gp * 0x9e3779b97f4a7c15ULL) >> 40) & (STATES_GOID_CACHE - 1);
+	struct goid_slot *slot = bpf_map_lookup_elem(&goid_cache, &key);
+	bool waiting = (to & ~STATES_G_SCAN) == STATES_G_WAITING;
+	bool reborn = (from & ~STATES_G_SCAN) == STATES_G_DEAD;
+	__s64 goid = -1;
+
+	*reason = 0;
+	if (!gp)
+		return -1;
+	if (slot && !waiting && !reborn && slot->gp == gp &&
+	    slot->check == slot_check(gp, slot->goid))
+		return slot->goid;
+	if (waiting && off_waitreason > off_goid && off_waitreason - off_goid < WINDOW) {
+		/* goid and waitreason are 24 bytes apart in every Go so far:
+		 * one user read for both. */
+		__u8 w[WINDOW];
+		__u32 idx = (__u32)(off_waitreason - off_goid) & (WINDOW - 1);
+
+		if (bpf_probe_read_user(w, sizeof(w), (void *)(gp + off_goid)))
+			return -1;
+		__builtin_memcpy(&goid, w, sizeof(goid));
+		*reason = w[idx];
+	} else {
+		goid = read_goid(gp);
+		if (waiting && off_waitreason >= 0) {
+			__u8 r = 0;
+
+			bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
+			*reason = r;
+		}
+	}
+	if (slot) {
+		if (reborn || goid < 0) {
+			slot->gp = 0;
+		} else {
+			slot->gp = gp;
+			slot->goid = goid;
+			slot->check = slot_check(gp, goid);
+		}
+	}
+	return goid;
+}
+
+/* The fields every struct states_event has (creations, --stack). */
 static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 gp, __u32 from,
 				 __u32 to, __u32 flags)
 {
+	__u32 reason;
+
 	e->ts_ns = bpf_ktime_get_ns();
 	e->gp = gp;
 	e->tid = (__u32)pid_tgid;
 	e->from = from;
 	e->to = to;
 	e->flags = flags;
-	e->reason = 0;
 	e->pad = 0;
-	if ((to & ~STATES_G_SCAN) == STATES_G_WAITING && off_waitreason > off_goid &&
-	    off_waitreason - off_goid < WINDOW) {
-		/* goid and waitreason are 24 bytes apart in every Go so far:
-		 * one user read for both (each read costs tens of ns). */
-		__u8 w[WINDOW];
-		__u32 idx = (__u32)(off_waitreason - off_goid) & (WINDOW - 1);
-
-		if (!gp || bpf_probe_read_user(w, sizeof(w), (void *)(gp + off_goid))) {
-			e->goid = -1;
-		} else {
-			__builtin_memcpy(&e->goid, w, sizeof(e->goid));
-			e->reason = w[idx];
-		}
-	} else {
-		e->goid = read_goid(gp);
-		if ((to & ~STATES_G_SCAN) == STATES_G_WAITING && off_waitreason >= 0) {
-			__u8 r = 0;
-
-			bpf_probe_read_user(&r, sizeof(r), (void *)(gp + off_waitreason));
-			e->reason = r;
-		}
-	}
+	e->goid = g_fields(gp, from, to, &reason);
+	e->reason = reason;
 	if (e->goid < 0) {
 		e->flags |= STATES_F_NOGOID;
 		count(STATES_CNT_READFAIL);
@@ -156,6 +214,8 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct states_event *e;
+	struct states_rec *r;
+	__u32 reason;
 
 	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
 		return 0;
@@ -182,18 +242,31 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
 		else
 			e->parent_goid = creator_goid(reg_g);
-	} else {
-		e = bpf_ringbuf_reserve(&events, STATES_EVENT_SHORT, 0);
-		if (!e) {
-			count(STATES_CNT_DROPS);
-			return 0;
-		}
-		fill(e, pid_tgid, gp, from, to, flags);
+		/* No wakeup per event: a wakeup (irq_work + scheduling the
+		 * reader) costs several times the uprobe itself.  User space
+		 * polls every STATES_POLL_MS instead; the buffer holds far
+		 * more than that. */
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		return 0;
 	}
-	/* No wakeup per event: a wakeup (irq_work + scheduling the reader)
-	 * costs several times the uprobe itself.  User space polls every
-	 * STATES_POLL_MS instead; the buffer holds far more than that. */
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(STATES_CNT_DROPS);
+		return 0;
+	}
+	r->ts_ns = bpf_ktime_get_ns();
+	r->gp = gp;
+	r->tid = (__u32)pid_tgid;
+	r->from = STATES_REC_STATUS(from);
+	r->to = STATES_REC_STATUS(to);
+	r->goid = g_fields(gp, from, to, &reason);
+	r->reason = (__u8)reason;
+	if (r->goid < 0) {
+		flags |= STATES_F_NOGOID;
+		count(STATES_CNT_READFAIL);
+	}
+	r->flags = (__u8)flags;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -54,10 +54,11 @@
 #define STATES_POLL_MS		10
 
 /*
- * One transition.  Only creations (STATES_F_CREATE) carry the whole struct;
- * every other event is the first STATES_EVENT_SHORT bytes (one cache line
- * with the ring buffer's header, against two), and the reader fills in the
- * rest (startpc = gopc = probe_ip = 0, parent_goid = -1).
+ * One transition, as user space sees it (and as --raw records it).
+ * Creations (STATES_F_CREATE) and --stack records carry this whole struct
+ * on the ring buffer; every other transition travels as the 32-byte
+ * struct states_rec below and the reader fills in the rest (startpc =
+ * gopc = probe_ip = 0, parent_goid = -1).
  */
 struct states_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
@@ -77,7 +78,34 @@ struct states_event {
 				 * (casgstatus): gives the PIE load bias */
 };
 
-#define STATES_EVENT_SHORT 48	/* offsetof(struct states_event, startpc) */
+/*
+ * Every other transition on the ring buffer: 32 bytes, 40 with the ring
+ * buffer's 8-byte header (against 56 for the first 48 bytes of
+ * states_event): at millions of events a second the bytes written per
+ * event are a large part of the cost (docs/states.md, Benchmarks).
+ * Statuses fit a byte: the value (0..11) with STATES_REC_SCAN for the
+ * _Gscan bit; the wait reason is a uint8 in the runtime; flags < 0x100.
+ */
+struct states_rec {
+	__u64 ts_ns;
+	__u64 gp;
+	__s64 goid;
+	__u32 tid;
+	__u8 from;
+	__u8 to;
+	__u8 reason;
+	__u8 flags;
+};
+
+#define STATES_REC_SCAN		0x80
+/* status <-> byte (the _Gscan bit is 0x1000 in the runtime) */
+#define STATES_REC_STATUS(s)	((__u8)(((s) & 0x7f) | (((s) & STATES_G_SCAN) ? STATES_REC_SCAN : 0)))
+#define STATES_REC_UNSTATUS(b)	((__u32)(((b) & 0x7f) | (((b) & STATES_REC_SCAN) ? STATES_G_SCAN : 0)))
+
+/* Direct-mapped cache of gp -> goid in the BPF program (a user
+ * read costs ~30 ns; a goroutine's goid only changes when its g is reused,
+ * which always goes through a transition out of _Gdead). */
+#define STATES_GOID_CACHE	512	/* entries, a power of two */
 
 /*
  * --stack (programs on_transition_stack / _m, loaded instead of

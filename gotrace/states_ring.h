@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * states_ring: a reader for a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF)
+ * that publishes its consumer position once per drain, not once per record.
+ *
+ * Why not libbpf's ring_buffer__consume: it stores consumer_pos after every
+ * record, and every bpf_ringbuf_reserve() on the producing CPUs loads
+ * consumer_pos.  While the reader drains, that cache line moves between the
+ * reader's CPU and each producer on every event; on the states ping-pong
+ * that cost more per event than the BPF program's own ring buffer work
+ * (docs/states.md, Benchmarks).  Here the position is published when the
+ * drain ends, or every quarter of the buffer during a long drain, so
+ * producers never wait for space the reader has already consumed for long.
+ *
+ * The map is read through two mmaps, as the kernel lays them out: the
+ * consumer page (read-write), then the producer page and the data area
+ * mapped twice in a row (read-only), so a record that wraps is contiguous.
+ * Record format (kernel ABI, linux/bpf.h): an 8-byte header whose first
+ * u32 is the length with BPF_RINGBUF_BUSY_BIT (not yet submitted) and
+ * BPF_RINGBUF_DISCARD_BIT, then the data, padded to 8 bytes.
+ */
+#ifndef GOTRACE_STATES_RING_H
+#define GOTRACE_STATES_RING_H
+
+#include <stddef.h>
+
+struct st_ring;
+
+/* Called for each submitted record, in ring order.  A non-zero return
+ * stops the drain there (the record counts as consumed). */
+typedef int (*st_ring_fn)(void *ctx, const void *data, size_t len);
+
+/* Map the ring buffer map map_fd.  0 or -errno. */
+int st_ring_open(int map_fd, struct st_ring **out);
+
+/* Hand every record submitted so far to fn, then publish the consumer
+ * position.  Returns the number of records, or the callback's non-zero
+ * return (negated if positive) when it stopped the drain. */
+long st_ring_drain(struct st_ring *r, st_ring_fn fn, void *ctx);
+
+/* Bytes submitted or reserved but not yet consumed. */
+size_t st_ring_pending(const struct st_ring *r);
+
+void st_ring_free(struct st_ring *r);
+
+#endif /* GOTRACE_STATES_RING_H */
