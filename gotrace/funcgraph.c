@@ -838,6 +838,8 @@ int cmd_funcgraph(int argc, char **argv)
 		    (gt_now_ns() - tstart) / 1e6, (int)t.pid,
 		    a.pid ? ", Ctrl-C to stop" : "");
 
+	if (run.stacks)
+		gt_stacks_preload(run.stacks, t.pid, t.exe_open);
 	t0 = gt_now_ns();
 	fg_output_set_t0(out, t0);
 	if (a.duration)

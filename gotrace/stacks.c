@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -202,6 +203,18 @@ static bool exe_mapped(pid_t pid, ino_t ino)
 	}
 	fclose(f);
 	return found;
+}
+
+void gt_stacks_preload(struct gt_stacks *s, pid_t pid, const char *exe)
+{
+	char real[PATH_MAX], path[PATH_MAX + 64];
+	struct dwunw_module *mod;
+
+	/* the name the maps will give: /proc/PID/root + the canonical path */
+	if (!realpath(exe, real))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, real);
+	dwunw_modules_get(s->mods, path, &mod);
 }
 
 int gt_stacks_attach(struct gt_stacks *s, pid_t pid, const char *exe)

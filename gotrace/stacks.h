@@ -70,6 +70,11 @@ struct gt_stacks;
 int gt_stacks_new(enum gt_unwind method, uint32_t copy_size, struct gt_stacks **out);
 void gt_stacks_free(struct gt_stacks *s);
 
+/* Load and compile the program's unwind tables now (ELF, CFI, pclntab: up
+ * to ~100 ms for a big binary), before the program runs: loading them at
+ * the first stack would stall the reader while the ring buffer fills. */
+void gt_stacks_preload(struct gt_stacks *s, pid_t pid, const char *exe);
+
 /* Read the maps of pid.  exe, if not NULL, is the program's file: wait up
  * to 2 s for the process to map it (launch mode, right after the exec). */
 int gt_stacks_attach(struct gt_stacks *s, pid_t pid, const char *exe);

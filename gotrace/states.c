@@ -683,6 +683,10 @@ int cmd_states(int argc, char **argv)
 		/* --stack: the stack-capturing copies of on_transition(_m)
 		 * replace them; without it they are not loaded at all */
 		if (o.stack) {
+			/* stack records are tens of times bigger than the
+			 * others: 64 MiB unless --buffer-size says otherwise */
+			if (!o.ringbuf_bytes)
+				o.ringbuf_bytes = 64u << 20;
 			skel->rodata->stack_size = o.stack_size;
 			skel->rodata->off_stack_hi = ro.g_stack_hi;
 			skel->rodata->off_sched_sp = ro.g_sched_sp;
@@ -840,6 +844,8 @@ int cmd_states(int argc, char **argv)
 	gt_progress("attached %zu probes (%s); tracing%s", uprobes_count(ups),
 		    multi ? "uprobe_multi" : "one uprobe each", o.pid ? ", Ctrl-C to stop" : "");
 
+	if (run.stacks)
+		gt_stacks_preload(run.stacks, t.pid, t.exe_open);
 	started = true;
 	run.out.t0_ns = gt_now_ns();
 	if (o.duration_ns)
