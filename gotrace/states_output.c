@@ -159,6 +159,70 @@ static void put_i64(struct line *l, int64_t v)
 	}
 }
 
+/* The digits put since len0 padded to width: right-aligned with pad in
+ * front (pad '0' or ' '), or left-aligned with spaces after. */
+static void pad_to(struct line *l, size_t len0, size_t width, char pad, bool left)
+{
+	size_t n = l->len - len0;
+
+	if (n >= width || l->len + (width - n) >= sizeof(l->buf))
+		return;
+	if (left) {
+		memset(l->buf + l->len, ' ', width - n);
+	} else {
+		memmove(l->buf + len0 + (width - n), l->buf + len0, n);
+		memset(l->buf + len0, pad, width - n);
+	}
+	l->len += width - n;
+}
+
+/* The text stream line, by hand for the same reason as the JSON one:
+ * "%5u.%06u G%-5d tid %-6u FROM -> TO[ (REASON)][  [new goroutine F, by GP]]" */
+static void stream_text(struct st_out *o, const struct st_transition *t, uint64_t rel)
+{
+	const struct st_goroutine *g = t->g;
+	struct line l;
+	size_t len0;
+
+	l.len = 0;
+	put_u64(&l, rel / 1000000000);
+	pad_to(&l, 0, 5, ' ', false);
+	put_str(&l, ".");
+	len0 = l.len;
+	put_u64(&l, rel / 1000 % 1000000);
+	pad_to(&l, len0, 6, '0', false);
+	put_str(&l, " G");
+	len0 = l.len;
+	put_i64(&l, g->goid);
+	pad_to(&l, len0, 5, ' ', true);
+	put_str(&l, " tid ");
+	len0 = l.len;
+	put_u64(&l, t->tid);
+	pad_to(&l, len0, 6, ' ', true);
+	put_str(&l, " ");
+	put_str(&l, st_state_name(t->from));
+	put_str(&l, " -> ");
+	put_str(&l, st_state_name(t->to));
+	if (t->to == STATES_G_WAITING) {
+		put_str(&l, " (");
+		put_str(&l, st_reason_name(o, t->reason));
+		put_str(&l, ")");
+	}
+	if (t->flags & STATES_F_CREATE) {
+		put_str(&l, "  [new goroutine ");
+		put_str(&l, g->start_func ? g->start_func : "?");
+		if (g->parent > 0) {
+			put_str(&l, ", by G");
+			put_i64(&l, g->parent);
+		}
+		put_str(&l, "]");
+	}
+	put_str(&l, "\n");
+	if (l.buf[l.len - 1] != '\n')
+		l.buf[l.len++] = '\n'; /* truncated: put_str kept one byte free */
+	fwrite_unlocked(l.buf, 1, l.len, o->stream);
+}
+
 static void stream_jsonl(struct st_out *o, const struct st_transition *t, uint64_t rel)
 {
 	const struct st_goroutine *g = t->g;
@@ -217,18 +281,7 @@ void st_out_transition(void *ctx, const struct st_transition *t)
 	if (o->jsonl) {
 		stream_jsonl(o, t, rel);
 	} else {
-		fprintf(f, "%5" PRIu64 ".%06" PRIu64 " G%-5" PRId64 " tid %-6u %s -> %s",
-			rel / 1000000000, rel / 1000 % 1000000, g->goid, t->tid,
-			st_state_name(t->from), st_state_name(t->to));
-		if (t->to == STATES_G_WAITING)
-			fprintf(f, " (%s)", st_reason_name(o, t->reason));
-		if (t->flags & STATES_F_CREATE) {
-			fprintf(f, "  [new goroutine %s", g->start_func ? g->start_func : "?");
-			if (g->parent > 0)
-				fprintf(f, ", by G%" PRId64, g->parent);
-			fputc(']', f);
-		}
-		fputc('\n', f);
+		stream_text(o, t, rel);
 		if (o->stack)
 			gt_stack_print_text(f, o->stack, 2);
 	}

@@ -5,6 +5,8 @@
  * expected accounting, the pre-1.24 late-goid fix-up, duplicate and
  * failed-CAS drops, and the exact stream/CSV formats.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +266,60 @@ static void test_formats(void)
 	st_model_free(m);
 }
 
+/* The hand-written text stream against printf with the formats it replaced
+ * (libc is the reference), over random field values. */
+static void test_text_vs_printf(void)
+{
+	const char *name = "stream-text-vs-printf";
+	static const char *const reasons[] = { "", "chan receive", "sleep" };
+	struct st_out o = { .t0_ns = 5, .reasons = reasons, .nreasons = 3 };
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	bool ok = true;
+
+	for (int i = 0; i < 20000 && ok; i++) {
+		struct st_goroutine g = { 0 };
+		struct st_transition t = { 0 };
+		char want[512], *buf = NULL;
+		size_t len = 0, n;
+		uint64_t rel;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		rel = (seed >> 11) % (i % 3 ? 1000000000000ULL : 200000000000000ULL);
+		t.ts_ns = o.t0_ns + rel;
+		g.goid = 1 + (int64_t)((seed >> 7) % (i % 2 ? 100 : 100000000));
+		t.tid = (uint32_t)(seed >> 40) % (i % 4 ? 99999 : 4194304);
+		t.from = (int)((seed >> 3) % ST_NSTATES);
+		t.to = (int)((seed >> 13) % ST_NSTATES);
+		t.reason = (uint32_t)(seed >> 17) % 5;
+		t.flags = (seed >> 23) & 1 ? STATES_F_CREATE : 0;
+		g.parent = (seed >> 29) & 1 ? (int64_t)((seed >> 31) % 1000) : -1;
+		g.start_func = (seed >> 37) & 1 ? "main.worker.func1" : NULL;
+		t.g = &g;
+		n = (size_t)snprintf(want, sizeof(want), "%5" PRIu64 ".%06" PRIu64 " G%-5" PRId64
+				     " tid %-6u %s -> %s", rel / 1000000000, rel / 1000 % 1000000,
+				     g.goid, t.tid, st_state_name(t.from), st_state_name(t.to));
+		if (t.to == STATES_G_WAITING)
+			n += (size_t)snprintf(want + n, sizeof(want) - n, " (%s)",
+					      st_reason_name(&o, t.reason));
+		if (t.flags & STATES_F_CREATE) {
+			n += (size_t)snprintf(want + n, sizeof(want) - n, "  [new goroutine %s",
+					      g.start_func ? g.start_func : "?");
+			if (g.parent > 0)
+				n += (size_t)snprintf(want + n, sizeof(want) - n, ", by G%" PRId64,
+						      g.parent);
+			n += (size_t)snprintf(want + n, sizeof(want) - n, "]");
+		}
+		snprintf(want + n, sizeof(want) - n, "\n");
+		o.stream = open_memstream(&buf, &len);
+		st_out_transition(&o, &t);
+		fclose(o.stream);
+		ok &= ASSERT_STREQ(name, buf, want);
+		free(buf);
+	}
+	if (ok)
+		CHECK_PASS(name);
+}
+
 static void test_parsers(void)
 {
 	const char *name = "parsers";
@@ -284,6 +340,7 @@ int main(void)
 	test_late_goid_many();
 	test_drops();
 	test_formats();
+	test_text_vs_printf();
 	test_parsers();
 	return check_failures ? 1 : 0;
 }
