@@ -89,8 +89,8 @@ static void usage(FILE *f)
 "      --stack              the user stack at every traced call's entry,\n"
 "                           unwound and symbolized (inlined frames included):\n"
 "                           printed under the call (text) or as \"stack\" (jsonl)\n"
-"      --stack-size N       bytes of stack copied per call (default %d, at\n"
-"                           most %d; suffix k for KiB); the copy stops at the\n"
+"      --stack-size N       bytes of stack copied per call (default %d, %d\n"
+"                           to %d; suffix k for KiB); the copy stops at the\n"
 "                           goroutine's stack end, deeper stacks are truncated\n"
 "      --unwind METHOD      auto (default: DWARF CFI, then the Go pclntab, then\n"
 "                           frame pointers), dwarf, pclntab or fp only\n"
@@ -115,7 +115,7 @@ static void usage(FILE *f)
 "  gotrace funcgraph --pprof fg.pb.gz 'main.*' ./bin && go tool pprof -top fg.pb.gz\n"
 "  gotrace funcgraph --stack 'main.(*DB).Query' -- ./server   # who calls it\n"
 "  gotrace funcgraph --stack --format=jsonl --unwind=fp 'main.marker' ./bin\n",
-		GT_STACK_DEFAULT, GT_STACK_MAX, DEFAULT_MAX_PROBES);
+		GT_STACK_DEFAULT, GT_STACK_MIN, GT_STACK_MAX, DEFAULT_MAX_PROBES);
 }
 
 static void short_usage(void)
