@@ -26,8 +26,9 @@
  * Thread safety: every lookup may be called from several threads at once
  * on one handle.  The handle's tables are read-only after gosym_open(),
  * except two caches that lookups fill lazily and publish atomically:
- * per-function checkpoints into the line and file tables of large
- * functions (malloc'ed once per function, on its first position lookup),
+ * a per-function index into the line, file and inline tables of
+ * functions of 256 bytes or more (malloc'ed once per function, on its
+ * first position lookup; ~0.6 byte per byte of such code),
  * and the PC -> result cache of gosym_lookup_pc_line() (one 1 MiB mmap on
  * its first call; each set guarded by a sequence counter, so a reader
  * never sees a half-written entry).  Only gosym_set_pc_cache() and
