@@ -2,7 +2,8 @@
 /*
  * Lookups over an opened binary: functions by index, PC and name; pc-value
  * tables (file, line, SP delta, inline tree index); the inline tree.
- * Nothing here allocates.
+ * Nothing here allocates, except a large function's slice index on its
+ * first position lookup (see struct gosym_fnidx).
  */
 #include <errno.h>
 #include <stdlib.h>
