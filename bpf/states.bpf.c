@@ -32,6 +32,7 @@ const volatile __s32 off_parentgoid = -1;
 const volatile __s32 off_g_m = 48;
 const volatile __s32 off_m_curg = -1;
 const volatile __s64 tls_g = 0;	/* g at fs_base + tls_g (stack ABI only) */
+const volatile __u64 wake_bytes = 0;	/* wake the reader past this much unread */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -44,6 +45,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* No wakeup per event: a wakeup (irq_work + scheduling the reader) costs
+ * several times the uprobe itself.  User space drains every STATES_POLL_MS
+ * instead, and is woken early only when the buffer fills past wake_bytes. */
+static __always_inline __u64 submit_flags(void)
+{
+	if (wake_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count(__u32 idx)
 {
@@ -242,11 +253,7 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
 		else
 			e->parent_goid = creator_goid(reg_g);
-		/* No wakeup per event: a wakeup (irq_work + scheduling the
-		 * reader) costs several times the uprobe itself.  User space
-		 * polls every STATES_POLL_MS instead; the buffer holds far
-		 * more than that. */
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		bpf_ringbuf_submit(e, submit_flags());
 		return 0;
 	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -266,7 +273,7 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 		count(STATES_CNT_READFAIL);
 	}
 	r->flags = (__u8)flags;
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(r, submit_flags());
 	return 0;
 }
 
@@ -404,7 +411,7 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 	}
 	r->h.len = sp ? sc_copy_stack(r->stack, size, sp, hi, &sflags) : 0;
 	r->h.flags = sflags;
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(r, submit_flags());
 	return 0;
 }
 

@@ -10,7 +10,6 @@
  * exit / -d -> detach every link -> drain -> summary.  docs/states.md.
  */
 #include <errno.h>
-#include <poll.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -702,6 +701,8 @@ int cmd_states(int argc, char **argv)
 			bpf_program__set_autoload(skel->progs.on_transition_stack, false);
 			bpf_program__set_autoload(skel->progs.on_transition_stack_m, false);
 		}
+		skel->rodata->wake_bytes =
+			(o.ringbuf_bytes ? o.ringbuf_bytes : STATES_RINGBUF_BYTES) / 4;
 		if (o.ringbuf_bytes &&
 		    (err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
 			gt_error("states: cannot size the ring buffer: %s", errstr(err));
@@ -861,8 +862,9 @@ int cmd_states(int argc, char **argv)
 
 	while (!gt_stop_requested()) {
 		/* Events arrive without wakeups (see states.bpf.c): sleep
-		 * STATES_POLL_MS (a signal cuts it short), then drain. */
-		poll(NULL, 0, STATES_POLL_MS);
+		 * STATES_POLL_MS unless the buffer fills up first (a signal
+		 * cuts it short too), then drain. */
+		st_ring_wait(rb, STATES_POLL_MS);
 		st_ring_drain(rb, on_event, &run);
 		if (gt_target_exited(&t)) {
 			target_gone = true;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct st_ring {
 	size_t mask;			/* data size - 1 (a power of two) */
 	size_t page;
 	unsigned long cons;		/* our position (published or not) */
+	int epfd;			/* edge-triggered on the map: forced wakeups only */
 };
 
 int st_ring_open(int map_fd, struct st_ring **out)
@@ -50,10 +52,25 @@ int st_ring_open(int map_fd, struct st_ring **out)
 		return err;
 	}
 	r->consumer_pos = p;
+	/* Edge-triggered: the map reports readable whenever data is
+	 * unread, which is always while tracing; only a wakeup (an edge)
+	 * should end the sleep. */
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0 ||
+	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, map_fd,
+		      &(struct epoll_event){ .events = EPOLLIN | EPOLLET })) {
+		err = -errno;
+		if (r->epfd >= 0)
+			close(r->epfd);
+		munmap(r->consumer_pos, r->page);
+		free(r);
+		return err;
+	}
 	p = mmap(NULL, r->page + 2 * (size_t)info.max_entries, PROT_READ, MAP_SHARED, map_fd,
 		 (off_t)r->page);
 	if (p == MAP_FAILED) {
 		err = -errno;
+		close(r->epfd);
 		munmap(r->consumer_pos, r->page);
 		free(r);
 		return err;
@@ -102,6 +119,14 @@ long st_ring_drain(struct st_ring *r, st_ring_fn fn, void *ctx)
 	return n;
 }
 
+int st_ring_wait(struct st_ring *r, int timeout_ms)
+{
+	struct epoll_event ev;
+	int n = epoll_wait(r->epfd, &ev, 1, timeout_ms);
+
+	return n < 0 ? -errno : n;
+}
+
 size_t st_ring_pending(const struct st_ring *r)
 {
 	return __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) - r->cons;
@@ -111,6 +136,7 @@ void st_ring_free(struct st_ring *r)
 {
 	if (!r)
 		return;
+	close(r->epfd);
 	munmap(r->consumer_pos, r->page);
 	munmap(r->producer_pos, r->page + 2 * (r->mask + 1));
 	free(r);
