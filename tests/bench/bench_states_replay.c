@@ -24,6 +24,7 @@
 #include "../../gotrace/states_model.c"
 #include "../../gotrace/states_output.c"
 #include "../../gotrace/json_out.c"
+#include "../../gotrace/stacks.c"
 
 static const char *const reasons[] = {
 	"", "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
