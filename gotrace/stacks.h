@@ -45,6 +45,8 @@ int gt_unwind_parse(const char *s, enum gt_unwind *out);
  * [GT_STACK_MIN, GT_STACK_MAX].  -EINVAL otherwise. */
 int gt_stack_size_parse(const char *s, uint32_t *out);
 
+/* A symbolized stack.  Its strings belong to the gt_stacks' module cache:
+ * print or copy them before gt_stacks_free(). */
 struct gt_stack_frame {
 	const char *func;	/* never NULL ("?" when nothing names the pc) */
 	const char *file;	/* NULL for non-Go code */
