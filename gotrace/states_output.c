@@ -94,14 +94,12 @@ struct line {
 	size_t len;
 };
 
+/* Byte loops, not strlen + memcpy: the strings are state names and short
+ * literals, where the two calls cost more than the copy. */
 static void put_str(struct line *l, const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n > sizeof(l->buf) - l->len - 1)
-		n = sizeof(l->buf) - l->len - 1;
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
+	while (*s && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
 }
 
 static void put_json_str(struct line *l, const char *s)
@@ -143,10 +141,9 @@ static void put_u64(struct line *l, uint64_t v)
 	} else {
 		tmp[--i] = (char)('0' + v);
 	}
-	if (sizeof(tmp) - i < sizeof(l->buf) - l->len) {
-		memcpy(l->buf + l->len, tmp + i, sizeof(tmp) - i);
-		l->len += sizeof(tmp) - i;
-	}
+	if (sizeof(tmp) - i < sizeof(l->buf) - l->len)
+		while (i < (int)sizeof(tmp))
+			l->buf[l->len++] = tmp[i++];
 }
 
 static void put_i64(struct line *l, int64_t v)
@@ -187,10 +184,15 @@ static void stream_text(struct st_out *o, const struct st_transition *t, uint64_
 	l.len = 0;
 	put_u64(&l, rel / 1000000000);
 	pad_to(&l, 0, 5, ' ', false);
-	put_str(&l, ".");
-	len0 = l.len;
-	put_u64(&l, rel / 1000 % 1000000);
-	pad_to(&l, len0, 6, '0', false);
+	{
+		/* microseconds: always six digits */
+		uint32_t us = (uint32_t)(rel / 1000 % 1000000);
+
+		l.buf[l.len++] = '.';
+		for (int i = 6; i > 0; i--, us /= 10)
+			l.buf[l.len + i - 1] = (char)('0' + us % 10);
+		l.len += 6;
+	}
 	put_str(&l, " G");
 	len0 = l.len;
 	put_i64(&l, g->goid);
