@@ -336,7 +336,8 @@ int on_syscall_fast_m(struct pt_regs *ctx)
 	return syscall_fast(ctx);
 }
 
-/* ---- --stack: separate programs, loaded instead of on_transition(_m) ----
+/* ---- --stack: separate programs, loaded instead of on_transition(_m) and
+ * on_syscall_fast(_m) ----
  *
  * Everything below runs only with --stack: without it these programs are
  * not loaded and the ones above are untouched.  See states.h for the
@@ -362,8 +363,11 @@ static __always_inline bool wants_stack(__u32 from, __u32 to)
 		to == STATES_G_PREEMPTED);
 }
 
+/* probe_ip: the run-time address of a probed function whose link-time
+ * address user space knows by the cookie (casgstatus and the CAS helpers),
+ * 0 otherwise: it places the program when its maps are gone (stacks.h). */
 static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g, __u64 gp,
-				      __u32 from, __u32 to, __u32 flags)
+				      __u32 from, __u32 to, __u32 flags, __u64 probe_ip)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 sp = PT_REGS_SP(ctx), hi = 0, cur = current_g(reg_g);
@@ -395,7 +399,7 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 	r->ev.startpc = 0;
 	r->ev.gopc = 0;
 	r->ev.parent_goid = -1;
-	r->ev.probe_ip = ip;
+	r->ev.probe_ip = probe_ip;
 	sc_fill_regs(&r->h.regs, ctx);
 	if (parked) {
 		r->h.regs.pc = sched[1];
@@ -435,8 +439,22 @@ static __always_inline int transition_stack(struct pt_regs *ctx)
 		to = st[1];
 	}
 	if (stack_size && wants_stack(from, to))
-		return emit_stack(ctx, ip, reg_g, gp, from, to, flags);
+		return emit_stack(ctx, ip, reg_g, gp, from, to, flags, ip);
 	return emit(ip, reg_g, gp, from, to, flags);
+}
+
+/* Go 1.26+ reentersyscall's own CAS running -> syscall: it runs on the
+ * goroutine's stack, so the probe's registers are the goroutine's. */
+static __always_inline int syscall_fast_stack(struct pt_regs *ctx)
+{
+	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 from = (__u32)(cookie >> 16), to = (__u32)(cookie & 0xffff);
+	__u64 g = current_g(reg_g);
+
+	if (stack_size && wants_stack(from, to))
+		return emit_stack(ctx, ip, reg_g, g, from, to, STATES_F_SYNTH, 0);
+	return emit(ip, reg_g, g, from, to, STATES_F_SYNTH);
 }
 
 SEC("uprobe")
@@ -449,6 +467,18 @@ SEC("uprobe")
 int on_transition_stack_m(struct pt_regs *ctx)
 {
 	return transition_stack(ctx);
+}
+
+SEC("uprobe")
+int on_syscall_fast_stack(struct pt_regs *ctx)
+{
+	return syscall_fast_stack(ctx);
+}
+
+SEC("uprobe")
+int on_syscall_fast_stack_m(struct pt_regs *ctx)
+{
+	return syscall_fast_stack(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

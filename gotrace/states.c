@@ -578,6 +578,7 @@ int cmd_states(int argc, char **argv)
 	const char *reasons_src = "";
 	struct states_bpf *skel = NULL;
 	struct bpf_program *prog_trans = NULL, *prog_trans_m = NULL;
+	struct bpf_program *prog_sys = NULL, *prog_sys_m = NULL;
 	struct st_ring *rb = NULL;
 	struct uprobes *ups = NULL;
 	struct probe_list trans = { .n = 0 }, sys = { .n = 0 };
@@ -669,6 +670,8 @@ int cmd_states(int argc, char **argv)
 		}
 		prog_trans = skel->progs.on_transition;
 		prog_trans_m = skel->progs.on_transition_m;
+		prog_sys = skel->progs.on_syscall_fast;
+		prog_sys_m = skel->progs.on_syscall_fast_m;
 		skel->rodata->targ_tgid = (uint32_t)t.pid;
 		skel->rodata->regabi = regabi;
 		skel->rodata->off_goid = ro.g_goid;
@@ -695,11 +698,17 @@ int cmd_states(int argc, char **argv)
 				(gi->go_major == 1 && gi->go_minor <= 24 ? 48 : 40);
 			prog_trans = skel->progs.on_transition_stack;
 			prog_trans_m = skel->progs.on_transition_stack_m;
+			prog_sys = skel->progs.on_syscall_fast_stack;
+			prog_sys_m = skel->progs.on_syscall_fast_stack_m;
 			bpf_program__set_autoload(skel->progs.on_transition, false);
 			bpf_program__set_autoload(skel->progs.on_transition_m, false);
+			bpf_program__set_autoload(skel->progs.on_syscall_fast, false);
+			bpf_program__set_autoload(skel->progs.on_syscall_fast_m, false);
 		} else {
 			bpf_program__set_autoload(skel->progs.on_transition_stack, false);
 			bpf_program__set_autoload(skel->progs.on_transition_stack_m, false);
+			bpf_program__set_autoload(skel->progs.on_syscall_fast_stack, false);
+			bpf_program__set_autoload(skel->progs.on_syscall_fast_stack_m, false);
 		}
 		skel->rodata->wake_bytes =
 			(o.ringbuf_bytes ? o.ringbuf_bytes : STATES_RINGBUF_BYTES) / 4;
@@ -710,10 +719,10 @@ int cmd_states(int argc, char **argv)
 		}
 		if (multi) {
 			uprobes_prepare_multi(prog_trans_m);
-			uprobes_prepare_multi(skel->progs.on_syscall_fast_m);
+			uprobes_prepare_multi(prog_sys_m);
 		} else {
 			bpf_program__set_autoload(prog_trans_m, false);
-			bpf_program__set_autoload(skel->progs.on_syscall_fast_m, false);
+			bpf_program__set_autoload(prog_sys_m, false);
 		}
 		err = states_bpf__load(skel);
 		if (!err || !multi || err == -EPERM)
@@ -815,7 +824,7 @@ int cmd_states(int argc, char **argv)
 		err = uprobes_attach(&ups, UPROBES_MULTI, prog_trans_m, t.exe_open,
 				     trans.offsets, trans.cookies, trans.n, t.pid, NULL, NULL);
 		if (!err)
-			err = uprobes_attach(&ups, UPROBES_MULTI, skel->progs.on_syscall_fast_m,
+			err = uprobes_attach(&ups, UPROBES_MULTI, prog_sys_m,
 					     t.exe_open, sys.offsets, sys.cookies, sys.n, t.pid,
 					     NULL, NULL);
 		if (err) {
@@ -834,7 +843,7 @@ int cmd_states(int argc, char **argv)
 	if (!multi) {
 		err = attach_single(&ups, prog_trans, &t, &trans);
 		if (!err)
-			err = attach_single(&ups, skel->progs.on_syscall_fast, &t, &sys);
+			err = attach_single(&ups, prog_sys, &t, &sys);
 		if (err) {
 			gt_error("states: cannot attach uprobe to runtime.casgstatus in '%s': %s%s",
 				 t.exe, errstr(err),
