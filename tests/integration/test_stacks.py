@@ -30,11 +30,14 @@ Per --unwind method:
            caller, so every FP unwinder skips the direct caller there:
            the stack minus frame 1 must match exactly.
 
-The states part: testprogs/stacks -block parks a goroutine in a channel
-receive under main.blocker and prints that goroutine's runtime.Callers
-stack; `gotrace states --stack` must report, for the goroutine's
-running->waiting transition, the goroutine's own stack (unwound from
-g.sched, not the scheduler's) with main.blocker and its callers as printed.
+The states part: testprogs/blockstack parks two goroutines (a channel
+receive in main.blockChan, a contended mutex in main.blockMutex), each
+printing its runtime.Callers stack first; `gotrace states --stack` must
+report, for each one's running -> waiting transition, the goroutine's own
+stack (unwound from g.sched, not the scheduler's) with the blocking function
+and its callers as printed, and for the running -> syscall transition of its
+print (the write(2) from main.report) the stack from the probe's own
+registers, equal to the printed one from the blocking function down.
 """
 import json
 import os
@@ -273,6 +276,24 @@ def check_states_build(b, method, tmp):
             why = "stopped with %s" % cand[0]["stack_stop"]
         if why:
             bad.append("%s: %s" % (t["kind"], why))
+        # The worker prints its stack (a write(2) to stdout, from inside
+        # main.report) before it blocks: that running -> syscall transition
+        # runs on the goroutine's own stack (casgstatus from reentersyscall
+        # before Go 1.26, reentersyscall's own CAS after), and from the
+        # blocking function down it must be exactly what runtime.Callers
+        # printed, the blocking function's line included.
+        sysc = [r for r in recs if r.get("type") == "state" and r.get("goid") == t["goid"]
+                and r.get("from") == "running" and r.get("to") == "syscall"
+                and any(f["func"] == "main.report" for f in r.get("stack", []))]
+        if not sysc:
+            bad.append("%s: no syscall transition of G%d from main.report" % (t["kind"], t["goid"]))
+            continue
+        ours = frames_of(sysc[0]["stack"])
+        names = [o[0] for o in ours]
+        k = names.index(fn) if fn in names else -1
+        if k < 0 or ours[k:] != want or names[k - 1] != "main.report" or "stack_stop" in sysc[0]:
+            bad.append("%s: syscall stack %s (stop %s), runtime %s" % (
+                t["kind"], ours[max(k - 1, 0):], sysc[0].get("stack_stop"), want))
     summ = [r for r in recs if r.get("type") == "stack_summary"]
     if not bad and (len(summ) != 1 or summ[0]["lost"]):
         bad.append("summary %s" % summ)
