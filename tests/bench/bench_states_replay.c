@@ -4,7 +4,9 @@
  * events -> model (decode, creation fix-up, accounting) -> JSON Lines
  * stream -> summary, on one core.
  *
- * Usage: bench_states_replay [-n EVENTS] [-late] [RAW_FILE]
+ * Usage: bench_states_replay [-n EVENTS] [-late] [-text] [RAW_FILE]
+ *
+ * -text: the text stream (gotrace states' default) instead of JSON Lines.
  *
  * RAW_FILE holds struct states_event records as `gotrace states --raw FILE`
  * recorded them; they are replayed (repeated, timestamps shifted) until
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
 			want = strtoull(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "-late")) {
 			late = true;
+		} else if (!strcmp(argv[i], "-text")) {
+			o.jsonl = false;
 		} else {
 			FILE *f = fopen(argv[i], "rb");
 			long sz;
@@ -158,12 +162,15 @@ int main(int argc, char **argv)
 		struct st_goroutine **all = st_model_goroutines(m, &ng);
 
 		st_sort_goroutines(all, ng, ST_SORT_RUNNING);
-		st_out_summary_jsonl(&o, o.stream, all, ng, 0);
+		if (o.jsonl)
+			st_out_summary_jsonl(&o, o.stream, all, ng, 0);
+		else
+			st_out_summary_text(&o, o.stream, all, ng, 0);
 	}
 	fflush(o.stream);
 	t1 = now();
-	printf("{\"events\":%zu,\"seconds\":%.3f,\"events_per_s\":%.0f,\"source\":\"%s\"}\n", fed,
-	       t1 - t0, fed / (t1 - t0), src);
+	printf("{\"events\":%zu,\"seconds\":%.3f,\"events_per_s\":%.0f,\"source\":\"%s\","
+	       "\"stream\":\"%s\"}\n", fed, t1 - t0, fed / (t1 - t0), src, o.jsonl ? "jsonl" : "text");
 	st_model_free(m);
 	fclose(o.stream);
 	free(ev);
