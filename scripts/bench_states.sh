@@ -15,7 +15,8 @@
 #     trap itself (goal <= 1.2).  Transitions per run come from (b)'s count.
 #  2. user-space throughput: events recorded from the states testprog with
 #     `gotrace states --raw` replayed through decode + summary + JSON Lines
-#     (build/bench/bench_states_replay), in events/s (goal >= 2M on one core).
+#     (and + the text stream, -text) (build/bench/bench_states_replay), in
+#     events/s (goal >= 2M on one core).
 #
 # Knobs: BENCH_STATES_ROUNDS (default 200000), BENCH_STATES_RUNS (default 3,
 # the median is reported), BENCH_STATES_GO (go binary for the testprog),
@@ -94,6 +95,7 @@ bench_states() {
 	wait "$pid" 2>/dev/null
 	echo "states: recorded $(($(stat -c %s "$tmp/events.raw") / 80)) events for replay"
 	"$replay" -n 5000000 "$tmp/events.raw" | sed 's/^/states: replay /'
+	"$replay" -n 5000000 -text "$tmp/events.raw" | sed 's/^/states: replay /'
 	"$replay" -n 5000000 | sed 's/^/states: replay /'
 	rm -rf "$tmp"
 }
