@@ -94,12 +94,14 @@ struct line {
 	size_t len;
 };
 
-/* Byte loops, not strlen + memcpy: the strings are state names and short
- * literals, where the two calls cost more than the copy. */
 static void put_str(struct line *l, const char *s)
 {
-	while (*s && l->len < sizeof(l->buf) - 1)
-		l->buf[l->len++] = *s++;
+	size_t n = strlen(s);
+
+	if (n > sizeof(l->buf) - l->len - 1)
+		n = sizeof(l->buf) - l->len - 1;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
 }
 
 static void put_json_str(struct line *l, const char *s)
@@ -141,9 +143,10 @@ static void put_u64(struct line *l, uint64_t v)
 	} else {
 		tmp[--i] = (char)('0' + v);
 	}
-	if (sizeof(tmp) - i < sizeof(l->buf) - l->len)
-		while (i < (int)sizeof(tmp))
-			l->buf[l->len++] = tmp[i++];
+	if (sizeof(tmp) - i < sizeof(l->buf) - l->len) {
+		memcpy(l->buf + l->len, tmp + i, sizeof(tmp) - i);
+		l->len += sizeof(tmp) - i;
+	}
 }
 
 static void put_i64(struct line *l, int64_t v)
