@@ -48,13 +48,27 @@ struct {
 
 /* No wakeup per event: a wakeup (irq_work + scheduling the reader) costs
  * several times the uprobe itself.  User space drains every STATES_POLL_MS
- * instead, and is woken early only when the buffer fills past wake_bytes. */
-static __always_inline __u64 submit_flags(void)
+ * instead, and is woken early when the unread data crosses a multiple of
+ * wake_bytes (a quarter of the buffer): once per crossing, by the record
+ * (size bytes with its header) that crossed it, since waking on every
+ * record past the mark costs an irq_work each until the reader runs.
+ * Past half the buffer every record wakes it, in case a crossing was seen
+ * by no one (other CPUs reserved in between). */
+static __always_inline __u64 submit_flags(__u64 size)
 {
-	if (wake_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
+	__u64 avail;
+
+	if (!wake_bytes)
+		return BPF_RB_NO_WAKEUP;
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (avail >= 2 * wake_bytes ||
+	    (avail >= size && avail / wake_bytes != (avail - size) / wake_bytes))
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
+
+/* A record's bytes in the ring: data + 8-byte header, 8-aligned. */
+#define RB_SPAN(n)	((((__u64)(n)) + 8 + 7) & ~7ULL)
 
 static __always_inline void count(__u32 idx)
 {
@@ -253,7 +267,7 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
 		else
 			e->parent_goid = creator_goid(reg_g);
-		bpf_ringbuf_submit(e, submit_flags());
+		bpf_ringbuf_submit(e, submit_flags(RB_SPAN(sizeof(*e))));
 		return 0;
 	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -273,7 +287,7 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 		count(STATES_CNT_READFAIL);
 	}
 	r->flags = (__u8)flags;
-	bpf_ringbuf_submit(r, submit_flags());
+	bpf_ringbuf_submit(r, submit_flags(RB_SPAN(sizeof(*r))));
 	return 0;
 }
 
@@ -415,7 +429,7 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 	}
 	r->h.len = sp ? sc_copy_stack(r->stack, size, sp, hi, &sflags) : 0;
 	r->h.flags = sflags;
-	bpf_ringbuf_submit(r, submit_flags());
+	bpf_ringbuf_submit(r, submit_flags(RB_SPAN(sizeof(*r) + size)));
 	return 0;
 }
 
