@@ -32,7 +32,8 @@ const volatile __s32 off_parentgoid = -1;
 const volatile __s32 off_g_m = 48;
 const volatile __s32 off_m_curg = -1;
 const volatile __s64 tls_g = 0;	/* g at fs_base + tls_g (stack ABI only) */
-const volatile __u64 wake_bytes = 0;	/* wake the reader past this much unread */
+const volatile __u64 wake_bytes = 0;	/* wake the reader past this much unread (a power of
+					 * two: a quarter of the buffer) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -62,7 +63,7 @@ static __always_inline __u64 submit_flags(__u64 size)
 		return BPF_RB_NO_WAKEUP;
 	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (avail >= 2 * wake_bytes ||
-	    (avail >= size && avail / wake_bytes != (avail - size) / wake_bytes))
+	    (avail >= size && (avail & ~(wake_bytes - 1)) != ((avail - size) & ~(wake_bytes - 1))))
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
