@@ -180,9 +180,15 @@ static __always_inline __s64 g_fields(__u64 gp, __u32 from, __u32 to, __u32 *rea
 	*reason = 0;
 	if (!gp)
 		return -1;
-	if (slot && !waiting && !reborn && slot->gp == gp &&
-	    slot->check == slot_check(gp, slot->goid))
-		return slot->goid;
+	if (slot && !waiting && !reborn) {
+		/* One load per word: the goid returned is the one checked. */
+		__u64 sgp = *(volatile __u64 *)&slot->gp;
+		__s64 sgoid = *(volatile __s64 *)&slot->goid;
+		__u64 scheck = *(volatile __u64 *)&slot->check;
+
+		if (sgp == gp && scheck == slot_check(gp, sgoid))
+			return sgoid;
+	}
 	if (waiting && off_waitreason > off_goid && off_waitreason - off_goid < WINDOW) {
 		/* goid and waitreason are 24 bytes apart in every Go so far:
 		 * one user read for both. */
