@@ -298,71 +298,10 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 	return 0;
 }
 
-static __always_inline int transition(struct pt_regs *ctx)
-{
-	/* Read every register first (see current_g). */
-	__u64 a0 = REG_ARG0(ctx), a1 = REG_ARG1(ctx), a2 = REG_ARG2(ctx);
-	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx), sp = PT_REGS_SP(ctx);
-	__u64 gp = a0;
-	__u32 from = (__u32)a1, to = (__u32)a2;
-
-	if (!regabi) {
-		__u32 st[2];
-
-		if (bpf_probe_read_user(&gp, sizeof(gp), (void *)(sp + 8)) ||
-		    bpf_probe_read_user(st, sizeof(st), (void *)(sp + 16))) {
-			count(STATES_CNT_READFAIL);
-			return 0;
-		}
-		from = st[0];
-		to = st[1];
-	}
-	return emit(ip, reg_g, gp, from, to, (__u32)bpf_get_attach_cookie(ctx));
-}
-
-static __always_inline int syscall_fast(struct pt_regs *ctx)
-{
-	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx);
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-
-	return emit(ip, reg_g, current_g(reg_g), (__u32)(cookie >> 16), (__u32)(cookie & 0xffff),
-		    STATES_F_SYNTH);
-}
-
-/* Each program twice: for one uprobe_multi link per program (Linux 6.6+:
- * one attach and one detach for all its functions; loaded with the
- * uprobe_multi expected attach type), and for one perf-event uprobe per
- * function (older kernels).  User space loads the pair it can use. */
-SEC("uprobe")
-int on_transition(struct pt_regs *ctx)
-{
-	return transition(ctx);
-}
-
-SEC("uprobe")
-int on_syscall_fast(struct pt_regs *ctx)
-{
-	return syscall_fast(ctx);
-}
-
-SEC("uprobe")
-int on_transition_m(struct pt_regs *ctx)
-{
-	return transition(ctx);
-}
-
-SEC("uprobe")
-int on_syscall_fast_m(struct pt_regs *ctx)
-{
-	return syscall_fast(ctx);
-}
-
-/* ---- --stack: separate programs, loaded instead of on_transition(_m) and
- * on_syscall_fast(_m) ----
- *
- * Everything below runs only with --stack: without it these programs are
- * not loaded and the ones above are untouched.  See states.h for the
- * record and for which stack is taken. */
+/* ---- --stack: the stack record, sent only by the _stack programs below
+ * (loaded instead of on_transition(_m) and on_syscall_fast(_m) with
+ * --stack; the plain programs compile without this path).  See states.h
+ * for the record and for which stack is taken. ---- */
 const volatile __u32 stack_size = 0;
 const volatile __s32 off_stack_hi = 8;
 const volatile __s32 off_sched_sp = 56;
@@ -440,7 +379,10 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 	return 0;
 }
 
-static __always_inline int transition_stack(struct pt_regs *ctx)
+/* casgstatus(gp, oldval, newval) and the CAS helpers.  with_stack is a
+ * constant per program: the plain programs compile without the --stack
+ * path, which only on_transition_stack(_m) carry. */
+static __always_inline int transition(struct pt_regs *ctx, bool with_stack)
 {
 	/* Read every register first (see current_g). */
 	__u64 a0 = REG_ARG0(ctx), a1 = REG_ARG1(ctx), a2 = REG_ARG2(ctx);
@@ -459,47 +401,76 @@ static __always_inline int transition_stack(struct pt_regs *ctx)
 		from = st[0];
 		to = st[1];
 	}
-	if (stack_size && wants_stack(from, to))
+	if (with_stack && stack_size && wants_stack(from, to))
 		return emit_stack(ctx, ip, reg_g, gp, from, to, flags, ip);
 	return emit(ip, reg_g, gp, from, to, flags);
 }
 
 /* Go 1.26+ reentersyscall's own CAS running -> syscall: it runs on the
  * goroutine's stack, so the probe's registers are the goroutine's. */
-static __always_inline int syscall_fast_stack(struct pt_regs *ctx)
+static __always_inline int syscall_fast(struct pt_regs *ctx, bool with_stack)
 {
 	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx);
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 from = (__u32)(cookie >> 16), to = (__u32)(cookie & 0xffff);
 	__u64 g = current_g(reg_g);
 
-	if (stack_size && wants_stack(from, to))
+	if (with_stack && stack_size && wants_stack(from, to))
 		return emit_stack(ctx, ip, reg_g, g, from, to, STATES_F_SYNTH, 0);
 	return emit(ip, reg_g, g, from, to, STATES_F_SYNTH);
+}
+
+/* Each program twice: for one uprobe_multi link per program (Linux 6.6+:
+ * one attach and one detach for all its functions; loaded with the
+ * uprobe_multi expected attach type), and for one perf-event uprobe per
+ * function (older kernels).  User space loads the pair it can use; with
+ * --stack it loads the _stack programs instead of the plain ones. */
+SEC("uprobe")
+int on_transition(struct pt_regs *ctx)
+{
+	return transition(ctx, false);
+}
+
+SEC("uprobe")
+int on_syscall_fast(struct pt_regs *ctx)
+{
+	return syscall_fast(ctx, false);
+}
+
+SEC("uprobe")
+int on_transition_m(struct pt_regs *ctx)
+{
+	return transition(ctx, false);
+}
+
+SEC("uprobe")
+int on_syscall_fast_m(struct pt_regs *ctx)
+{
+	return syscall_fast(ctx, false);
 }
 
 SEC("uprobe")
 int on_transition_stack(struct pt_regs *ctx)
 {
-	return transition_stack(ctx);
+	return transition(ctx, true);
 }
 
 SEC("uprobe")
 int on_transition_stack_m(struct pt_regs *ctx)
 {
-	return transition_stack(ctx);
+	return transition(ctx, true);
 }
 
 SEC("uprobe")
 int on_syscall_fast_stack(struct pt_regs *ctx)
 {
-	return syscall_fast_stack(ctx);
+	return syscall_fast(ctx, true);
 }
 
 SEC("uprobe")
 int on_syscall_fast_stack_m(struct pt_regs *ctx)
 {
-	return syscall_fast_stack(ctx);
+	return syscall_fast(ctx, true);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
