@@ -134,7 +134,7 @@ ML_DIR := $(BUILD)/examples/bpf_memleak
 ML_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %.bpf.c,$(wildcard examples/bpf_memleak/*.c)))
 examples: $(ML_DIR)/bpf_memleak $(ML_DIR)/leaky
 
-$(ML_DIR)/memleak.bpf.o: examples/bpf_memleak/memleak.bpf.c examples/bpf_memleak/memleak.h unwind/dwunw_regs.h $(BUILD)/vmlinux.h
+$(ML_DIR)/memleak.bpf.o: examples/bpf_memleak/memleak.bpf.c examples/bpf_memleak/memleak.h bpf/stack_capture.h unwind/dwunw_regs.h $(BUILD)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD) -Iunwind -Iexamples/bpf_memleak -c $< -o $@
 

@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "memleak.h"
+#include "../../bpf/stack_capture.h"	/* sc_fill_regs: the probe's registers as struct dwunw_regs */
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -70,39 +71,6 @@ static __always_inline bool ours(__u32 *tid)
 
 	*tid = (__u32)id;
 	return (id >> 32) == target_tgid;
-}
-
-static __always_inline void save_regs(struct dwunw_regs *r, struct pt_regs *ctx)
-{
-	r->version = DWUNW_REGS_VERSION;
-#if defined(__TARGET_ARCH_x86)
-	r->arch = DWUNW_ARCH_X86_64;
-	r->pc = ctx->ip;
-	r->r[0] = ctx->ax;
-	r->r[1] = ctx->dx;
-	r->r[2] = ctx->cx;
-	r->r[3] = ctx->bx;
-	r->r[4] = ctx->si;
-	r->r[5] = ctx->di;
-	r->r[6] = ctx->bp;
-	r->r[7] = ctx->sp;
-	r->r[8] = ctx->r8;
-	r->r[9] = ctx->r9;
-	r->r[10] = ctx->r10;
-	r->r[11] = ctx->r11;
-	r->r[12] = ctx->r12;
-	r->r[13] = ctx->r13;
-	r->r[14] = ctx->r14;
-	r->r[15] = ctx->r15;
-	r->valid = 0xffff;
-#elif defined(__TARGET_ARCH_arm64)
-	r->arch = DWUNW_ARCH_ARM64;
-	r->pc = ctx->pc;
-	for (int i = 0; i < 31; i++)
-		r->r[i] = ctx->regs[i];
-	r->r[31] = ctx->sp;
-	r->valid = 0xffffffff;
-#endif
 }
 
 /* Copy up to stack_size bytes from sp.  bpf_probe_read_user fails as a whole
@@ -168,7 +136,7 @@ int BPF_KPROBE(alloc_enter)
 	e->addr = 0;
 	e->old_addr = 0;
 	e->memptr = 0;
-	save_regs(&e->regs, ctx);
+	sc_fill_regs(&e->regs, ctx);
 	/* arguments from the saved copy: clang may otherwise address ctx
 	 * fields through a computed pointer, which the verifier rejects */
 	a1 = e->regs.r[ARG1];
