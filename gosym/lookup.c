@@ -407,6 +407,26 @@ int gosym_pc_line(const struct gosym *g, uint64_t pc, const char **file, int *li
 	return 0;
 }
 
+/* The answer of gosym_lookup_pc_line() for function idx, whose record
+ * fields (f: name, ids, table offsets) and bounds the caller read from
+ * wherever was cheapest. */
+static void pcinfo_fill(const struct gosym *g, size_t idx, const struct gosym_rawfunc *f,
+			enum gosym_special special, uint64_t entry, uint64_t end, uint64_t pc,
+			struct gosym_pcinfo *out)
+{
+	out->func = gosym__funcname(g, f->nameoff);
+	out->entry = entry;
+	out->end = end;
+	out->index = idx;
+	out->funcid = f->funcid;
+	out->flag = f->flag;
+	out->special = special;
+	if (!position(g, idx, f, entry, end, pc, &out->file, &out->line)) {
+		out->file = NULL;
+		out->line = 0;
+	}
+}
+
 /* gosym_lookup_pc_line() through the hot records: the bucket, then the
  * function's record (its entry, end and table offsets in one line). */
 static int lookup_hot(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out)
@@ -424,21 +444,14 @@ static int lookup_hot(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *o
 	h += idx;
 	if (h->bad)
 		return -EPROTO;
-	/* position() and the file name want these fields only. */
+	/* pcinfo_fill(), position() and the file name want these fields only. */
+	f.nameoff = h->nameoff;
+	f.funcid = h->funcid;
+	f.flag = h->flag;
 	f.pcfile = h->pcfile;
 	f.pcln = h->pcln;
 	f.cuoff = h->cuoff;
-	out->func = gosym__funcname(g, h->nameoff);
-	out->entry = base + h->entry_off;
-	out->end = base + h[1].entry_off;
-	out->index = idx;
-	out->funcid = h->funcid;
-	out->flag = h->flag;
-	out->special = h->special;
-	if (!position(g, idx, &f, out->entry, out->end, pc, &out->file, &out->line)) {
-		out->file = NULL;
-		out->line = 0;
-	}
+	pcinfo_fill(g, idx, &f, h->special, base + h->entry_off, base + h[1].entry_off, pc, out);
 	return 0;
 }
 
@@ -461,17 +474,8 @@ int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo
 		return -ENOENT;
 	if (gosym__func_raw(g, idx, &f))
 		return -EPROTO;
-	out->func = gosym__funcname(g, f.nameoff);
-	out->entry = gosym__func_entry(g, idx);
-	out->end = gosym__func_entry(g, idx + 1);
-	out->index = idx;
-	out->funcid = f.funcid;
-	out->flag = f.flag;
-	out->special = gosym__special_of(g, idx);
-	if (!position(g, idx, &f, out->entry, out->end, pc, &out->file, &out->line)) {
-		out->file = NULL;
-		out->line = 0;
-	}
+	pcinfo_fill(g, idx, &f, gosym__special_of(g, idx), gosym__func_entry(g, idx),
+		    gosym__func_entry(g, idx + 1), pc, out);
 	gosym__pccache_put(g, pc, out);
 	return 0;
 }
