@@ -162,20 +162,6 @@ static void put_i64(struct line *l, int64_t v)
 /* Cursor helpers for the fixed-size head of a text line (the caller
  * knows it fits): digits of v; v right-aligned in width; a literal;
  * spaces after what began at start up to width. */
-static char *fmt_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	int i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (i < (int)sizeof(tmp))
-		*p++ = tmp[i++];
-	return p;
-}
-
 static char *fmt_u64_w(char *p, uint64_t v, int width)
 {
 	char tmp[20];
@@ -190,6 +176,11 @@ static char *fmt_u64_w(char *p, uint64_t v, int width)
 	while (i < (int)sizeof(tmp))
 		*p++ = tmp[i++];
 	return p;
+}
+
+static char *fmt_u64(char *p, uint64_t v)
+{
+	return fmt_u64_w(p, v, 0);
 }
 
 static char *fmt_lit(char *p, const char *s)
