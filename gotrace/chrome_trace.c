@@ -1208,6 +1208,17 @@ static void write_other(struct chrome_trace *ct, uint64_t origin)
 	out_str(ct, "}}\n");
 }
 
+/* speedscope's close event of slice t (opened earlier in the same track). */
+static void out_speedscope_close(struct chrome_trace *ct, const struct ct_ev *t, uint64_t origin,
+				 const uint32_t *frame_of)
+{
+	out_str(ct, ",{\"type\":\"C\",\"frame\":");
+	out_u64(ct, frame_of[t->name] - 1);
+	out_str(ct, ",\"at\":");
+	out_u64(ct, t->ts + t->dur - origin);
+	out_str(ct, "}");
+}
+
 /* speedscope's own format: one "evented" profile per track with slices,
  * open/close events at integer nanoseconds (exact, unlike speedscope's
  * import of Chrome JSON, which adds ts + dur in floating point).  Instants,
@@ -1234,15 +1245,8 @@ static void write_speedscope_track(struct ct_sorted *s, uint32_t track, uint64_t
 			out_u64(ct, e->ts - origin);
 			out_str(ct, ",\"events\":[");
 		}
-		while (depth && ended_before(ev_at(s, stack[depth - 1]), e)) {
-			const struct ct_ev *t = ev_at(s, stack[--depth]);
-
-			out_str(ct, ",{\"type\":\"C\",\"frame\":");
-			out_u64(ct, frame_of[t->name] - 1);
-			out_str(ct, ",\"at\":");
-			out_u64(ct, t->ts + t->dur - origin);
-			out_str(ct, "}");
-		}
+		while (depth && ended_before(ev_at(s, stack[depth - 1]), e))
+			out_speedscope_close(ct, ev_at(s, stack[--depth]), origin, frame_of);
 		out_str(ct, any ? ",{\"type\":\"O\",\"frame\":" : "{\"type\":\"O\",\"frame\":");
 		out_u64(ct, frame_of[e->name] - 1);
 		out_str(ct, ",\"at\":");
@@ -1253,15 +1257,8 @@ static void write_speedscope_track(struct ct_sorted *s, uint32_t track, uint64_t
 			last = e->ts + e->dur;
 		any = true;
 	}
-	while (depth) {
-		const struct ct_ev *t = ev_at(s, stack[--depth]);
-
-		out_str(ct, ",{\"type\":\"C\",\"frame\":");
-		out_u64(ct, frame_of[t->name] - 1);
-		out_str(ct, ",\"at\":");
-		out_u64(ct, t->ts + t->dur - origin);
-		out_str(ct, "}");
-	}
+	while (depth)
+		out_speedscope_close(ct, ev_at(s, stack[--depth]), origin, frame_of);
 	if (any) {
 		out_str(ct, "],\"endValue\":");
 		out_u64(ct, last - origin);
