@@ -29,21 +29,8 @@ from harness import check
 
 PROG = "funcgraph"
 PATTERN = "main.*fg*"
-HOSTARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
 SRC = os.path.join(harness.ROOT, "testprogs", PROG)
 OWN_BUILDS = os.path.join(harness.BUILD, "testprogs-funcgraph")
-
-
-def need_root():
-    if os.geteuid() != 0:
-        raise harness.Skip("needs root (BPF, uprobes)")
-    if not os.access(harness.GOTRACE, os.X_OK):
-        raise AssertionError("no %s: run make" % harness.GOTRACE)
-
-
-def go_minor(gv):
-    m = re.match(r"go1\.(\d+)", gv)
-    return int(m.group(1)) if m else 0
 
 
 def own_builds():
@@ -65,7 +52,7 @@ def own_builds():
                                cwd=SRC, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
             if p.returncode == 0:
-                out.append({"go": gv, "variant": variant, "goarch": HOSTARCH, "prog": PROG,
+                out.append({"go": gv, "variant": variant, "goarch": harness.HOSTARCH, "prog": PROG,
                             "path": path})
             else:
                 harness.log("cannot build %s %s: %s" % (gv, variant, p.stdout[-500:]))
@@ -75,8 +62,8 @@ def own_builds():
 def builds():
     try:
         m = [b for b in harness.testprog_builds()
-             if b["prog"] == PROG and b["goarch"] == HOSTARCH and not b.get("cgo")
-             and b["variant"] in ("default", "pie", "stripped") and go_minor(b["go"]) >= 17]
+             if b["prog"] == PROG and b["goarch"] == harness.HOSTARCH and not b.get("cgo")
+             and b["variant"] in ("default", "pie", "stripped") and harness.go_minor(b["go"]) >= 17]
     except harness.Skip:
         m = []
     if not m:
@@ -88,7 +75,7 @@ def builds():
 
 def newest(bs, variant="default"):
     c = [b for b in bs if b["variant"] == variant]
-    return max(c, key=lambda b: go_minor(b["go"]))
+    return max(c, key=lambda b: harness.go_minor(b["go"]))
 
 
 def norm_func(name):
@@ -173,7 +160,7 @@ def run_untraced(path):
 
 def test_launch():
     """Launch mode on every build: exact counts and depth, output and status unchanged."""
-    need_root()
+    harness.need_root()
     tmp = tempfile.mkdtemp(prefix="gotrace-fg-")
     dups = 0
     try:
@@ -215,7 +202,7 @@ def test_launch():
 
 def test_attach_mode_single():
     """One perf-event uprobe per probe (the fallback) gives the same result."""
-    need_root()
+    harness.need_root()
     b = newest(builds())
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "single.jsonl")
@@ -229,9 +216,9 @@ def test_attach_mode_single():
 
 def test_pid_mode():
     """-p PID: attach to a waiting program, then let it run."""
-    need_root()
+    harness.need_root()
     for b in [newest(builds())] + [x for x in builds()
-                                   if x["variant"] == "default" and go_minor(x["go"]) == 19][:1]:
+                                   if x["variant"] == "default" and harness.go_minor(x["go"]) == 19][:1]:
         name = "pid/%s" % b["go"]
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "pid.jsonl")
@@ -276,7 +263,7 @@ def test_pid_mode():
 
 def test_text_and_folded():
     """Default output: per-goroutine indented graph, unwound marks, summary; folded stacks."""
-    need_root()
+    harness.need_root()
     b = newest(builds())
     with tempfile.TemporaryDirectory() as tmp:
         out, folded = os.path.join(tmp, "graph.txt"), os.path.join(tmp, "fg.folded")
@@ -317,7 +304,7 @@ def test_text_and_folded():
 
 def test_chrome_json():
     """--json: a Chrome trace whose call slices are exactly the program's calls."""
-    need_root()
+    harness.need_root()
     b = newest(builds())
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "t.json")
@@ -349,16 +336,16 @@ def test_goroutines_prog():
     """'main.*' on testprogs/goroutines: every call closed, unwound calls exactly
     the frames its panics and Goexits skip (3 each: panicker1-3 under a
     recovering catcher; exiter1, exiter2 and the goroutine's closure)."""
-    need_root()
+    harness.need_root()
     try:
         bs = [b for b in harness.testprog_builds()
-              if b["prog"] == "goroutines" and b["goarch"] == HOSTARCH and b["variant"] == "default"
-              and not b.get("cgo") and go_minor(b["go"]) >= 17]
+              if b["prog"] == "goroutines" and b["goarch"] == harness.HOSTARCH and b["variant"] == "default"
+              and not b.get("cgo") and harness.go_minor(b["go"]) >= 17]
     except harness.Skip as e:
         raise harness.Skip(str(e))
     if not bs:
         raise harness.Skip("no build of testprogs/goroutines")
-    bs.sort(key=lambda b: go_minor(b["go"]))
+    bs.sort(key=lambda b: harness.go_minor(b["go"]))
     for b in [bs[0], bs[-1]]:
         name = "goroutines/%s" % b["go"]
         with tempfile.TemporaryDirectory() as tmp:
@@ -379,7 +366,7 @@ def test_goroutines_prog():
 
 def test_filters():
     """--goid, --depth and --min-duration filter the jsonl."""
-    need_root()
+    harness.need_root()
     b = newest(builds())
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "f.jsonl")
@@ -403,7 +390,7 @@ def test_filters():
 
 def test_bad_input():
     """Bad input: one clear error line, non-zero exit, no crash."""
-    need_root()
+    harness.need_root()
     b = newest(builds())
 
     def run(args):
@@ -432,8 +419,8 @@ def test_bad_input():
           p.stderr[-800:])
     try:
         old = [x for x in harness.testprog_builds()
-               if x["variant"] == "default" and x["goarch"] == HOSTARCH
-               and 0 < go_minor(x["go"]) < 17 and not x.get("cgo")]
+               if x["variant"] == "default" and x["goarch"] == harness.HOSTARCH
+               and 0 < harness.go_minor(x["go"]) < 17 and not x.get("cgo")]
     except harness.Skip:
         old = []
     if old:
@@ -464,7 +451,7 @@ def test_zz_no_bpf_left():
     """The programs and links one gotrace creates are gone once it exits, after
     Ctrl-C in -p mode and after the target's exit in launch mode (ids taken
     while it runs, so other tracers running meanwhile don't matter)."""
-    need_root()
+    harness.need_root()
     if not shutil.which("bpftool"):
         raise harness.Skip("no bpftool")
     b = newest(builds())
@@ -522,7 +509,7 @@ def test_zz_no_bpf_left():
 
 def test_soak():
     """A busy program traced for GOTRACE_SOAK_SECONDS: it keeps running."""
-    need_root()
+    harness.need_root()
     secs = int(os.environ.get("GOTRACE_SOAK_SECONDS", "20"))
     b = newest(builds())
     prog = subprocess.Popen([b["path"], "-loop", "-depth", "200"], stdout=subprocess.PIPE,

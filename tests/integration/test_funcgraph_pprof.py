@@ -121,7 +121,7 @@ def bad_lines(locs):
 def pick_builds():
     bs = [b for b in fg.builds() if b["variant"] == "default"]
     out = [fg.newest(bs)]
-    old = [b for b in bs if fg.go_minor(b["go"]) == 19]
+    old = [b for b in bs if harness.go_minor(b["go"]) == 19]
     if old and old[0]["go"] != out[0]["go"]:
         out.append(old[0])
     return out
@@ -129,7 +129,7 @@ def pick_builds():
 
 def test_pprof_matches_jsonl_and_program():
     """go tool pprof reads --pprof; totals, flat values and goroutine labels are exact."""
-    fg.need_root()
+    harness.need_root()
     need_go()
     for b in pick_builds():
         tag = "pprof:%s" % b["go"]
@@ -196,7 +196,7 @@ def test_pprof_matches_jsonl_and_program():
 
 def test_pprof_bad_path():
     """An unwritable --pprof path: one error line, exit 1, nothing written, no program run."""
-    fg.need_root()
+    harness.need_root()
     b = fg.newest([b for b in fg.builds() if b["variant"] == "default"])
     with tempfile.TemporaryDirectory() as tmp:
         os.mkdir(os.path.join(tmp, "adir"))

@@ -48,13 +48,6 @@ STACKS_RE = re.compile(r"^Stacks: (\d+) allocation snapshots")
 EVENTS_RE = re.compile(r"^Events: .* lost (\d+), untraced \(stash full\) (\d+)")
 
 
-def need_root():
-    if os.geteuid() != 0:
-        raise harness.Skip("needs root (BPF, uprobes)")
-    if not os.access(MEMLEAK, os.X_OK):
-        raise AssertionError("no %s: run make (or make examples)" % MEMLEAK)
-
-
 def build_leaky(variant):
     """leaky, -O2 -g, without (nofp) or with (fp) frame pointers; static:
     the allocator in the executable; clang: DWARF 5, no .debug_aranges."""
@@ -229,12 +222,12 @@ def run_launch(tag, prog, extra):
 
 
 def test_launch():
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     run_launch("launch", build_leaky("nofp"), [])
 
 
 def test_launch_perf_uprobes():
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     run_launch("perf-uprobes", build_leaky("nofp"), ["--perf-uprobes"])
 
 
@@ -242,12 +235,12 @@ def test_launch_with_frame_pointers():
     """Same program with frame pointers: DWARF must still be exact; the FP
     rates go to the log (a walk from malloc's first instruction misses the
     direct caller: rbp is still the caller's there)."""
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     run_launch("fp-build", build_leaky("fp"), [])
 
 
 def test_launch_clang_build():
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     if not shutil.which("clang"):
         raise harness.Skip("no clang")
     run_launch("clang-build", build_leaky("clang"), [])
@@ -255,7 +248,7 @@ def test_launch_clang_build():
 
 def test_launch_static_build():
     """A static executable: the allocator is found in the program itself."""
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     try:
         prog = build_leaky("static")
     except AssertionError as e:
@@ -264,7 +257,7 @@ def test_launch_static_build():
 
 
 def test_attach_pid():
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     leaky = subprocess.Popen([build_leaky("nofp"), "-w"], stdout=subprocess.PIPE, text=True)
     ml = None
     try:
@@ -300,7 +293,7 @@ def test_attach_pid():
 
 def test_errors():
     """Bad input: one clear line on stderr, non-zero exit, no crash."""
-    need_root()
+    harness.need_root(MEMLEAK, "run make (or make examples)")
     cases = [
         (["-p", "999999999"], "no process"),
         (["-p", "abc"], "not a process id"),

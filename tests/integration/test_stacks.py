@@ -49,28 +49,16 @@ import tempfile
 import harness
 from harness import check
 
-HOSTARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
 
 
-def need_root():
-    if os.geteuid() != 0:
-        raise harness.Skip("needs root (BPF, uprobes)")
-    if not os.access(harness.GOTRACE, os.X_OK):
-        raise AssertionError("no %s: run make" % harness.GOTRACE)
-
-
-def go_minor(gv):
-    m = re.match(r"go1\.(\d+)", gv)
-    return int(m.group(1)) if m else 0
-
-
-def stacks_builds():
+def host_builds(prog):
+    """Go 1.17+ default/pie/stripped builds of testprogs/PROG for this machine."""
     bs = [b for b in harness.testprog_builds()
-          if b["prog"] == "stacks" and b["goarch"] == HOSTARCH and not b.get("cgo")
-          and b["variant"] in ("default", "pie", "stripped") and go_minor(b["go"]) >= 17]
+          if b["prog"] == prog and b["goarch"] == harness.HOSTARCH and not b.get("cgo")
+          and b["variant"] in ("default", "pie", "stripped") and harness.go_minor(b["go"]) >= 17]
     if not bs:
-        raise AssertionError("no testprogs/stacks builds in the manifest: "
-                             "run scripts/build-testprogs.sh")
+        raise AssertionError("no testprogs/%s builds in the manifest: run "
+                             "TESTPROGS_ONLY=%s scripts/build-testprogs.sh" % (prog, prog))
     return bs
 
 
@@ -152,13 +140,13 @@ def check_build(b, method, tmp):
 
 
 def test_funcgraph_stacks_match_runtime_callers():
-    need_root()
-    bs = stacks_builds()
-    gos = sorted(set(b["go"] for b in bs), key=go_minor)
+    harness.need_root()
+    bs = host_builds("stacks")
+    gos = sorted(set(b["go"] for b in bs), key=harness.go_minor)
     harness.log("toolchains: %s" % " ".join(gos))
     check("toolchains", len(gos) >= 2, "stacks builds for %s" % gos)
     with tempfile.TemporaryDirectory() as tmp:
-        for b in sorted(bs, key=lambda b: (go_minor(b["go"]), b["variant"])):
+        for b in sorted(bs, key=lambda b: (harness.go_minor(b["go"]), b["variant"])):
             for method in ("auto", "pclntab", "dwarf", "fp"):
                 check_build(b, method, tmp)
 
@@ -167,9 +155,9 @@ def test_funcgraph_stack_text_and_options():
     """Text output: the stack under the call; a copy too small for the
     30-frame recursion is reported as truncated (not as an error); bad
     option values are one clear error line and exit 2."""
-    need_root()
-    b = [x for x in stacks_builds() if x["variant"] == "default"]
-    b = max(b, key=lambda x: go_minor(x["go"]))
+    harness.need_root()
+    b = [x for x in host_builds("stacks") if x["variant"] == "default"]
+    b = max(b, key=lambda x: harness.go_minor(x["go"]))
     p = subprocess.run([harness.GOTRACE, "funcgraph", "--stack", "main.marker", "--", b["path"]],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     lines = p.stdout.splitlines()
@@ -215,16 +203,6 @@ def test_funcgraph_stack_text_and_options():
                            stderr=subprocess.PIPE, text=True, timeout=60)
         check("bad:%s:%s" % (what, args[1]), p.returncode == 2 and
               len(p.stderr.strip().splitlines()) == 1 and what in p.stderr, p.stderr)
-
-
-def blockstack_builds():
-    bs = [b for b in harness.testprog_builds()
-          if b["prog"] == "blockstack" and b["goarch"] == HOSTARCH and not b.get("cgo")
-          and b["variant"] in ("default", "pie", "stripped") and go_minor(b["go"]) >= 17]
-    if not bs:
-        raise AssertionError("no testprogs/blockstack builds in the manifest: run "
-                             "TESTPROGS_ONLY=blockstack scripts/build-testprogs.sh")
-    return bs
 
 
 BLOCKERS = {"chan": "main.blockChan", "mutex": "main.blockMutex"}
@@ -301,13 +279,13 @@ def check_states_build(b, method, tmp):
 
 
 def test_states_stack_is_the_goroutines_own():
-    need_root()
-    bs = blockstack_builds()
-    gos = sorted(set(b["go"] for b in bs), key=go_minor)
+    harness.need_root()
+    bs = host_builds("blockstack")
+    gos = sorted(set(b["go"] for b in bs), key=harness.go_minor)
     harness.log("toolchains: %s" % " ".join(gos))
     check("states:toolchains", len(gos) >= 2, "blockstack builds for %s" % gos)
     with tempfile.TemporaryDirectory() as tmp:
-        for b in sorted(bs, key=lambda b: (go_minor(b["go"]), b["variant"])):
+        for b in sorted(bs, key=lambda b: (harness.go_minor(b["go"]), b["variant"])):
             methods = ["auto", "pclntab", "fp"]
             if b["variant"] != "stripped":
                 methods.append("dwarf")
@@ -324,11 +302,11 @@ def bpf_prog_names():
 def test_zz_stack_programs_gone():
     """After a --stack run of each subcommand, none of the programs it
     loaded is left (ids seen during the run, so other tracers don't count)."""
-    need_root()
+    harness.need_root()
     if not shutil.which("bpftool"):
         raise harness.Skip("no bpftool")
-    b = [x for x in stacks_builds() if x["variant"] == "default"]
-    b = max(b, key=lambda x: go_minor(x["go"]))
+    b = [x for x in host_builds("stacks") if x["variant"] == "default"]
+    b = max(b, key=lambda x: harness.go_minor(x["go"]))
     for cmd, prefix in ((["funcgraph", "--stack", "main.marker"], "fg_"),
                         (["states", "--stack"], "on_")):
         before = set(bpf_prog_names())

@@ -19,6 +19,17 @@ GOTRACE = os.path.join(BUILD, "gotrace")
 TESTPROGS = os.path.join(BUILD, "testprogs")
 
 
+# GOARCH of this machine, as testprogs/manifest.json names it.
+HOSTARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+
+
+def go_minor(goversion):
+    """12 for "go1.12.3", 0 when it is not a go1.N version."""
+    import re
+    m = re.match(r"go1\.(\d+)", goversion)
+    return int(m.group(1)) if m else 0
+
+
 class Skip(Exception):
     """Raise to skip a test; the message says why."""
 
@@ -61,6 +72,15 @@ def testprog_builds():
         raise Skip("no %s: run scripts/build-testprogs.sh" % m)
     with open(m) as f:
         return json.load(f)
+
+
+def need_root(exe=GOTRACE, hint="run make"):
+    """Integration tests attach BPF programs: skip without root; a missing
+    tool is a failure (the build should have made it)."""
+    if os.geteuid() != 0:
+        raise Skip("needs root (BPF, uprobes)")
+    if not os.access(exe, os.X_OK):
+        raise AssertionError("no %s: %s" % (exe, hint))
 
 
 def log(msg):

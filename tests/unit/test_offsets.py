@@ -59,11 +59,6 @@ def need_gotrace():
         raise Skip("no %s: run make" % harness.GOTRACE)
 
 
-def go_minor(goversion):
-    m = re.match(r"go1\.(\d+)", goversion)
-    return int(m.group(1)) if m else 0
-
-
 def is_default(b):
     """A plain `go build`: variant "default", or a cross build, whose
     variant is named after its GOARCH."""
@@ -76,7 +71,7 @@ def builds(variant=None, versions=(17, 99)):
     builds."""
     out = []
     for b in harness.testprog_builds():
-        if not versions[0] <= go_minor(b["go"]) <= versions[1]:
+        if not versions[0] <= harness.go_minor(b["go"]) <= versions[1]:
             continue
         if variant == "default" and not is_default(b):
             continue
@@ -151,7 +146,7 @@ def test_table_matches_dwarf():
         dwarf = info(b["path"])
         nodebug = stripped_copy(b, "--strip-debug")
         table = info(nodebug)
-        want_src = "table (Go 1.%d)" % go_minor(b["go"])
+        want_src = "table (Go 1.%d)" % harness.go_minor(b["go"])
         ok = (dwarf.get("offsets_source") == "DWARF" and not table.get("has_dwarf")
               and table.get("offsets_source") == want_src)
         d_off = dwarf.get("runtime_offsets") or {}
@@ -206,7 +201,7 @@ def test_wait_reasons_table_matches_binary():
             continue
         own = info(b["path"])
         nosym = info(stripped_copy(b, "--strip-all"))
-        want_src = "table (Go 1.%d)" % go_minor(b["go"])
+        want_src = "table (Go 1.%d)" % harness.go_minor(b["go"])
         ok = (own.get("wait_reasons_source") == "runtime.waitReasonStrings" and
               nosym.get("wait_reasons_source") == want_src and
               len(own.get("wait_reasons", [])) > 20 and
@@ -236,7 +231,7 @@ def test_wait_reasons_stripped_variant_and_pie():
         seen = True
         got, want = info(b["path"]), info(ref["path"])
         want_src = ("runtime.waitReasonStrings" if b["variant"] == "pie"
-                    else "table (Go 1.%d)" % go_minor(b["go"]))
+                    else "table (Go 1.%d)" % harness.go_minor(b["go"]))
         check("waitreasons %s" % label(b),
               got.get("wait_reasons") == want.get("wait_reasons") and
               got.get("wait_reasons_source") == want_src,
@@ -342,7 +337,7 @@ def toolchains_to_check():
         p = harness.run(["bash", os.path.join(harness.ROOT, "scripts", "toolchains.sh")],
                         env=dict(os.environ, GOTRACE_TOOLCHAINS="offline"))
         out = [tuple(line.split("\t")) for line in p.stdout.splitlines() if "\t" in line]
-        return [(v, gobin) for v, gobin in out if go_minor(v) >= 17]
+        return [(v, gobin) for v, gobin in out if harness.go_minor(v) >= 17]
     if not os.access(HOST_GO, os.X_OK):
         raise Skip("no Go toolchain at %s" % HOST_GO)
     return [(harness.run([HOST_GO, "env", "GOVERSION"]).stdout.strip(), HOST_GO)]
@@ -355,7 +350,7 @@ def test_source_oracle_matches_table():
     need_gotrace()
     stripped = [b for b in builds("stripped") if b["goarch"] in TABLE_ARCHES]
     for version, gobin in toolchains_to_check():
-        cands = [b for b in stripped if go_minor(b["go"]) == go_minor(version)]
+        cands = [b for b in stripped if harness.go_minor(b["go"]) == harness.go_minor(version)]
         if not cands:
             harness.skip("source " + version, "no stripped build of %s in the manifest" % version)
             continue
