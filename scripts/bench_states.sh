@@ -76,6 +76,10 @@ bench_states() {
 	local ratio ratioq
 	ratio=$(paste "$tmp/a" "$tmp/b" "$tmp/c" | awk '$2 > $1 { print ($3 - $1) / ($2 - $1) }' | median)
 	ratioq=$(paste "$tmp/a" "$tmp/b" "$tmp/q" | awk '$2 > $1 { print ($3 - $1) / ($2 - $1) }' | median)
+	# The spread of the per-run ratios (lowest, quartiles, highest): on a
+	# noisy machine the medians of two invocations differ by ~0.05.
+	spread() { paste "$tmp/a" "$tmp/b" "$tmp/$1" | awk '$2 > $1 { print ($3 - $1) / ($2 - $1) }' | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f [%.2f %.2f] %.2f", v[1], v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)], v[NR] }'; }
 	awk -v a="$a" -v b="$b" -v c="$c" -v d="$q" -v h="$hits" -v r="$rounds" -v q="$ratio" -v qq="$ratioq" -v n="$runs" -v m="${BENCH_ATTACH:-multi}" 'BEGIN {
 		printf "states: ping-pong %d rounds, %d casgstatus calls (%.1f per round), median of %d runs, attach %s\n", r, h, h / r, n, m
 		printf "states: (a) plain          %8.1f ns/transition\n", a / h
@@ -85,6 +89,7 @@ bench_states() {
 		printf "states: (c-a)/(b-a) = %.2f from the medians, %.2f median of per-run ratios (goal <= 1.2)\n", (c - a) / (b - a), q
 		printf "states: (q-a)/(b-a) = %.2f from the medians, %.2f median of per-run ratios\n", (d - a) / (b - a), qq
 	}'
+	echo "states: per-run (c-a)/(b-a): min [quartiles] max $(spread c); with -q: $(spread q)"
 
 	# User-space replay of recorded events.
 	"$prog" -n 200 -loop >/dev/null &
