@@ -88,6 +88,12 @@ struct gosym {
 	 * more (then lookups use the tables directly). */
 	struct gosym_hot *hot;
 
+	/* PC -> position index of gosym_lookup_pc_line() (pcslice.c): one
+	 * struct gosym_slice per 64 bytes of text, mmap'ed on first use and
+	 * published with compare-and-swap (NULL until then), filled one
+	 * function at a time on its first lookup. */
+	struct gosym_slice *slices;
+
 	/* Runtime offsets, computed at open. */
 	struct gosym_runtime_offsets rt;
 	int rt_err;
@@ -142,6 +148,33 @@ struct gosym_fnidx {
 	struct gosym_tabstate s[][GOSYM_NTABS];
 };
 
+/* Slice k of the text, [base + k*64, base + (k+1)*64) with base the
+ * first function's entry: what gosym_lookup_pc_line() needs for a pc in
+ * it, in one 32-byte record found by arithmetic (no bucket, no hot record
+ * and no per-function index in the dependent chain; the hot record is
+ * then read in parallel with the pc-value tables).  Describes fn, the
+ * function containing the slice's first byte; pc offsets are from base. */
+#define GOSYM_SL_LINE_FIRST 1	/* line state is the table's start */
+#define GOSYM_SL_FILE_FIRST 2	/* file state is */
+#define GOSYM_SL_LINE_CONST 4	/* line_val holds over the slice's part of fn */
+#define GOSYM_SL_FILE_RUNS 8	/* file[] holds the file names, not a state */
+#define GOSYM_SL_NOFILE (UINT32_MAX - 1) /* a run without a position */
+struct gosym_slice {
+	uint32_t fn;		/* function index + 1; 0 = not built (stored last) */
+	uint32_t line_off;	/* line table state: pctab offset of the next step, */
+	uint32_t line_pc;	/* pc offset its decoded steps reach, */
+	int32_t line_val;	/* value so far (the line itself if LINE_CONST) */
+	/* FILE_RUNS: the file over the slice's part of fn in up to three
+	 * runs, run i from file_b[i-1] (slice offset) on: each the name's
+	 * offset from pcln.data, UINT32_MAX for "?", GOSYM_SL_NOFILE past the
+	 * table's end.  Else the file table's state like the line's. */
+	uint32_t file[3];
+	uint8_t file_b[2];
+	uint8_t fn_bytes;	/* bytes of the slice inside fn (1-64): a pc past
+				 * them is in a function starting in the slice */
+	uint8_t flags;		/* GOSYM_SL_* */
+};
+
 struct gosym_name {
 	const char *name;
 	uint32_t index;
@@ -183,6 +216,61 @@ static inline uint64_t gosym__u64(const struct gosym *g, const uint8_t *p)
 static inline uint64_t gosym__uptr(const struct gosym *g, const uint8_t *p)
 {
 	return g->info.ptr_size == 8 ? gosym__u64(g, p) : gosym__u32(g, p);
+}
+
+/* pc-value table decoding (lookup.c, pcslice.c): inline, it is every
+ * lookup's inner loop. */
+static inline bool gosym__uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+	uint32_t r = 0;
+
+	if (*p < end && !(**p & 0x80)) { /* most values fit one byte */
+		*v = *(*p)++;
+		return true;
+	}
+	for (int shift = 0; *p < end && shift < 35; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		r |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One decoding step; false at the end of the table or on corruption. */
+static inline bool gosym__pcvalue_step(const uint8_t **p, const uint8_t *end, bool first, int quantum,
+			 uint64_t *cur, int32_t *v)
+{
+	uint32_t uv, pcd;
+
+	if (*p >= end || (**p == 0 && !first))
+		return false;
+	if (!gosym__uvarint32(p, end, &uv) || !gosym__uvarint32(p, end, &pcd))
+		return false;
+	/* Wrapping add, as the runtime's int32 arithmetic does: a corrupted
+	 * table must not be undefined behaviour. */
+	*v = (int32_t)((uint32_t)*v + (-(uv & 1) ^ (uv >> 1)));
+	*cur += (uint64_t)pcd * quantum;
+	return pcd || first; /* no progress after the first step: corrupted */
+}
+
+static inline bool gosym__pcvalue_from(const struct gosym *g, const uint8_t *p, uint64_t cur, int32_t v,
+			 bool first, uint64_t pc, int32_t *val)
+{
+	const uint8_t *end = g->pcln.pctab + g->pcln.pctab_size;
+
+	for (;;) {
+		if (!gosym__pcvalue_step(&p, end, first, g->pcln.quantum, &cur, &v))
+			return false;
+		first = false;
+		if (pc < cur) {
+			*val = v;
+			return true;
+		}
+	}
 }
 
 /* elf.c */
@@ -238,6 +326,11 @@ void gosym__specials_build(struct gosym *g);
 bool gosym__pccache_get(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out);
 void gosym__pccache_put(const struct gosym *g, uint64_t pc, const struct gosym_pcinfo *in);
 void gosym__pccache_free(struct gosym *g);
+
+/* pcslice.c: gosym_lookup_pc_line() without the result cache.  1 when
+ * the slice table can't be mapped (the caller then uses the hot records). */
+int gosym__pcslice_lookup(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out);
+void gosym__pcslice_free(struct gosym *g);
 
 /* offsets.c: fills g->rt (or g->rt_err). Never fails the open. */
 void gosym__offsets_load(struct gosym *g);

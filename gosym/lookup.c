@@ -16,64 +16,11 @@
 #define FUNCDATA_INLTREE_OLD 4	/* Go 1.13-1.15 (pclntab format 1.2) */
 #define MAX_INLINE_DEPTH 64
 
-static inline bool uvarint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
-{
-	uint32_t r = 0;
-
-	if (*p < end && !(**p & 0x80)) { /* most values fit one byte */
-		*v = *(*p)++;
-		return true;
-	}
-	for (int shift = 0; *p < end && shift < 35; shift += 7) {
-		uint8_t b = *(*p)++;
-
-		r |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* One decoding step; false at the end of the table or on corruption. */
-static inline bool pcvalue_step(const uint8_t **p, const uint8_t *end, bool first, int quantum,
-			 uint64_t *cur, int32_t *v)
-{
-	uint32_t uv, pcd;
-
-	if (*p >= end || (**p == 0 && !first))
-		return false;
-	if (!uvarint32(p, end, &uv) || !uvarint32(p, end, &pcd))
-		return false;
-	/* Wrapping add, as the runtime's int32 arithmetic does: a corrupted
-	 * table must not be undefined behaviour. */
-	*v = (int32_t)((uint32_t)*v + (-(uv & 1) ^ (uv >> 1)));
-	*cur += (uint64_t)pcd * quantum;
-	return pcd || first; /* no progress after the first step: corrupted */
-}
-
-static bool pcvalue_from(const struct gosym *g, const uint8_t *p, uint64_t cur, int32_t v,
-			 bool first, uint64_t pc, int32_t *val)
-{
-	const uint8_t *end = g->pcln.pctab + g->pcln.pctab_size;
-
-	for (;;) {
-		if (!pcvalue_step(&p, end, first, g->pcln.quantum, &cur, &v))
-			return false;
-		first = false;
-		if (pc < cur) {
-			*val = v;
-			return true;
-		}
-	}
-}
-
 bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val)
 {
 	if (!off || off >= g->pcln.pctab_size)
 		return false;
-	return pcvalue_from(g, g->pcln.pctab + off, entry, -1, true, pc, val);
+	return gosym__pcvalue_from(g, g->pcln.pctab + off, entry, -1, true, pc, val);
 }
 
 /* Smaller functions decode from the entry: in a big binary that costs less
@@ -99,7 +46,7 @@ static void fnidx_fill(const struct gosym *g, struct gosym_fnidx *x, int kind, u
 
 		/* Past the table's end (or corrupted): the remaining slices
 		 * resume from the last state, where decoding fails again. */
-		if (!pcvalue_step(&q, end, p == g->pcln.pctab + off, g->pcln.quantum, &ncur, &nv))
+		if (!gosym__pcvalue_step(&q, end, p == g->pcln.pctab + off, g->pcln.quantum, &ncur, &nv))
 			break;
 		/* The state before this step serves every slice starting
 		 * before the step's end. */
@@ -188,7 +135,7 @@ static bool resume_at(const struct gosym *g, const struct gosym_fnidx *x, int ki
 static bool pcvalue_resume(const struct gosym *g, uint32_t off, const struct gosym_tabstate *st,
 			   uint64_t entry, uint64_t pc, int32_t *val)
 {
-	return pcvalue_from(g, g->pcln.pctab + st->taboff, entry + st->pcoff, st->val,
+	return gosym__pcvalue_from(g, g->pcln.pctab + st->taboff, entry + st->pcoff, st->val,
 			    st->taboff == off, pc, val);
 }
 
@@ -464,7 +411,9 @@ int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo
 	if (gosym__pccache_get(g, pc, out))
 		return 0;
 	if (g->hot) {
-		err = lookup_hot(g, pc, out);
+		err = gosym__pcslice_lookup(g, pc, out);
+		if (err == 1) /* no slice table */
+			err = lookup_hot(g, pc, out);
 		if (!err)
 			gosym__pccache_put(g, pc, out);
 		return err;

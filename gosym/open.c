@@ -165,6 +165,7 @@ void gosym_free(struct gosym *g)
 		return;
 	gosym__waitreasons_free(g);
 	gosym__pccache_free(g);
+	gosym__pcslice_free(g);
 	free(g->by_name);
 	free(g->bucket);
 	for (size_t i = 0; g->hot && i < g->pcln.nfunc; i++)
