@@ -19,7 +19,7 @@
  * The table covers the text (32 bytes per 64 bytes of code: 22 MB of
  * address space for terraform's 45 MB), is mmap'ed on the first lookup and
  * filled one function at a time on its first lookup, so only the pages of
- * functions looked up are ever touched.  Concurrency: a record's fields are
+ * functions looked up are ever touched (huge pages: 2 MiB at a time).  Concurrency: a record's fields are
  * written with relaxed atomic stores, then its fn with a release store; a
  * reader loads fn with acquire.  Two threads filling the same function
  * write identical values.
@@ -55,6 +55,11 @@ static struct gosym_slice *slices_get_or_map(const struct gosym *g)
 	t = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED)
 		return NULL;
+	/* Huge pages where the system allows them (THP "madvise" mode): a
+	 * random lookup's first load then misses the TLB less (measured on
+	 * terraform: 172-180 -> 148-166 ns); the cost is memory in 2 MiB
+	 * steps, at most the table's size.  Advice only: errors don't matter. */
+	madvise(t, len, MADV_HUGEPAGE);
 	/* The handle is logically const: the table is invisible state. */
 	if (!__atomic_compare_exchange_n((struct gosym_slice **)&g->slices, &expected, t, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

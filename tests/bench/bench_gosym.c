@@ -7,9 +7,13 @@
  * through the two-call API (gosym_lookup_pc + gosym_pc_line) and the
  * one-call gosym_lookup_pc_line with its result cache off and on; then PC ->
  * inlined frames.  Times are this thread's CPU time, so other load on the
- * machine inflates them less (cache pollution still shows).
+ * machine inflates them less (cache pollution still shows).  Last, the
+ * memory the handle grew to: the process's RSS growth since before the
+ * first open (the binary's pages read included) and the malloc heap.
  */
+#include <malloc.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,6 +30,21 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* VmRSS of this process in kB. */
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kb = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kb;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -90,6 +109,8 @@ static int bench(const char *path)
 
 	if (stat(path, &st))
 		return 1;
+	long rss0 = rss_kb();
+	struct mallinfo2 m0 = mallinfo2();
 	for (int r = 0; r < RUNS; r++) {
 		double t0 = now_ns();
 
@@ -153,7 +174,12 @@ static int bench(const char *path)
 		printf("    %-46s %8.0f %8.0f\n", method_names[m], best[m][0], best[m][1]);
 	printf("  first pass over the random PCs (builds the slice indexes): %.0f ns/lookup\n",
 	       first_pass);
-	free(pcs);
+	free(pcs); /* not the handle's */
+	struct mallinfo2 m1 = mallinfo2();
+
+	printf("  memory after the lookups: RSS +%.1f MB since before open (binary pages read included), heap +%.1f MB\n",
+	       (rss_kb() - rss0) / 1e3,
+	       ((double)m1.uordblks + m1.hblkhd - m0.uordblks - m0.hblkhd) / 1e6);
 	gosym_free(g);
 	return 0;
 }
