@@ -87,6 +87,7 @@ struct gosym {
 	 * the same pass as the name index); NULL if the text spans 4 GiB or
 	 * more (then lookups use the tables directly). */
 	struct gosym_hot *hot;
+	uint64_t hot_base;	/* the first function's entry: entry_off's origin */
 
 	/* PC -> position index of gosym_lookup_pc_line() (pcslice.c): one
 	 * struct gosym_slice per 64 bytes of text, mmap'ed on first use and
@@ -331,6 +332,17 @@ void gosym__pccache_free(struct gosym *g);
  * the slice table can't be mapped (the caller then uses the hot records). */
 int gosym__pcslice_lookup(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *out);
 void gosym__pcslice_free(struct gosym *g);
+
+/* Start loading pc's slice record, so that its likely miss overlaps the
+ * result cache's (a cached pc then costs one more load, in parallel). */
+static inline void gosym__pcslice_prefetch(const struct gosym *g, uint64_t pc)
+{
+	const struct gosym_slice *t = __atomic_load_n(&g->slices, __ATOMIC_RELAXED);
+
+	if (t && !g->pccache_off)
+		__builtin_prefetch((const void *)((uintptr_t)t + ((pc - g->hot_base) >> 6) *
+								  sizeof(*t)));
+}
 
 /* offsets.c: fills g->rt (or g->rt_err). Never fails the open. */
 void gosym__offsets_load(struct gosym *g);

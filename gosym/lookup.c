@@ -408,6 +408,7 @@ int gosym_lookup_pc_line(const struct gosym *g, uint64_t pc, struct gosym_pcinfo
 	long idx;
 	int err;
 
+	gosym__pcslice_prefetch(g, pc);
 	if (gosym__pccache_get(g, pc, out))
 		return 0;
 	if (g->hot) {

@@ -528,6 +528,7 @@ int gosym__name_index_build(struct gosym *g)
 		if (!g->hot)
 			return gosym__err(-ENOMEM, "out of memory");
 		g->hot[g->pcln.nfunc].entry_off = gosym__func_entry(g, g->pcln.nfunc) - base;
+		g->hot_base = base;
 	}
 	for (uint32_t i = 0; i < g->pcln.nfunc; i++) {
 		struct gosym_rawfunc f;

@@ -275,7 +275,7 @@ int gosym__pcslice_lookup(const struct gosym *g, uint64_t pc, struct gosym_pcinf
 {
 	const struct gosym_hot *h = g->hot, *fh;
 	size_t n = g->pcln.nfunc, idx;
-	uint64_t base = gosym__func_entry(g, 0), off;
+	uint64_t base = g->hot_base, off;
 	struct gosym_slice *t = slices_get_or_map(g);
 	const struct gosym_slice *s;
 	const uint8_t *tab = g->pcln.pctab;
