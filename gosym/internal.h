@@ -129,6 +129,16 @@ struct gosym_hot {
 	struct gosym_fnidx *fnidx;
 };
 
+/* The hot record index of the function containing text offset off (from
+ * hot_base; the caller checked off is inside the text): walk up from idx,
+ * a function starting at or before off. */
+static inline size_t gosym__hot_walk(const struct gosym_hot *h, size_t n, size_t idx, uint64_t off)
+{
+	while (idx + 1 < n && h[idx + 1].entry_off <= off)
+		idx++;
+	return idx;
+}
+
 /* Decoder state of a pc-value table between two steps. */
 struct gosym_tabstate {
 	uint32_t taboff; /* offset into pctab of the next step; the table's

@@ -380,14 +380,12 @@ static int lookup_hot(const struct gosym *g, uint64_t pc, struct gosym_pcinfo *o
 {
 	const struct gosym_hot *h = g->hot;
 	size_t n = g->pcln.nfunc, idx;
-	uint64_t base = gosym__func_entry(g, 0), off;
+	uint64_t base = g->hot_base, off;
 	struct gosym_rawfunc f;
 
 	if (pc < base || (off = pc - base) >= h[n].entry_off)
 		return -ENOENT;
-	idx = g->bucket[off / GOSYM_BUCKET];
-	while (idx + 1 < n && h[idx + 1].entry_off <= off)
-		idx++;
+	idx = gosym__hot_walk(h, n, g->bucket[off / GOSYM_BUCKET], off);
 	h += idx;
 	if (h->bad)
 		return -EPROTO;

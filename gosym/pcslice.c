@@ -293,9 +293,7 @@ int gosym__pcslice_lookup(const struct gosym *g, uint64_t pc, struct gosym_pcinf
 	if (!fn) {
 		/* First lookup here: find the function as lookup_hot does,
 		 * and fill its slices if this one starts inside it. */
-		idx = g->bucket[off / GOSYM_BUCKET];
-		while (idx + 1 < n && h[idx + 1].entry_off <= off)
-			idx++;
+		idx = gosym__hot_walk(h, n, g->bucket[off / GOSYM_BUCKET], off);
 		if (h[idx].entry_off > off - in)
 			return from_entry(g, idx, base, pc, out);
 		build(g, t, idx);
@@ -305,9 +303,7 @@ int gosym__pcslice_lookup(const struct gosym *g, uint64_t pc, struct gosym_pcinf
 	}
 	if (in >= LD(s->fn_bytes)) {
 		/* pc is in a function starting inside this slice. */
-		for (idx = fn; idx + 1 < n && h[idx + 1].entry_off <= off; idx++)
-			;
-		return from_entry(g, idx, base, pc, out);
+		return from_entry(g, gosym__hot_walk(h, n, fn, off), base, pc, out);
 	}
 	idx = fn - 1;
 	fh = &h[idx];
