@@ -598,21 +598,28 @@ def test_launch_duration():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def pingpong_stats(buffer_size, rounds):
+    """gotrace states -q over the newest build's ping-pong with the given
+    --buffer-size: the finished process and its JSON Lines stats record
+    (None if it wrote none)."""
+    require_bpf()
+    p = harness.run([harness.GOTRACE, "states", "-q", "--format=jsonl", "--no-summary",
+                     "--buffer-size", buffer_size, "--", newest()["path"], "-pingpong",
+                     str(rounds)], check_rc=False, timeout=120)
+    stats = None
+    for l in p.stdout.splitlines():
+        if l.startswith('{"type":"stats"'):
+            stats = json.loads(l)
+    return p, stats
+
+
 def test_drops_reported():
     """A ring buffer too small for the event rate: lost events are counted
     and reported (stats record and a warning), never silent; events seen
     plus events dropped cover every transition of the ping-pong (each
     round parks and wakes both goroutines: at least 4 transitions)."""
-    require_bpf()
-    b = newest()
     rounds = 50000
-    p = harness.run([harness.GOTRACE, "states", "-q", "--format=jsonl", "--no-summary",
-                     "--buffer-size", "4K", "--", b["path"], "-pingpong", str(rounds)],
-                    check_rc=False, timeout=120)
-    stats = None
-    for l in p.stdout.splitlines():
-        if l.startswith('{"type":"stats"'):
-            stats = json.loads(l)
+    p, stats = pingpong_stats("4K", rounds)
     ok = p.returncode == 0 and stats is not None and stats["drops"] > 0 \
         and stats["events"] + stats["drops"] >= 4 * rounds and "dropped" in p.stderr
     harness.check("drops/reported", ok, "exit %d, stats %r, stderr %r"
@@ -625,16 +632,8 @@ def test_early_wakeup():
     events, ~20 ms of the ping-pong (which makes ~1.5M a second under the
     probe): without the wakeup it would overflow every sleep.  With it,
     every transition arrives (each round: at least 4)."""
-    require_bpf()
-    b = newest()
     rounds = 100000
-    p = harness.run([harness.GOTRACE, "states", "-q", "--format=jsonl", "--no-summary",
-                     "--buffer-size", "1M", "--", b["path"], "-pingpong", str(rounds)],
-                    check_rc=False, timeout=120)
-    stats = None
-    for l in p.stdout.splitlines():
-        if l.startswith('{"type":"stats"'):
-            stats = json.loads(l)
+    p, stats = pingpong_stats("1M", rounds)
     ok = p.returncode == 0 and stats is not None and stats["drops"] == 0 \
         and stats["events"] >= 4 * rounds
     harness.check("early-wakeup/no-drops", ok, "exit %d, stats %r, stderr %r"
