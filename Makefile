@@ -12,7 +12,7 @@
 #   make asan            unit tests under ASan/UBSan
 #
 # New source files are picked up by wildcard: gosym/*.c, unwind/*.c,
-# gotrace/*.c, bpf/*.bpf.c, tests/unit/test_*.c, tests/fuzz/fuzz_*.c.
+# gotrace/*.c, gotrace/*/*.c, bpf/*.bpf.c, tests/unit/test_*.c, tests/fuzz/fuzz_*.c.
 
 VERSION      := 0.1.0
 ARCH         ?= $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
@@ -44,7 +44,7 @@ BPF_ARCH_arm64  := arm64
 BPF_ARCH     := $(BPF_ARCH_$(ARCH))
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-CPPFLAGS += -D_GNU_SOURCE -Igosym -Iunwind -Ibpf -I$(BUILD) -DGOTRACE_VERSION='"$(VERSION)"' \
+CPPFLAGS += -D_GNU_SOURCE -Igosym -Iunwind -Ibpf -Igotrace -I$(BUILD) -DGOTRACE_VERSION='"$(VERSION)"' \
 	    -DGOTRACE_ARCH='"$(ARCH)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fno-strict-aliasing
@@ -52,7 +52,7 @@ LDLIBS   += -lbpf -lelf -ldw -ljansson -lcapstone -lz -lm -lpthread
 
 GOSYM_SRC  := $(wildcard gosym/*.c)
 UNWIND_SRC := $(wildcard unwind/*.c)
-CLI_SRC    := $(wildcard gotrace/*.c)
+CLI_SRC    := $(wildcard gotrace/*.c gotrace/*/*.c)
 BPF_SRC    := $(wildcard bpf/*.bpf.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)

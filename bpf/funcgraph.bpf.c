@@ -7,7 +7,7 @@
  * and the distance from the goroutine's stack top to the function's entry
  * SP, which is the same at the entry and at every RET of one activation and
  * survives stack copying; user space pairs entries and returns with it
- * (gotrace/pairing.c).  Never a uretprobe on Go code (BRIEF 3).
+ * (gotrace/funcgraph/pairing.c).  Never a uretprobe on Go code (BRIEF 3).
  *
  * g: ABIInternal code (Go >= 1.17 amd64) keeps it in R14 (arm64: R28);
  * ABI0/assembly functions get it from TLS (fs_base + tls_g).  On g0 the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * --stack capture, shared by funcgraph.bpf.c and states.bpf.c and their
- * user-space readers (gotrace/stacks.c): the header a stack-carrying event
+ * user-space readers (gotrace/tracing/stacks.c): the header a stack-carrying event
  * appends, and (BPF only) the helpers that fill it: a struct dwunw_regs
  * from the probe's registers and a copy of user stack bytes, which
  * libdwunw unwinds in user space.

@@ -86,7 +86,7 @@ variant minimal bpf/states.bpf.c \
 		bpf_ringbuf_submit(m, submit_flags(RB_SPAN(16)));
 		return 0;
 	}'
-variant no-model gotrace/states.c \
+variant no-model gotrace/states/states.c \
 	'	struct run *run = ctx;
 	struct states_event e;
 ' \

@@ -22,9 +22,9 @@
 
 #include "gotrace.h"
 /* The pieces of the CLI this benchmark drives, compiled in. */
-#include "uprobe_multi.c"
-#include "retsites.c"
-#include "funcgraph_probes.c"
+#include "probes/uprobe_multi.c"
+#include "probes/retsites.c"
+#include "funcgraph/probes.c"
 #include "bpf/funcgraph.skel.h"
 
 bool gt_quiet = true;

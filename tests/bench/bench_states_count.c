@@ -26,7 +26,7 @@
 #include "gosym.h"
 #include "bpf/bench_count.skel.h"
 /* the bench rule links the libraries only */
-#include "../../gotrace/uprobe_multi.c"
+#include "../../gotrace/probes/uprobe_multi.c"
 
 int main(int argc, char **argv)
 {

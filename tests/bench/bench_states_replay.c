@@ -23,10 +23,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../gotrace/states_model.c"
-#include "../../gotrace/states_output.c"
-#include "../../gotrace/json_out.c"
-#include "../../gotrace/stacks.c"
+#include "../../gotrace/states/model.c"
+#include "../../gotrace/states/output.c"
+#include "../../gotrace/output/json_out.c"
+#include "../../gotrace/tracing/stacks.c"
 
 static const char *const reasons[] = {
 	"", "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",

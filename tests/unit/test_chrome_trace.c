@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the Chrome Trace Event writer (gotrace/chrome_trace.c).
+ * Unit tests of the Chrome Trace Event writer (gotrace/output/chrome_trace.c).
  * Each test writes a trace, reads it back with jansson (through zlib, which
  * reads plain files too) and checks the document against what was put in.
  *
@@ -21,7 +21,7 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "chrome_trace.h"
+#include "output/chrome_trace.h"
 
 static char tmpdir[] = "/tmp/test_chrome_trace.XXXXXX";
 

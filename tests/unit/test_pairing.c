@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the goroutine pairing engine (gotrace/pairing.c).
+ * Unit tests of the goroutine pairing engine (gotrace/funcgraph/pairing.c).
  *
  * Hand-written scenarios for each rule, then a randomized model: goroutines
  * run a random call tree whose truth (every call's function, depth and how
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "pairing.h"
+#include "funcgraph/pairing.h"
 
 struct rec {
 	int64_t goid;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the profile.proto writer (gotrace/pprof.c): the encoding is
+ * Unit tests of the profile.proto writer (gotrace/output/pprof.c): the encoding is
  * decoded here by a separate minimal protobuf reader that follows
  * profile.proto's field numbers, and the gzip file is inflated by zlib and
  * compared with the encoding.  go tool pprof reading real profiles is in
@@ -15,7 +15,7 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "pprof.h"
+#include "output/pprof.h"
 
 struct rd {
 	const uint8_t *p, *end;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the RET-site finder (gotrace/retsites.c).
+ * Unit tests of the RET-site finder (gotrace/probes/retsites.c).
  *
  *   - hand-assembled x86-64 and arm64 snippets with known return
  *     instructions, and code that ends inside an instruction (-EILSEQ);
@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "gosym.h"
-#include "retsites.h"
+#include "probes/retsites.h"
 
 static void test_snippets(void)
 {

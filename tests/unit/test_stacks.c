@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * gotrace/stacks.c without root or BPF:
+ * gotrace/tracing/stacks.c without root or BPF:
  *
  *   - option parsing (--stack-size, --unwind) against their documented
  *     ranges;
@@ -25,7 +25,7 @@
 
 #include "check.h"
 #include "gosym.h"
-#include "stacks.h"
+#include "tracing/stacks.h"
 
 #define CORPUS "tests/replay/corpus"
 

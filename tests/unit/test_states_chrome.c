@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of the states Chrome trace's unblock arrows
- * (gotrace/states_chrome.c): synthetic transitions on known threads go
+ * (gotrace/states/chrome.c): synthetic transitions on known threads go
  * through the model into a real trace file, which is read back with
  * jansson; the arrows found in the file (s/f pairs, each end's goroutine
  * taken from the X slices' "goid" args on its track) must be exactly the
@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "chrome_trace.h"
-#include "states_model.h"
-#include "states_output.h"
+#include "output/chrome_trace.h"
+#include "states/model.h"
+#include "states/output.h"
 
 enum { RUNNABLE = STATES_G_RUNNABLE, RUNNING = STATES_G_RUNNING, WAITING = STATES_G_WAITING };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the states model and writers (gotrace/states_model.c,
+ * Unit tests of the states model and writers (gotrace/states/model.c,
  * states_output.c): synthetic casgstatus event sequences with hand-computed
  * expected accounting, the pre-1.24 late-goid fix-up, duplicate and
  * failed-CAS drops, and the exact stream/CSV formats.
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "states_model.h"
-#include "states_output.h"
+#include "states/model.h"
+#include "states/output.h"
 
 #define MAXSEEN 4096
 static struct st_transition seen[MAXSEEN];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit test of gotrace/states_resolve.c on real binaries (no root): for
+ * Unit test of gotrace/states/resolve.c on real binaries (no root): for
  * every Go 1.22+ build of testprogs/states in build/testprogs/manifest.json,
  * the compiler's `go` wrappers main.workload.gowrap1..6 must resolve to the
  * functions the source's go statements name, in source order (the compiler
@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "check.h"
-#include "states_resolve.h"
+#include "states/resolve.h"
 
 static const char *const want[] = {
 	"main.chanWorker", "main.chanFeeder", "main.mutexWorker",

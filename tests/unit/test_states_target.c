@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of gotrace/target.c (no root needed): launch held before exec,
+ * Unit tests of gotrace/tracing/target.c (no root needed): launch held before exec,
  * release, exit status propagation, exec failure, an unreleased child that
  * must never run the program, attach checks, duration parsing.
  */
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "target.h"
+#include "tracing/target.h"
 
 static void test_launch_status(void)
 {

@@ -1,4 +1,4 @@
-"""The Chrome Trace Event JSON that gotrace/chrome_trace.c writes, checked by
+"""The Chrome Trace Event JSON that gotrace/output/chrome_trace.c writes, checked by
 our structural validator (tests/lib/trace_validate.py) and loaded into real
 viewers: the Catapult trace viewer shipped with Go (what `go tool trace`
 embeds) and speedscope, both in headless Chromium.

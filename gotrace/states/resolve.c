@@ -9,7 +9,7 @@
 
 #include <capstone/capstone.h>
 
-#include "states_resolve.h"
+#include "states/resolve.h"
 
 int st_resolver_init(struct st_resolver *r, const struct gosym *gs, uint64_t casgstatus_vaddr)
 {

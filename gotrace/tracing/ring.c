@@ -13,7 +13,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 
-#include "states_ring.h"
+#include "tracing/ring.h"
 
 struct st_ring {
 	unsigned long *consumer_pos;	/* consumer page (read-write) */

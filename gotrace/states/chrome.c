@@ -22,8 +22,8 @@
  *    a slot of st_out.running_on (512 slots) evict each other, which loses
  *    flows but never misattributes one.
  */
-#include "chrome_trace.h"
-#include "states_output.h"
+#include "output/chrome_trace.h"
+#include "states/output.h"
 
 /* Track which goroutine runs on t's thread; return the waker's goid when t
  * is a wake (waiting -> runnable) made while one was running there, else 0.

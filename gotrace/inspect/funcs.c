@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "cmd_util.h"
+#include "inspect/binary.h"
 #include "gotrace.h"
 
 static void usage(FILE *f)

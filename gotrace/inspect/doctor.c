@@ -24,8 +24,8 @@
 
 #include "gosym.h"
 #include "gotrace.h"
-#include "target.h"
-#include "uprobe_multi.h"
+#include "tracing/target.h"
+#include "probes/uprobe_multi.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38

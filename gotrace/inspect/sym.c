@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_util.h"
+#include "inspect/binary.h"
 #include "gotrace.h"
 
 #define MAX_FRAMES 64

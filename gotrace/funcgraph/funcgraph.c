@@ -22,14 +22,14 @@
 
 #include "funcgraph.h"
 #include "bpf/funcgraph.skel.h"
-#include "funcgraph_output.h"
-#include "funcgraph_probes.h"
+#include "funcgraph/output.h"
+#include "funcgraph/probes.h"
 #include "gosym.h"
 #include "gotrace.h"
-#include "pairing.h"
-#include "stacks.h"
-#include "target.h"
-#include "uprobe_multi.h"
+#include "funcgraph/pairing.h"
+#include "tracing/stacks.h"
+#include "tracing/target.h"
+#include "probes/uprobe_multi.h"
 
 #define DEFAULT_MAX_PROBES 5000
 

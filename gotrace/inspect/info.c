@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd_util.h"
+#include "inspect/binary.h"
 #include "gotrace.h"
 
 static void usage(FILE *f)

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "chrome_trace.h"
+#include "output/chrome_trace.h"
 
 #ifndef GOTRACE_VERSION
 #define GOTRACE_VERSION "unknown"

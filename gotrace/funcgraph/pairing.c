@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pairing.h"
+#include "funcgraph/pairing.h"
 
 struct frame {
 	uint64_t dist;

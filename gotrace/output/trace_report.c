@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "gotrace.h"
-#include "trace_report.h"
+#include "output/trace_report.h"
 
 void gt_trace_report(const char *cmd, const char *path, const struct chrome_trace_stats *cs)
 {

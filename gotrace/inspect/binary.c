@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_util.h"
+#include "inspect/binary.h"
 #include "gotrace.h"
 
 struct gosym *gt_open_binary(const char *path)

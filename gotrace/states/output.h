@@ -19,8 +19,8 @@
 
 #include <stdio.h>
 
-#include "states_model.h"
-#include "stacks.h"
+#include "states/model.h"
+#include "tracing/stacks.h"
 
 struct chrome_trace;
 

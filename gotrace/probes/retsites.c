@@ -6,7 +6,7 @@
 #include <string.h>
 #include <capstone/capstone.h>
 
-#include "retsites.h"
+#include "probes/retsites.h"
 
 struct retsites {
 	enum retsites_arch arch;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "states_output.h"
-#include "json_out.h"
+#include "states/output.h"
+#include "output/json_out.h"
 
 const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime";
 

@@ -12,7 +12,7 @@
 #include <linux/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "uprobe_multi.h"
+#include "probes/uprobe_multi.h"
 
 /*
  * The BPF_LINK_CREATE part of union bpf_attr as Linux >= 6.6 defines it for

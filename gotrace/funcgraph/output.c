@@ -15,10 +15,10 @@
 #include <time.h>
 #include <sys/stat.h>
 
-#include "chrome_trace.h"
-#include "funcgraph_output.h"
-#include "json_out.h"
-#include "trace_report.h"
+#include "output/chrome_trace.h"
+#include "funcgraph/output.h"
+#include "output/json_out.h"
+#include "output/trace_report.h"
 
 /* The Chrome trace writer is another module; link without it if absent. */
 

@@ -7,7 +7,7 @@
 #ifndef GOTRACE_TRACE_REPORT_H
 #define GOTRACE_TRACE_REPORT_H
 
-#include "chrome_trace.h"
+#include "output/chrome_trace.h"
 
 /* Bound on buffered slices (32 bytes each: ~640 MB). */
 #define GT_TRACE_MAX_EVENTS 20000000u

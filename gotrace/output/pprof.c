@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "pprof.h"
+#include "output/pprof.h"
 
 /* Profile */
 #define PROFILE_SAMPLE_TYPE	1

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "pairing.h"
-#include "pprof.h"
-#include "stacks.h"
+#include "funcgraph/pairing.h"
+#include "output/pprof.h"
+#include "tracing/stacks.h"
 
 struct fg_output_opts {
 	FILE *out;			/* text or jsonl stream */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "json_out.h"
+#include "output/json_out.h"
 
 void gt_json_str(FILE *f, const char *s)
 {

@@ -7,9 +7,9 @@
 #include <linux/types.h>
 
 #include "funcgraph.h"
-#include "funcgraph_probes.h"
+#include "funcgraph/probes.h"
 #include "gotrace.h"
-#include "retsites.h"
+#include "probes/retsites.h"
 
 static int push(struct fg_probes *p, uint64_t off, uint64_t cookie)
 {

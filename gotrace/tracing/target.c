@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "target.h"
+#include "tracing/target.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434

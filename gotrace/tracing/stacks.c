@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "json_out.h"
-#include "stacks.h"
+#include "output/json_out.h"
+#include "tracing/stacks.h"
 
 #define MAX_FRAMES	256	/* physical frames per walk */
 #define MAX_SYMS	512	/* logical frames (inlined calls expanded) */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "states_model.h"
+#include "states/model.h"
 
 /* Open-addressing map from a 64-bit key to a pointer; key 0 is reserved as
  * "empty" so callers map 0 to a sentinel (goids start at 1; g addresses are
