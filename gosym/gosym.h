@@ -71,6 +71,20 @@ enum gosym_special {
 	GOSYM_FN_ASMCGOCALL,
 	GOSYM_FN_GOGO,
 	GOSYM_FN_SIGTRAMP,
+	/* The functions Go's traceback treats specially through their funcID:
+	 * set only when the binary's function of that name has a non-zero
+	 * funcID, which is how the linker marks them in the Go versions
+	 * whose runtime looks at them (see docs/runtime-offsets.md). */
+	GOSYM_FN_ASYNCPREEMPT,	 /* runtime.asyncPreempt: an injected call */
+	GOSYM_FN_DEBUGCALL,	 /* runtime.debugCallV2: an injected call */
+	GOSYM_FN_CGOCALLBACK,	 /* runtime.cgocallback */
+	GOSYM_FN_RUNTIME_MAIN,	 /* runtime.main: the main goroutine is a user goroutine */
+	GOSYM_FN_RUNFINQ,	 /* runtime.runfinq (<= 1.24) / runtime.runFinalizers (1.25+) */
+	GOSYM_FN_RUNCLEANUPS,	 /* runtime.runCleanups (1.25+) */
+	GOSYM_FN_COROSTART,	 /* runtime.corostart (1.22+) */
+	GOSYM_FN_HANDLEASYNCEVENT, /* runtime.handleAsyncEvent (wasm) */
+	GOSYM_FN_GOPANIC,	 /* runtime.gopanic */
+	GOSYM_FN_PANICWRAP,	 /* runtime.panicwrap */
 };
 
 /* _func.flag bits (stable since Go 1.17). */
@@ -124,6 +138,17 @@ struct gosym_frame {
 	const char *file;
 	int line;
 	bool inlined;		  /* true for all but the last (physical) frame */
+	uint64_t pc;		  /* the pc its position is for: the pc asked for in
+				   * the innermost frame, the inline mark (entry +
+				   * parentPc) of the call in each caller */
+	uint8_t funcid;		  /* raw funcID of the logical function (inline tree
+				   * record or _func) */
+	bool wrapper;		  /* funcID is the version's wrapper ID: a
+				   * compiler-generated wrapper (method value,
+				   * interface method on a value, go/defer
+				   * wrapper such as main.main.gowrap1, ABI
+				   * wrapper) that Go's tracebacks elide; see
+				   * gosym_elide_wrapper() */
 };
 
 struct gosym_runtime_offsets {
@@ -138,10 +163,20 @@ struct gosym_runtime_offsets {
 	int g_startpc;
 	int g_gopc;
 	int g_parentgoid;	  /* -1 before Go 1.21 */
+	int g_sched_bp;		  /* gobuf.bp: the saved frame pointer */
+	int g_sched_lr;		  /* gobuf.lr: the saved link register (arm64) */
+	int g_syscallsp;	  /* the context a goroutine in a system call (or, */
+	int g_syscallpc;	  /* Go 1.26+, a cgo call) is unwound from */
+	int g_waitsince;	  /* int64 nanotime() the wait began, 0 if unknown */
+	int g_lockedm;		  /* non-zero: locked to its thread */
+	int g_labels;		  /* pprof labels pointer (see labels in
+				   * struct gosym_goroutine_facts) */
+	int g_cleanups;		  /* runningCleanups (atomic.Bool), -1 before Go 1.25 */
 	/* runtime.m */
 	int m_curg;
 	int m_g0;
-	int m_procid;
+	int m_procid;		  /* the thread's kernel tid */
+	int m_id;		  /* the runtime's M number */
 	/* offset of g from the thread pointer (fs_base on amd64); 0 if unknown */
 	int64_t tls_g;
 	/* "DWARF" when read from the binary's debug info, otherwise
@@ -239,6 +274,104 @@ int gosym_runtime_offsets(const struct gosym *g, struct gosym_runtime_offsets *o
  * the binary's own runtime.waitReasonStrings when it has symbols, else from
  * the built-in per-version table.  *source says which.  Returns the count. */
 int gosym_wait_reasons(const struct gosym *g, const char *const **strings, const char **source);
+
+/* ---- reading goroutines from a live process ----
+ *
+ * What a reader of another process's goroutines (and a printer of Go's own
+ * goroutine dump format) needs to know about the binary's Go version, in
+ * one place: gotrace compares no Go versions itself.  Every fact is from
+ * the runtime source of the release, docs/runtime-offsets.md says which
+ * release changed what. */
+
+/* g.atomicstatus values (stable since Go 1.17; 10 and 11 are Go 1.26+). */
+#define GOSYM_G_IDLE	   0
+#define GOSYM_G_RUNNABLE   1
+#define GOSYM_G_RUNNING	   2
+#define GOSYM_G_SYSCALL	   3
+#define GOSYM_G_WAITING	   4
+#define GOSYM_G_DEAD	   6
+#define GOSYM_G_COPYSTACK  8
+#define GOSYM_G_PREEMPTED  9
+#define GOSYM_G_LEAKED	   10
+#define GOSYM_G_DEADEXTRA  11
+#define GOSYM_G_SCAN	   0x1000 /* or'ed in while the GC scans the stack */
+
+/* How g.labels (runtime/pprof's labelMap) is laid out. */
+enum gosym_labels_kind {
+	GOSYM_LABELS_UNKNOWN = 0,
+	GOSYM_LABELS_MAP,	/* Go 1.17-1.23: points to a map[string]string variable
+				 * (a pointer to the runtime's hmap) */
+	GOSYM_LABELS_LIST,	/* Go 1.24+: points to a struct whose first field is a
+				 * []struct{key, value string}, sorted by key */
+};
+
+struct gosym_goroutine_facts {
+	const char *source;		/* "table (Go 1.N)" */
+	/* runtime.gStatusStrings, indexed by status without GOSYM_G_SCAN
+	 * ("" for unused values, as the runtime has them) */
+	const char *const *status_names;
+	int nstatus_names;
+	int funcid_wrapper;		/* raw funcID of wrappers (abi.FuncIDWrapper) */
+	enum gosym_labels_kind labels;
+	/* Traceback text (runtime/traceback.go of the release): */
+	bool created_by_goid;		/* "created by F in goroutine N" (1.21+) */
+	int generic_names_elided;	/* funcNameForPrint: 0 raw names (1.17-1.20); 1 the
+					 * first '[' to the last ']' prints "[...]" (1.21-1.26);
+					 * 2 also "T[...].M[...]" for generic methods (1.27+) */
+	int max_frames;			/* 1.17-1.20: at most 100 physical frames, then
+					 * "...additional frames elided..." if 100 printed;
+					 * 0 when inner/outer_frames apply */
+	int inner_frames, outer_frames;	/* 1.21+: the first 50 and last 50 logical
+					 * frames, "...N frames elided..." between */
+	bool exported_runtime_methods;	/* isExportedRuntime looks at receivers (1.23+) */
+	bool args_liveness;		/* '?' after possibly dead spilled args (1.18+) */
+	bool debugcall_injected;	/* debugCallV2 counts as an injected call (1.20+) */
+	bool finalizer_frames_shown;	/* runFinalizers/runCleanups frames shown (1.25+) */
+	bool running_syscallsp_traced;	/* a running g with syscallsp set is unwound (1.26+) */
+	bool leaked_suffix;		/* status _Gleaked prints " (leaked)" (1.26+) */
+	/* pprof labels in the goroutine header, when GODEBUG tracebacklabels=1:
+	 * 0 never; 1: ` labels:{"k": "v", ...}` before "]" (1.26);
+	 * 2: ` {k: v, ...}` after "]", quoting only what needs it (1.27+). */
+	int labels_in_header;
+	bool labels_in_header_default;	/* tracebacklabels' default (1.27+: on) */
+};
+
+/* The facts for this binary's Go version.  -EOPNOTSUPP when the version is
+ * unknown or outside the table (Go 1.17 - 1.27). */
+int gosym_goroutine_facts(const struct gosym *g, struct gosym_goroutine_facts *out);
+
+/* Go's elideWrapperCalling(): a wrapper frame is hidden from tracebacks
+ * unless the function it called (the frame just inside it) is
+ * runtime.gopanic, runtime.sigpanic or runtime.panicwrap.  callee is that
+ * inner frame's special kind (GOSYM_FN_NORMAL for the innermost frame).
+ * The one rule every stack printer of gotrace uses. */
+bool gosym_elide_wrapper(const struct gosym_frame *frame, enum gosym_special callee);
+
+/* The special kind of a logical frame's function (by name and funcID,
+ * as the linker assigns funcIDs). */
+enum gosym_special gosym_frame_special(const struct gosym *g, const struct gosym_frame *frame);
+
+/* Link-time addresses of runtime.allglen (uintptr) and runtime.allgptr
+ * (**g): the runtime's list of every goroutine (read allglen first, then
+ * allgptr: the runtime publishes allgptr before allglen).  From the symbol
+ * table, else (stripped binaries) from the code of runtime.forEachGRace,
+ * which loads allglen then allgptr: the two targets must lie in .noptrbss
+ * and .bss.  -ENOENT when neither way finds them. */
+struct gosym_allgs {
+	uint64_t allglen, allgptr;
+	const char *source;		/* "symbols" or "code (runtime.forEachGRace)" */
+};
+int gosym_allgs(const struct gosym *g, struct gosym_allgs *out);
+
+/* funcdata and pcdata of the function containing pc (link-time):
+ * *data points at the funcdata bytes in the image, *avail bytes readable
+ * from there.  -ENOENT when the function has no such slot. */
+#define GOSYM_FUNCDATA_ARGINFO	   5  /* argument layout for tracebacks (1.17+) */
+#define GOSYM_FUNCDATA_ARGLIVEINFO 6  /* spill slot liveness (1.18+) */
+#define GOSYM_PCDATA_ARGLIVEINDEX  3  /* index into ARGLIVEINFO (1.18+) */
+int gosym_funcdata(const struct gosym *g, uint64_t pc, int slot, const uint8_t **data,
+		   size_t *avail);
+int gosym_pcdata(const struct gosym *g, uint64_t pc, int table, int32_t *val);
 
 /* Stable names. */
 const char *gosym_pcln_format_name(enum gosym_pcln_format f);

@@ -16,7 +16,7 @@
 #include "gosym.h"
 
 #define GOSYM_MAX_SEGS 32
-#define GOSYM_MAX_SPECIALS 32
+#define GOSYM_MAX_SPECIALS 48
 
 struct gosym_seg {
 	uint64_t vaddr, memsz;
@@ -94,6 +94,9 @@ struct gosym {
 	 * published with compare-and-swap (NULL until then), filled one
 	 * function at a time on its first lookup. */
 	struct gosym_slice *slices;
+
+	/* abi.FuncIDWrapper of this binary's Go version, -1 if unknown. */
+	int funcid_wrapper;
 
 	/* Runtime offsets, computed at open. */
 	struct gosym_runtime_offsets rt;
@@ -327,6 +330,8 @@ const char *gosym__funcname(const struct gosym *g, uint32_t nameoff);
 bool gosym__pcvalue(const struct gosym *g, uint32_t off, uint64_t entry, uint64_t pc, int32_t *val);
 const char *gosym__filename(const struct gosym *g, const struct gosym_rawfunc *f, int32_t fileno);
 enum gosym_special gosym__special_by_name(const char *name);
+/* Same, with the funcID rule of gosym_frame_special(). */
+enum gosym_special gosym__special_by_name_funcid(const char *name, uint8_t funcid);
 /* The special kind of function idx, from the table built at open. */
 enum gosym_special gosym__special_of(const struct gosym *g, size_t idx);
 /* Fills g->specials from the name index. */
@@ -356,6 +361,9 @@ static inline void gosym__pcslice_prefetch(const struct gosym *g, uint64_t pc)
 
 /* offsets.c: fills g->rt (or g->rt_err). Never fails the open. */
 void gosym__offsets_load(struct gosym *g);
+
+/* goroutines.c: fills g->funcid_wrapper. Never fails the open. */
+void gosym__goroutines_load(struct gosym *g);
 
 /* waitreason.c: fills g->waitreasons. Never fails the open. */
 void gosym__waitreasons_load(struct gosym *g);

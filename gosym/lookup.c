@@ -214,23 +214,38 @@ static bool position(const struct gosym *g, size_t idx, const struct gosym_rawfu
 	return okf && okl;
 }
 
+/* by_funcid: the kind exists only where the linker gave the function a
+ * funcID (the runtime of those versions looks at it); the others are
+ * recognised by name alone, for the unwinder. */
 static const struct {
 	const char *name;
 	enum gosym_special s;
+	bool by_funcid;
 } specials[] = {
-	{ "runtime.goexit", GOSYM_FN_GOEXIT },
-	{ "runtime.mstart", GOSYM_FN_MSTART },
-	{ "runtime.rt0_go", GOSYM_FN_RT0_GO },
-	{ "runtime.morestack", GOSYM_FN_MORESTACK },
-	{ "runtime.morestack_noctxt", GOSYM_FN_MORESTACK },
-	{ "runtime.systemstack", GOSYM_FN_SYSTEMSTACK },
-	{ "runtime.systemstack_switch", GOSYM_FN_SYSTEMSTACK },
-	{ "runtime.mcall", GOSYM_FN_MCALL },
-	{ "runtime.sigpanic", GOSYM_FN_SIGPANIC },
-	{ "runtime.asmcgocall", GOSYM_FN_ASMCGOCALL },
-	{ "runtime.gogo", GOSYM_FN_GOGO },
-	{ "runtime.sigtramp", GOSYM_FN_SIGTRAMP },
-	{ "runtime.cgoSigtramp", GOSYM_FN_SIGTRAMP },
+	{ "runtime.goexit", GOSYM_FN_GOEXIT, false },
+	{ "runtime.mstart", GOSYM_FN_MSTART, false },
+	{ "runtime.rt0_go", GOSYM_FN_RT0_GO, false },
+	{ "runtime.morestack", GOSYM_FN_MORESTACK, false },
+	{ "runtime.morestack_noctxt", GOSYM_FN_MORESTACK, false },
+	{ "runtime.systemstack", GOSYM_FN_SYSTEMSTACK, false },
+	{ "runtime.systemstack_switch", GOSYM_FN_SYSTEMSTACK, false },
+	{ "runtime.mcall", GOSYM_FN_MCALL, false },
+	{ "runtime.sigpanic", GOSYM_FN_SIGPANIC, false },
+	{ "runtime.asmcgocall", GOSYM_FN_ASMCGOCALL, false },
+	{ "runtime.gogo", GOSYM_FN_GOGO, false },
+	{ "runtime.sigtramp", GOSYM_FN_SIGTRAMP, false },
+	{ "runtime.cgoSigtramp", GOSYM_FN_SIGTRAMP, false },
+	{ "runtime.asyncPreempt", GOSYM_FN_ASYNCPREEMPT, true },
+	{ "runtime.debugCallV2", GOSYM_FN_DEBUGCALL, true },
+	{ "runtime.cgocallback", GOSYM_FN_CGOCALLBACK, true },
+	{ "runtime.main", GOSYM_FN_RUNTIME_MAIN, true },
+	{ "runtime.runfinq", GOSYM_FN_RUNFINQ, true },
+	{ "runtime.runFinalizers", GOSYM_FN_RUNFINQ, true },
+	{ "runtime.runCleanups", GOSYM_FN_RUNCLEANUPS, true },
+	{ "runtime.corostart", GOSYM_FN_COROSTART, true },
+	{ "runtime.handleAsyncEvent", GOSYM_FN_HANDLEASYNCEVENT, true },
+	{ "runtime.gopanic", GOSYM_FN_GOPANIC, true },
+	{ "runtime.panicwrap", GOSYM_FN_PANICWRAP, true },
 };
 #define NSPECIALS (sizeof(specials) / sizeof(specials[0]))
 
@@ -241,6 +256,16 @@ enum gosym_special gosym__special_by_name(const char *n)
 	for (size_t i = 0; i < NSPECIALS; i++)
 		if (!strcmp(n, specials[i].name))
 			return specials[i].s;
+	return GOSYM_FN_NORMAL;
+}
+
+enum gosym_special gosym__special_by_name_funcid(const char *n, uint8_t funcid)
+{
+	if (strncmp(n, "runtime.", 8))
+		return GOSYM_FN_NORMAL;
+	for (size_t i = 0; i < NSPECIALS; i++)
+		if (!strcmp(n, specials[i].name))
+			return specials[i].by_funcid && !funcid ? GOSYM_FN_NORMAL : specials[i].s;
 	return GOSYM_FN_NORMAL;
 }
 
@@ -260,8 +285,13 @@ void gosym__specials_build(struct gosym *g)
 		}
 		/* Every function of that name (duplicates are possible). */
 		for (; lo < g->pcln.nfunc && !strcmp(g->by_name[lo].name, specials[k].name); lo++) {
+			struct gosym_rawfunc f;
+
 			if (g->nspecials == GOSYM_MAX_SPECIALS)
 				return;
+			if (specials[k].by_funcid &&
+			    (gosym__func_raw(g, g->by_name[lo].index, &f) || !f.funcid))
+				continue;
 			g->specials[g->nspecials].index = g->by_name[lo].index;
 			g->specials[g->nspecials].special = specials[k].s;
 			g->nspecials++;
@@ -282,6 +312,8 @@ const char *gosym_special_name(enum gosym_special s)
 	static const char *const names[] = {
 		"normal", "goexit", "mstart", "rt0_go", "morestack", "systemstack",
 		"mcall", "sigpanic", "asmcgocall", "gogo", "sigtramp",
+		"asyncpreempt", "debugcall", "cgocallback", "runtime_main", "runfinq",
+		"runcleanups", "corostart", "handleasyncevent", "gopanic", "panicwrap",
 	};
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
@@ -438,14 +470,14 @@ int gosym_pc_spdelta(const struct gosym *g, uint64_t pc, int32_t *delta)
 	return gosym__pcvalue(g, f.pcsp, gosym__func_entry(g, idx), pc, delta) ? 0 : -ENOENT;
 }
 
-/* The inline tree's base address in the image, or NULL. */
-static const uint8_t *inline_tree(const struct gosym *g, const struct gosym_rawfunc *f, size_t *avail)
+/* Funcdata slot of f: its bytes in the image, or NULL. */
+static const uint8_t *funcdata_ptr(const struct gosym *g, const struct gosym_rawfunc *f, int slot,
+				   size_t *avail)
 {
 	const struct gosym_pcln *t = &g->pcln;
-	int slot = t->format == GOSYM_PCLN_12 ? FUNCDATA_INLTREE_OLD : FUNCDATA_INLTREE;
 	uint64_t va;
 
-	if (f->nfuncdata <= (uint32_t)slot)
+	if (slot < 0 || f->nfuncdata <= (uint32_t)slot)
 		return NULL;
 	if (t->format >= GOSYM_PCLN_118) {
 		uint32_t off = gosym__u32(g, f->funcdata + slot * 4);
@@ -463,13 +495,53 @@ static const uint8_t *inline_tree(const struct gosym *g, const struct gosym_rawf
 	return gosym__vaddr_ptr(g, va, avail);
 }
 
+/* The inline tree's base address in the image, or NULL. */
+static const uint8_t *inline_tree(const struct gosym *g, const struct gosym_rawfunc *f, size_t *avail)
+{
+	return funcdata_ptr(g, f, g->pcln.format == GOSYM_PCLN_12 ? FUNCDATA_INLTREE_OLD :
+				  FUNCDATA_INLTREE, avail);
+}
+
+int gosym_funcdata(const struct gosym *g, uint64_t pc, int slot, const uint8_t **data,
+		   size_t *avail)
+{
+	long idx = gosym__find_func(g, pc);
+	struct gosym_rawfunc f;
+	const uint8_t *p;
+
+	if (idx < 0 || gosym__func_raw(g, idx, &f))
+		return -ENOENT;
+	p = funcdata_ptr(g, &f, slot, avail);
+	if (!p || !*avail)
+		return -ENOENT;
+	*data = p;
+	return 0;
+}
+
+int gosym_pcdata(const struct gosym *g, uint64_t pc, int table, int32_t *val)
+{
+	long idx = gosym__find_func(g, pc);
+	struct gosym_rawfunc f;
+	uint32_t off;
+
+	if (idx < 0 || gosym__func_raw(g, idx, &f) || table < 0 || f.npcdata <= (uint32_t)table)
+		return -ENOENT;
+	off = gosym__u32(g, f.pcdata + table * 4);
+	if (!off)
+		return -ENOENT;
+	return gosym__pcvalue(g, off, gosym__func_entry(g, idx), pc, val) ? 0 : -ENOENT;
+}
+
 /* One frame of a logical call chain: name, and where pc is in function idx. */
 static void set_frame(const struct gosym *g, size_t idx, const struct gosym_rawfunc *f,
 		      uint64_t entry, uint64_t end, uint64_t pc, const char *name, bool inlined,
-		      struct gosym_frame *fr)
+		      uint8_t funcid, struct gosym_frame *fr)
 {
 	fr->func = name;
 	fr->inlined = inlined;
+	fr->pc = pc;
+	fr->funcid = funcid;
+	fr->wrapper = g->funcid_wrapper > 0 && funcid == g->funcid_wrapper;
 	position(g, idx, f, entry, end, pc, &fr->file, &fr->line);
 	if (!fr->file)
 		fr->file = "?";
@@ -505,20 +577,25 @@ int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *fram
 		const uint8_t *r;
 		uint32_t nameoff;
 		int32_t parentpc;
+		uint8_t funcid;
 
 		if ((uint64_t)ix >= tree_avail / recsz)
 			break;
 		r = tree + (size_t)ix * recsz;
+		/* 1.20+: {u8 funcID, 3 pad, nameOff, parentPc, startLine};
+		 * before: {i16 parent, u8 funcID, u8, file, line, nameOff, parentPc} */
 		if (recsz == 16) {
+			funcid = r[0];
 			nameoff = gosym__u32(g, r + 4);
 			parentpc = (int32_t)gosym__u32(g, r + 8);
 		} else {
+			funcid = r[2];
 			nameoff = gosym__u32(g, r + 12);
 			parentpc = (int32_t)gosym__u32(g, r + 16);
 		}
 		if (n < max)
 			set_frame(g, idx, &f, entry, end, cur, gosym__funcname(g, nameoff), true,
-				  &frames[n]);
+				  funcid, &frames[n]);
 		n++;
 		cur = entry + (uint32_t)parentpc;
 		if (!pcvalue_x(g, x, GOSYM_TAB_INLINE, inltab, entry, end, cur, &ix))
@@ -526,6 +603,6 @@ int gosym_pc_frames(const struct gosym *g, uint64_t pc, struct gosym_frame *fram
 	}
 	if (n < max)
 		set_frame(g, idx, &f, entry, end, cur, gosym__funcname(g, f.nameoff), false,
-			  &frames[n]);
+			  f.funcid, &frames[n]);
 	return n + 1;
 }

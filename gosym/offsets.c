@@ -41,7 +41,9 @@ static void offsets_unknown(struct gosym_runtime_offsets *rt)
 	rt->g_stack_lo = rt->g_stack_hi = rt->g_m = rt->g_sched = -1;
 	rt->g_sched_sp = rt->g_sched_pc = rt->g_atomicstatus = rt->g_goid = -1;
 	rt->g_waitreason = rt->g_startpc = rt->g_gopc = rt->g_parentgoid = -1;
-	rt->m_curg = rt->m_g0 = rt->m_procid = -1;
+	rt->g_sched_bp = rt->g_sched_lr = rt->g_syscallsp = rt->g_syscallpc = -1;
+	rt->g_waitsince = rt->g_lockedm = rt->g_labels = rt->g_cleanups = -1;
+	rt->m_curg = rt->m_g0 = rt->m_procid = rt->m_id = -1;
 	rt->tls_g = 0;
 	rt->source = NULL;
 	rt->tls_source = "unknown";
@@ -190,9 +192,18 @@ static int dwarf_read_offsets(Dwarf *dw, bool all_cus, struct gosym_runtime_offs
 	rt->g_startpc = member_offset(gt, "startpc");
 	rt->g_gopc = member_offset(gt, "gopc");
 	rt->g_parentgoid = member_offset(gt, "parentGoid");
+	rt->g_sched_bp = member_offset(gt, "sched.bp");
+	rt->g_sched_lr = member_offset(gt, "sched.lr");
+	rt->g_syscallsp = member_offset(gt, "syscallsp");
+	rt->g_syscallpc = member_offset(gt, "syscallpc");
+	rt->g_waitsince = member_offset(gt, "waitsince");
+	rt->g_lockedm = member_offset(gt, "lockedm");
+	rt->g_labels = member_offset(gt, "labels");
+	rt->g_cleanups = member_offset(gt, "runningCleanups");
 	rt->m_curg = member_offset(mt, "curg");
 	rt->m_g0 = member_offset(mt, "g0");
 	rt->m_procid = member_offset(mt, "procid");
+	rt->m_id = member_offset(mt, "id");
 	if (rt->g_goid < 0 || rt->g_stack_hi < 0 || rt->g_atomicstatus < 0 || rt->g_m < 0 ||
 	    rt->m_curg < 0)
 		return -EPROTO;

@@ -57,6 +57,7 @@ static int load(struct gosym *g)
 		return err;
 	gosym__offsets_load(g);
 	gosym__waitreasons_load(g);
+	gosym__goroutines_load(g);
 	return 0;
 }
 

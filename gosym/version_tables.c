@@ -13,6 +13,8 @@
  *
  * Wait reasons: the enum grew from 27 values (1.17) to 47 (1.25) and was
  * reordered in 1.20, 1.24, 1.25 and 1.26; rows share a list when equal.
+ * Status names (gStatusStrings): 1.26 added "leaked" and "waiting for cgo
+ * callback".  The wrapper funcID moves as the funcID enum grows.
  */
 #include <stddef.h>
 
@@ -320,6 +322,36 @@ static const char *const wr_1_26[] = {
 	"cleanup wait",
 };
 
+/* go1.17.13 */
+static const char *const gs_1_17[] = {
+	"idle",
+	"runnable",
+	"running",
+	"syscall",
+	"waiting",
+	"",
+	"dead",
+	"",
+	"copystack",
+	"preempted",
+};
+
+/* go1.26.8 */
+static const char *const gs_1_26[] = {
+	"idle",
+	"runnable",
+	"running",
+	"syscall",
+	"waiting",
+	"",
+	"dead",
+	"",
+	"copystack",
+	"preempted",
+	"leaked",
+	"waiting for cgo callback",
+};
+
 static const struct gosym_vt vt[] = {
 	{ /* checked against go1.17.13 */
 		.minor = 17, .source = "table (Go 1.17)",
@@ -327,9 +359,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 312, .g_gopc = 296, .g_parentgoid = -1,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 168, .g_lockedm = 232, .g_labels = 360, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_17, .nwaitreasons = ARRAY_SIZE(wr_1_17),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 22,
 	},
 	{ /* checked against go1.18.10 */
 		.minor = 18, .source = "table (Go 1.18)",
@@ -337,9 +373,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 312, .g_gopc = 296, .g_parentgoid = -1,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 168, .g_lockedm = 232, .g_labels = 360, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_17, .nwaitreasons = ARRAY_SIZE(wr_1_17),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 21,
 	},
 	{ /* checked against go1.19.8 */
 		.minor = 19, .source = "table (Go 1.19)",
@@ -347,9 +387,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 312, .g_gopc = 296, .g_parentgoid = -1,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 168, .g_lockedm = 232, .g_labels = 360, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_17, .nwaitreasons = ARRAY_SIZE(wr_1_17),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 21,
 	},
 	{ /* checked against go1.20.14 */
 		.minor = 20, .source = "table (Go 1.20)",
@@ -357,9 +401,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 312, .g_gopc = 296, .g_parentgoid = -1,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 168, .g_lockedm = 232, .g_labels = 360, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_20, .nwaitreasons = ARRAY_SIZE(wr_1_20),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 21,
 	},
 	{ /* checked against go1.21.13 */
 		.minor = 21, .source = "table (Go 1.21)",
@@ -367,9 +415,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 296, .g_gopc = 280, .g_parentgoid = 272,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 168, .g_lockedm = 208, .g_labels = 344, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_20, .nwaitreasons = ARRAY_SIZE(wr_1_20),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 21,
 	},
 	{ /* checked against go1.22.12 */
 		.minor = 22, .source = "table (Go 1.22)",
@@ -377,9 +429,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 296, .g_gopc = 280, .g_parentgoid = 272,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 168, .g_lockedm = 208, .g_labels = 344, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_22, .nwaitreasons = ARRAY_SIZE(wr_1_22),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 22,
 	},
 	{ /* checked against go1.23.12 */
 		.minor = 23, .source = "table (Go 1.23)",
@@ -387,9 +443,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 152, .g_goid = 160,
 			.g_waitreason = 184, .g_startpc = 304, .g_gopc = 288, .g_parentgoid = 280,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 176, .g_lockedm = 216, .g_labels = 352, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_23, .nwaitreasons = ARRAY_SIZE(wr_1_23),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 22,
 	},
 	{ /* checked against go1.24.13 */
 		.minor = 24, .source = "table (Go 1.24)",
@@ -397,9 +457,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 152, .g_goid = 160,
 			.g_waitreason = 184, .g_startpc = 304, .g_gopc = 288, .g_parentgoid = 280,
-			.m_curg = 192, .m_g0 = 0, .m_procid = 72,
+			.g_sched_bp = 104, .g_sched_lr = 96, .g_syscallsp = 112, .g_syscallpc = 120,
+			.g_waitsince = 176, .g_lockedm = 216, .g_labels = 352, .g_cleanups = -1,
+			.m_curg = 192, .m_g0 = 0, .m_procid = 72, .m_id = 232,
 		},
 		.waitreasons = wr_1_24, .nwaitreasons = ARRAY_SIZE(wr_1_24),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 22,
 	},
 	{ /* checked against go1.25.14 */
 		.minor = 25, .source = "table (Go 1.25)",
@@ -407,9 +471,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 296, .g_gopc = 280, .g_parentgoid = 272,
-			.m_curg = 184, .m_g0 = 0, .m_procid = 64,
+			.g_sched_bp = 96, .g_sched_lr = 88, .g_syscallsp = 104, .g_syscallpc = 112,
+			.g_waitsince = 168, .g_lockedm = 208, .g_labels = 344, .g_cleanups = 218,
+			.m_curg = 184, .m_g0 = 0, .m_procid = 64, .m_id = 224,
 		},
 		.waitreasons = wr_1_25, .nwaitreasons = ARRAY_SIZE(wr_1_25),
+		.gstatus = gs_1_17, .ngstatus = ARRAY_SIZE(gs_1_17),
+		.funcid_wrapper = 23,
 	},
 	{ /* checked against go1.26.8 */
 		.minor = 26, .source = "table (Go 1.26)",
@@ -417,9 +485,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 304, .g_gopc = 288, .g_parentgoid = 280,
-			.m_curg = 184, .m_g0 = 0, .m_procid = 64,
+			.g_sched_bp = 96, .g_sched_lr = 88, .g_syscallsp = 104, .g_syscallpc = 112,
+			.g_waitsince = 168, .g_lockedm = 208, .g_labels = 352, .g_cleanups = 220,
+			.m_curg = 184, .m_g0 = 0, .m_procid = 64, .m_id = 232,
 		},
 		.waitreasons = wr_1_26, .nwaitreasons = ARRAY_SIZE(wr_1_26),
+		.gstatus = gs_1_26, .ngstatus = ARRAY_SIZE(gs_1_26),
+		.funcid_wrapper = 23,
 	},
 	{ /* checked against go1.27.4 */
 		.minor = 27, .source = "table (Go 1.27)",
@@ -427,9 +499,13 @@ static const struct gosym_vt vt[] = {
 			.g_stack_lo = 0, .g_stack_hi = 8, .g_m = 48, .g_sched = 56,
 			.g_sched_sp = 56, .g_sched_pc = 64, .g_atomicstatus = 144, .g_goid = 152,
 			.g_waitreason = 176, .g_startpc = 304, .g_gopc = 288, .g_parentgoid = 280,
-			.m_curg = 184, .m_g0 = 0, .m_procid = 64,
+			.g_sched_bp = 96, .g_sched_lr = 88, .g_syscallsp = 104, .g_syscallpc = 112,
+			.g_waitsince = 168, .g_lockedm = 208, .g_labels = 352, .g_cleanups = 220,
+			.m_curg = 184, .m_g0 = 0, .m_procid = 64, .m_id = 232,
 		},
 		.waitreasons = wr_1_26, .nwaitreasons = ARRAY_SIZE(wr_1_26),
+		.gstatus = gs_1_26, .ngstatus = ARRAY_SIZE(gs_1_26),
+		.funcid_wrapper = 23,
 	},
 };
 

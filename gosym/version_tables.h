@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Built-in per-version facts about the Go runtime, for binaries without
- * DWARF (offsets) or without symbols (wait reasons).  Internal to libgosym.
+ * DWARF (offsets) or without symbols (wait reasons), and facts no binary
+ * records (status names, the wrapper funcID).  Internal to libgosym.
  *
  * One row per Go 1.x minor release, 1.17 to 1.27.  The offsets are those of
  * 64-bit targets; they were computed from each release's own
@@ -23,6 +24,11 @@ struct gosym_vt {
 	/* waitReasonStrings, indexed by waitReason value. */
 	const char *const *waitreasons;
 	int nwaitreasons;
+	/* gStatusStrings, indexed by status (without _Gscan). */
+	const char *const *gstatus;
+	int ngstatus;
+	/* abi.FuncIDWrapper (funcID_wrapper before Go 1.21). */
+	int funcid_wrapper;
 };
 
 /* The row of Go 1.<minor>, or NULL when the table has none. */

@@ -28,7 +28,51 @@ static void usage(FILE *f)
 #define OFFSET_FIELDS(X)                                                                 \
 	X(g_stack_lo) X(g_stack_hi) X(g_m) X(g_sched) X(g_sched_sp) X(g_sched_pc)        \
 	X(g_atomicstatus) X(g_goid) X(g_waitreason) X(g_startpc) X(g_gopc)               \
-	X(g_parentgoid) X(m_curg) X(m_g0) X(m_procid)
+	X(g_parentgoid) X(g_sched_bp) X(g_sched_lr) X(g_syscallsp) X(g_syscallpc)       \
+	X(g_waitsince) X(g_lockedm) X(g_labels) X(g_cleanups)                            \
+	X(m_curg) X(m_g0) X(m_procid) X(m_id)
+
+static json_t *hexstr(uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_string(buf);
+}
+
+/* What reading goroutines from a live process needs (gosym_goroutine_facts,
+ * gosym_allgs): "goroutine_facts" and "allgs", null when unavailable. */
+static void goroutines_json(const struct gosym *g, json_t *o)
+{
+	struct gosym_goroutine_facts fx;
+	struct gosym_allgs ag;
+
+	if (!gosym_goroutine_facts(g, &fx)) {
+		json_t *f = json_object(), *names = json_array();
+
+		for (int i = 0; i < fx.nstatus_names; i++)
+			json_array_append_new(names, json_string(fx.status_names[i]));
+		json_object_set_new(f, "status_names", names);
+		json_object_set_new(f, "funcid_wrapper", json_integer(fx.funcid_wrapper));
+		json_object_set_new(f, "labels", json_string(fx.labels == GOSYM_LABELS_LIST ? "list" :
+							     fx.labels == GOSYM_LABELS_MAP ? "map" :
+							     "unknown"));
+		json_object_set_new(f, "source", json_string(fx.source));
+		json_object_set_new(o, "goroutine_facts", f);
+	} else {
+		json_object_set_new(o, "goroutine_facts", json_null());
+	}
+	if (!gosym_allgs(g, &ag)) {
+		json_t *a = json_object();
+
+		json_object_set_new(a, "allglen", hexstr(ag.allglen));
+		json_object_set_new(a, "allgptr", hexstr(ag.allgptr));
+		json_object_set_new(a, "source", json_string(ag.source));
+		json_object_set_new(o, "allgs", a);
+	} else {
+		json_object_set_new(o, "allgs", json_null());
+	}
+}
 
 static json_t *info_json(const struct gosym *g)
 {
@@ -83,6 +127,7 @@ static json_t *info_json(const struct gosym *g)
 		json_array_append_new(a, json_string(wr[i] ? wr[i] : ""));
 	json_object_set_new(o, "wait_reasons", a);
 	json_object_set_new(o, "wait_reasons_source", wr_src ? json_string(wr_src) : json_null());
+	goroutines_json(g, o);
 	return o;
 }
 
@@ -125,6 +170,13 @@ static void info_text(const char *path, const struct gosym *g)
 		printf("wait reasons:  %d (from %s)\n", nwr, wr_src);
 	else
 		printf("wait reasons:  unavailable\n");
+	struct gosym_allgs ag;
+
+	if (!gosym_allgs(g, &ag))
+		printf("goroutine list: runtime.allglen 0x%llx, runtime.allgptr 0x%llx (from %s)\n",
+		       (unsigned long long)ag.allglen, (unsigned long long)ag.allgptr, ag.source);
+	else
+		printf("goroutine list: unavailable: %s\n", gosym_errmsg());
 }
 
 int cmd_info(int argc, char **argv)

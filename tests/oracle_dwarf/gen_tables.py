@@ -18,7 +18,29 @@ import sys
 
 FIELDS = ["g_stack_lo", "g_stack_hi", "g_m", "g_sched", "g_sched_sp", "g_sched_pc",
           "g_atomicstatus", "g_goid", "g_waitreason", "g_startpc", "g_gopc",
-          "g_parentgoid", "m_curg", "m_g0", "m_procid"]
+          "g_parentgoid", "g_sched_bp", "g_sched_lr", "g_syscallsp", "g_syscallpc",
+          "g_waitsince", "g_lockedm", "g_labels", "g_cleanups",
+          "m_curg", "m_g0", "m_procid", "m_id"]
+
+
+def lists(vers, key, prefix, out):
+    """Emit one C string array per distinct list (a version whose list
+    equals the previous version's shares it); returns minor -> name."""
+    prev, prev_name, names = None, None, {}
+    for minor in sorted(vers):
+        w = vers[minor][key]
+        if w == prev:
+            names[minor] = prev_name
+            continue
+        name = "%s_1_%d" % (prefix, minor)
+        out.append("/* %s */" % vers[minor]["goversion"])
+        out.append("static const char *const %s[] = {" % name)
+        for s in w:
+            out.append("\t%s," % json.dumps(s))
+        out.append("};\n")
+        names[minor] = prev_name = name
+        prev = w
+    return names
 
 
 def main():
@@ -27,26 +49,15 @@ def main():
     for path in glob.glob(os.path.join(d, "go1.*-amd64.json")):
         a = json.load(open(path))
         b = json.load(open(path.replace("-amd64", "-arm64")))
-        if a["offsets"] != b["offsets"] or a["wait_reasons"] != b["wait_reasons"]:
+        if (a["offsets"] != b["offsets"] or a["wait_reasons"] != b["wait_reasons"] or
+                a["g_status_names"] != b["g_status_names"] or
+                a["funcid_wrapper"] != b["funcid_wrapper"]):
             sys.exit("%s: amd64 and arm64 differ" % a["goversion"])
         minor = int(re.match(r"go1\.(\d+)", a["goversion"]).group(1))
         vers[minor] = a
     out = []
-    prev_wr, prev_name = None, None
-    wr_name = {}
-    for minor in sorted(vers):
-        w = vers[minor]["wait_reasons"]
-        if w == prev_wr:
-            wr_name[minor] = prev_name
-            continue
-        name = "wr_1_%d" % minor
-        out.append("/* %s */" % vers[minor]["goversion"])
-        out.append("static const char *const %s[] = {" % name)
-        for s in w:
-            out.append("\t%s," % json.dumps(s))
-        out.append("};\n")
-        wr_name[minor] = prev_name = name
-        prev_wr = w
+    wr_name = lists(vers, "wait_reasons", "wr", out)
+    gs_name = lists(vers, "g_status_names", "gs", out)
     out.append("static const struct gosym_vt vt[] = {")
     for minor in sorted(vers):
         o = vers[minor]["offsets"]
@@ -57,6 +68,8 @@ def main():
             out.append("\t\t\t" + " ".join(".%s = %d," % (f, o[f]) for f in FIELDS[i:i + 4]))
         out.append("\t\t},")
         out.append("\t\t.waitreasons = %s, .nwaitreasons = ARRAY_SIZE(%s)," % (wr_name[minor], wr_name[minor]))
+        out.append("\t\t.gstatus = %s, .ngstatus = ARRAY_SIZE(%s)," % (gs_name[minor], gs_name[minor]))
+        out.append("\t\t.funcid_wrapper = %d," % vers[minor]["funcid_wrapper"])
         out.append("\t},")
     out.append("};")
     print("\n".join(out))

@@ -111,9 +111,18 @@ func main() {
 		"g_startpc":      member(g, "startpc"),
 		"g_gopc":         member(g, "gopc"),
 		"g_parentgoid":   member(g, "parentGoid"),
+		"g_sched_bp":     member(g, "sched.bp"),
+		"g_sched_lr":     member(g, "sched.lr"),
+		"g_syscallsp":    member(g, "syscallsp"),
+		"g_syscallpc":    member(g, "syscallpc"),
+		"g_waitsince":    member(g, "waitsince"),
+		"g_lockedm":      member(g, "lockedm"),
+		"g_labels":       member(g, "labels"),
+		"g_cleanups":     member(g, "runningCleanups"),
 		"m_curg":         member(m, "curg"),
 		"m_g0":           member(m, "g0"),
 		"m_procid":       member(m, "procid"),
+		"m_id":           member(m, "id"),
 	}
 	b, _ := json.Marshal(out)
 	fmt.Println(string(b))

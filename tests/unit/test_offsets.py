@@ -18,7 +18,12 @@ truths for every testprog build in the manifest:
     1.15/1.16 builds without DWARF get a clear error;
   - the go/types source oracle (tests/oracle_dwarf/source) run with the
     machine's Go (every toolchain with GOTRACE_OFFSETS_ALL_TOOLCHAINS=1)
-    agrees with the table row of that version.
+    agrees with the table row of that version: offsets, wait reasons,
+    status names (gStatusStrings) and the wrapper funcID;
+  - the addresses of runtime.allglen / runtime.allgptr found in the code of
+    runtime.forEachGRace (what stripped binaries need) equal the symbols,
+    for a copy without symbols of every Go 1.17+ build (amd64 and arm64,
+    PIE and cgo included).
 
 Stripped copies are made with GNU objcopy (aarch64-linux-gnu-objcopy for
 arm64), llvm-objcopy only for other arches.  See docs/runtime-offsets.md.
@@ -38,7 +43,9 @@ from harness import Skip, check  # noqa: E402
 
 OFFSET_KEYS = ["g_stack_lo", "g_stack_hi", "g_m", "g_sched", "g_sched_sp", "g_sched_pc",
                "g_atomicstatus", "g_goid", "g_waitreason", "g_startpc", "g_gopc",
-               "g_parentgoid", "m_curg", "m_g0", "m_procid"]
+               "g_parentgoid", "g_sched_bp", "g_sched_lr", "g_syscallsp", "g_syscallpc",
+               "g_waitsince", "g_lockedm", "g_labels", "g_cleanups",
+               "m_curg", "m_g0", "m_procid", "m_id"]
 TABLE_ARCHES = ("amd64", "arm64")
 HOST_GO = os.environ.get("GO", "/usr/local/go/bin/go")
 ORACLE_DIR = os.path.join(harness.ROOT, "tests", "oracle_dwarf")
@@ -285,6 +292,24 @@ def check_tls(name, path, want_source=None):
         rt.get("tls_g"), got.get("tls_source"), disp, n, dict(c)))
 
 
+def test_allgs_from_code_match_symbols():
+    """runtime.allglen / allgptr: the code scan of a copy without symbols
+    finds what the symbol table says, every amd64/arm64 build of Go 1.17+."""
+    need_gotrace()
+    n = 0
+    for b in builds():
+        if b["goarch"] not in TABLE_ARCHES or b["variant"] in ("stripped", "pie-stripped"):
+            continue
+        want = info(b["path"]).get("allgs") or {}
+        got = info(stripped_copy(b, "--strip-all")).get("allgs") or {}
+        ok = (want.get("source") == "symbols" and got.get("source") == "code (runtime.forEachGRace)"
+              and (got.get("allglen"), got.get("allgptr")) == (want.get("allglen"), want.get("allgptr")))
+        check("allgs " + label(b), ok, "symbols %r, code %r" % (want, got))
+        n += 1
+    if not n:
+        raise Skip("no amd64/arm64 builds with symbols")
+
+
 def test_tls_g_matches_code():
     """tls_g == the %fs displacement the code uses (amd64, incl. cgo), also
     for copies without symbols."""
@@ -368,6 +393,13 @@ def test_source_oracle_matches_table():
             check("source %s/%s offsets" % (version, arch), not diff and
                   (got.get("offsets_source") or "").startswith("table"),
                   "source %r, differs (table, go/types): %s" % (got.get("offsets_source"), diff))
+            facts = got.get("goroutine_facts") or {}
+            check("source %s/%s status names, wrapper funcID" % (version, arch),
+                  facts.get("status_names") == src["g_status_names"] and
+                  facts.get("funcid_wrapper") == src["funcid_wrapper"],
+                  "table %r / %r, go/types %r / %r" % (
+                      facts.get("status_names"), facts.get("funcid_wrapper"),
+                      src["g_status_names"], src["funcid_wrapper"]))
             check("source %s/%s wait reasons" % (version, arch),
                   got.get("wait_reasons") == src["wait_reasons"] and
                   (got.get("wait_reasons_source") or "").startswith("table"),

@@ -1,12 +1,14 @@
 // Command source type-checks the runtime package of the Go toolchain that
 // runs it (its GOROOT/src/runtime) with go/types and the gc size rules, and
 // prints what the per-version tables in gosym/version_tables.c must hold:
-// the runtime.g / runtime.m field offsets and the waitReasonStrings array,
+// the runtime.g / runtime.m field offsets, the waitReasonStrings and
+// gStatusStrings arrays and the funcID of compiler-generated wrappers,
 // computed from the source, not from a compiled binary.
 //
 // Usage: GOARCH=amd64 $TOOLCHAIN/bin/go run ./tests/oracle_dwarf/source
 //
-// Output: one JSON object {"goversion", "offsets": {...}, "wait_reasons": [...]}.
+// Output: one JSON object {"goversion", "offsets": {...}, "wait_reasons": [...],
+// "g_status_names": [...], "funcid_wrapper": N}.
 package main
 
 import (
@@ -108,14 +110,55 @@ func main() {
 		"g_startpc":      offset(sizes, g, "startpc"),
 		"g_gopc":         offset(sizes, g, "gopc"),
 		"g_parentgoid":   offset(sizes, g, "parentGoid"),
+		"g_sched_bp":     offset(sizes, g, "sched.bp"),
+		"g_sched_lr":     offset(sizes, g, "sched.lr"),
+		"g_syscallsp":    offset(sizes, g, "syscallsp"),
+		"g_syscallpc":    offset(sizes, g, "syscallpc"),
+		"g_waitsince":    offset(sizes, g, "waitsince"),
+		"g_lockedm":      offset(sizes, g, "lockedm"),
+		"g_labels":       offset(sizes, g, "labels"),
+		"g_cleanups":     offset(sizes, g, "runningCleanups"),
 		"m_curg":         offset(sizes, m, "curg"),
 		"m_g0":           offset(sizes, m, "g0"),
 		"m_procid":       offset(sizes, m, "procid"),
+		"m_id":           offset(sizes, m, "id"),
 	}
 
-	// waitReasonStrings = [...]string{ waitReasonX: "...", ... }: evaluate
-	// the keys with the type checker's constant values.
-	var reasons []string
+	reasons := stringArray(files, tpkg, "waitReasonStrings")
+	statuses := stringArray(files, tpkg, "gStatusStrings")
+
+	// The wrapper funcID: the runtime's own constant up to Go 1.20,
+	// internal/abi's from Go 1.21.
+	wrapper := int64(-1)
+	if c, ok := tpkg.Scope().Lookup("funcID_wrapper").(*types.Const); ok {
+		wrapper, _ = constant.Int64Val(c.Val())
+	}
+	for _, imp := range tpkg.Imports() {
+		if imp.Path() != "internal/abi" {
+			continue
+		}
+		if c, ok := imp.Scope().Lookup("FuncIDWrapper").(*types.Const); ok {
+			wrapper, _ = constant.Int64Val(c.Val())
+		}
+	}
+	if wrapper < 0 {
+		die("no funcID_wrapper / abi.FuncIDWrapper")
+	}
+	b, _ := json.Marshal(map[string]interface{}{
+		"goversion":      runtime.Version(),
+		"goarch":         arch,
+		"offsets":        offs,
+		"wait_reasons":   reasons,
+		"g_status_names": statuses,
+		"funcid_wrapper": wrapper,
+	})
+	fmt.Println(string(b))
+}
+
+// stringArray evaluates `var name = [...]string{ key: "...", ... }` with
+// the type checker's constant values for the keys.
+func stringArray(files []*ast.File, tpkg *types.Package, name string) []string {
+	var out []string
 	for _, f := range files {
 		for _, d := range f.Decls {
 			gd, ok := d.(*ast.GenDecl)
@@ -124,17 +167,17 @@ func main() {
 			}
 			for _, s := range gd.Specs {
 				vs := s.(*ast.ValueSpec)
-				if len(vs.Names) != 1 || vs.Names[0].Name != "waitReasonStrings" || len(vs.Values) != 1 {
+				if len(vs.Names) != 1 || vs.Names[0].Name != name || len(vs.Values) != 1 {
 					continue
 				}
 				lit, ok := vs.Values[0].(*ast.CompositeLit)
 				if !ok {
-					die("waitReasonStrings is not a composite literal")
+					die("%s is not a composite literal", name)
 				}
 				for _, el := range lit.Elts {
 					kv, ok := el.(*ast.KeyValueExpr)
 					if !ok {
-						die("waitReasonStrings element without key")
+						die("%s element without key", name)
 					}
 					id := kv.Key.(*ast.Ident)
 					c, ok := tpkg.Scope().Lookup(id.Name).(*types.Const)
@@ -146,22 +189,16 @@ func main() {
 					if err != nil {
 						die("%v", err)
 					}
-					for int64(len(reasons)) <= i {
-						reasons = append(reasons, "")
+					for int64(len(out)) <= i {
+						out = append(out, "")
 					}
-					reasons[i] = str
+					out[i] = str
 				}
 			}
 		}
 	}
-	if reasons == nil {
-		die("no waitReasonStrings")
+	if out == nil {
+		die("no %s", name)
 	}
-	b, _ := json.Marshal(map[string]interface{}{
-		"goversion":    runtime.Version(),
-		"goarch":       arch,
-		"offsets":      offs,
-		"wait_reasons": reasons,
-	})
-	fmt.Println(string(b))
+	return out
 }
