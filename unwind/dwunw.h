@@ -212,6 +212,60 @@ const char *dwunw_arch_name(unsigned int arch);	/* "x86_64", "arm64", NULL if un
 int dwunw_arch_from_name(const char *name);	/* DWUNW_ARCH_*, or -EOPNOTSUPP */
 const char *dwunw_errmsg(void);
 
+/* ---- goroutine stacks from a saved context ----
+ *
+ * dwunw_go_walk() walks a goroutine's stack from the context the Go
+ * runtime saved for it (g.sched, or g.syscallpc/syscallsp for a goroutine
+ * in a system call) exactly as the runtime's own unwinder does for
+ * tracebacks and goroutine profiles: pclntab only (a goroutine stack holds
+ * Go frames alone), the same stop rules (TOPFRAME, SPWRITE), and the same
+ * pc to symbolize per frame (sympc: pc - 1 for a return address, pc for
+ * the innermost frame at a function entry and after an injected call such
+ * as asyncPreempt).  One Go module (the executable), at load bias `bias`.
+ *
+ * The PC cache (optional, may be NULL) keeps what each pc needs (function
+ * bounds, flags, SP delta) across walks: give one cache to all the walks
+ * of one process and the module, and one per thread. */
+struct dwunw_go_cache;
+int dwunw_go_cache_new(size_t entries, struct dwunw_go_cache **out);
+void dwunw_go_cache_free(struct dwunw_go_cache *c);
+void dwunw_go_cache_stats(const struct dwunw_go_cache *c, uint64_t *hits, uint64_t *misses);
+
+struct dwunw_go_ctx {
+	unsigned int arch;	/* DWUNW_ARCH_X86_64 or DWUNW_ARCH_ARM64 */
+	uint64_t bias;		/* run-time - link-time address of the executable */
+	uint64_t pc, sp;	/* the saved context (run-time addresses) */
+	uint64_t lr;		/* arm64: the saved link register (0 if none) */
+	bool syscall;		/* the context is g.syscallpc/syscallsp */
+	bool debugcall_injected;/* debugCallV2 frames are injected calls (Go 1.20+:
+				 * gosym_goroutine_facts().debugcall_injected) */
+};
+
+struct dwunw_go_frame {
+	uint64_t pc;		/* run-time pc of the frame */
+	uint64_t sp;		/* its stack pointer */
+	uint64_t fp;		/* its caller's stack pointer (sp + frame size) */
+	uint64_t argp;		/* its incoming arguments (fp + the arch's minimum frame) */
+	uint64_t vaddr;		/* link-time pc */
+	uint64_t sympc;		/* link-time pc to symbolize (Go's symPC) */
+	uint64_t entry;		/* link-time entry of its function */
+	uint8_t special;	/* enum gosym_special of its function */
+	bool trap;		/* pc is the interrupted instruction (after an injected call) */
+};
+
+/* Walk from ctx with the stack copy [stack, stack + stack_len) holding the
+ * target's memory at stack_base and up (the goroutine's [sp, stack.hi)).
+ * Writes at most max frames, innermost first, and why the walk stopped:
+ * DWUNW_STOP_TOPFRAME (complete: reached runtime.goexit...), _SPWRITE (a
+ * stack switch: complete as far as the runtime's traceback goes), _END
+ * (return address 0), _NO_MODULE (a pc outside every function),
+ * _NO_INFO (no SP delta), _STACK_READ (the copy is too short),
+ * _CYCLE, _MAX_FRAMES.  Returns the number of frames, or -EINVAL /
+ * -EOPNOTSUPP (arch). */
+int dwunw_go_walk(const struct gosym *g, struct dwunw_go_cache *cache,
+		  const struct dwunw_go_ctx *ctx, const void *stack, uint64_t stack_base,
+		  size_t stack_len, struct dwunw_go_frame *frames, int max, enum dwunw_stop *stop);
+
 /* ---- snapshots (tests, replay corpus, bug reports) ----
  *
  * A text file: registers, the maps text, the stack copy in hex, and
