@@ -31,7 +31,7 @@
 /* fg_event.flags */
 #define FG_F_G0			0x1 /* ran on the scheduler stack (g0) */
 #define FG_F_NOGOID		0x2 /* g or goid could not be read */
-#define FG_F_STACK		0x4 /* a struct fg_stack_hdr and the stack bytes follow */
+#define FG_F_STACK		0x4 /* a struct gt_stack_hdr and the stack bytes follow */
 
 /* Index in the `counters` per-CPU array. */
 #define FG_CNT_EVENTS		0 /* events submitted */
@@ -42,6 +42,10 @@
 #define FG_CNT_STACK_PAGED	4 /* --stack: the one-piece copy faulted; copied
 				     * page by page up to the first unreadable one */
 #define FG_CNT_MAX		5
+
+/* Ring buffer size: 64 MiB.  The reader drains every 50 ms and is woken
+ * early by the BPF side (go_runtime.h, gr_submit). */
+#define FG_RINGBUF_BYTES	(1u << 26)
 
 struct fg_event {
 	__u64 ts_ns;	/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */

@@ -75,6 +75,22 @@ static __always_inline void sc_fill_regs(struct dwunw_regs *r, struct pt_regs *c
 #endif
 }
 
+/* Replace the snapshot by a saved context (a parked goroutine's g.sched):
+ * pc, SP and frame pointer known, every other register not. */
+static __always_inline void sc_set_context(struct dwunw_regs *r, __u64 pc, __u64 sp, __u64 fp)
+{
+	r->pc = pc;
+#if defined(__TARGET_ARCH_x86)
+	r->r[DWUNW_X86_64_RSP] = sp;
+	r->r[DWUNW_X86_64_RBP] = fp;
+	r->valid = (1ULL << DWUNW_X86_64_RSP) | (1ULL << DWUNW_X86_64_RBP);
+#elif defined(__TARGET_ARCH_arm64)
+	r->r[DWUNW_ARM64_SP] = sp;
+	r->r[DWUNW_ARM64_FP] = fp;
+	r->valid = (1ULL << DWUNW_ARM64_SP) | (1ULL << DWUNW_ARM64_FP);
+#endif
+}
+
 /*
  * Bytes to reserve for a copy from sp up to hi (0: unknown) of at most max
  * (the rodata --stack-size): the smallest power of two from 512 that holds

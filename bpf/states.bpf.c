@@ -16,124 +16,18 @@
  * Entry probes only: never a uretprobe on Go code (BRIEF 3).
  */
 #include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "go_runtime.h"
 #include "states.h"
 
-/* Set by user space before load (from gosym). */
-const volatile __u32 targ_tgid = 0;
+_Static_assert(STATES_CNT_MAX <= GR_NR_COUNTERS, "counters map too small");
+
+/* Set by user space before load (from gosym); the shared ones (pid,
+ * goid, g.m, m.curg, TLS, wake-up) are in go_runtime.h. */
 const volatile bool regabi = true;
-const volatile __s32 off_goid = 152;
-const volatile __s32 off_waitreason = 176;
+const volatile __s32 off_waitreason = -1;
 const volatile __s32 off_startpc = -1;
 const volatile __s32 off_gopc = -1;
 const volatile __s32 off_parentgoid = -1;
-const volatile __s32 off_g_m = 48;
-const volatile __s32 off_m_curg = -1;
-const volatile __s64 tls_g = 0;	/* g at fs_base + tls_g (stack ABI only) */
-const volatile __u64 wake_bytes = 0;	/* wake the reader past this much unread (a power of
-					 * two: a quarter of the buffer) */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, STATES_RINGBUF_BYTES);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STATES_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-/* No wakeup per event: a wakeup (irq_work + scheduling the reader) costs
- * several times the uprobe itself.  User space drains every STATES_POLL_MS
- * instead, and is woken early when the unread data crosses a multiple of
- * wake_bytes (a quarter of the buffer): once per crossing, by the record
- * (size bytes with its header) that crossed it, since waking on every
- * record past the mark costs an irq_work each until the reader runs.
- * Past half the buffer every record wakes it, in case a crossing was seen
- * by no one (other CPUs reserved in between). */
-static __always_inline __u64 submit_flags(__u64 size)
-{
-	__u64 avail;
-
-	if (!wake_bytes)
-		return BPF_RB_NO_WAKEUP;
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (avail >= 2 * wake_bytes ||
-	    (avail >= size && (avail & ~(wake_bytes - 1)) != ((avail - size) & ~(wake_bytes - 1))))
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
-
-/* A record's bytes in the ring: data + 8-byte header, 8-aligned. */
-#define RB_SPAN(n)	((((__u64)(n)) + 8 + 7) & ~7ULL)
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-/* The g running on this thread (for a newproc1 on the system stack, g0).
- * reg_g is R14 (amd64) / R28 (arm64), read by the caller at the top of the
- * program: the verifier rejects ctx loads through a computed pointer, which
- * clang produces when the read sits in a branch. */
-static __always_inline __u64 current_g(__u64 reg_g)
-{
-	__u64 g = 0;
-
-	if (regabi)
-		return reg_g;
-#if defined(__TARGET_ARCH_x86)
-	if (tls_g) {
-		struct task_struct *task = (void *)bpf_get_current_task();
-		__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
-
-		bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase + tls_g));
-	}
-#endif
-	return g;
-}
-
-#if defined(__TARGET_ARCH_x86)
-#define REG_G(ctx)	((ctx)->r14)
-#define REG_ARG0(ctx)	((ctx)->ax)
-#define REG_ARG1(ctx)	((ctx)->bx)
-#define REG_ARG2(ctx)	((ctx)->cx)
-#elif defined(__TARGET_ARCH_arm64)
-#define REG_G(ctx)	((ctx)->regs[28])
-#define REG_ARG0(ctx)	((ctx)->regs[0])
-#define REG_ARG1(ctx)	((ctx)->regs[1])
-#define REG_ARG2(ctx)	((ctx)->regs[2])
-#endif
-
-static __always_inline __s64 read_goid(__u64 gp)
-{
-	__s64 goid = -1;
-
-	if (!gp || bpf_probe_read_user(&goid, sizeof(goid), (void *)(gp + off_goid)))
-		return -1;
-	return goid;
-}
-
-/* goid of the user goroutine of the current thread: g.m.curg.goid. */
-static __always_inline __s64 creator_goid(__u64 reg_g)
-{
-	__u64 g = current_g(reg_g), m = 0, curg = 0;
-
-	if (!g || off_m_curg < 0)
-		return -1;
-	if (bpf_probe_read_user(&m, sizeof(m), (void *)(g + off_g_m)) || !m)
-		return -1;
-	if (bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + off_m_curg)) || !curg)
-		return -1;
-	return read_goid(curg);
-}
 
 #define WINDOW 32 /* bytes read from g.goid on: covers g.waitreason too */
 
@@ -200,7 +94,7 @@ static __always_inline __s64 g_fields(__u64 gp, __u32 from, __u32 to, __u32 *rea
 		__builtin_memcpy(&goid, w, sizeof(goid));
 		*reason = w[idx];
 	} else {
-		goid = read_goid(gp);
+		goid = gr_goid(gp);
 		if (waiting && off_waitreason >= 0) {
 			__u8 r = 0;
 
@@ -220,9 +114,23 @@ static __always_inline __s64 g_fields(__u64 gp, __u32 from, __u32 to, __u32 *rea
 	return goid;
 }
 
-/* The fields every struct states_event has (creations, --stack). */
+/* gp's goid and, going to waiting, its wait reason; a goid that cannot
+ * be read sets STATES_F_NOGOID in *flags and is counted. */
+static __always_inline __s64 goid_of(__u64 gp, __u32 from, __u32 to, __u32 *flags, __u32 *reason)
+{
+	__s64 goid = g_fields(gp, from, to, reason);
+
+	if (goid < 0) {
+		*flags |= STATES_F_NOGOID;
+		gr_count(STATES_CNT_READFAIL);
+	}
+	return goid;
+}
+
+/* The fields every struct states_event has (creations, --stack); the
+ * creation fields are left empty. */
 static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 gp, __u32 from,
-				 __u32 to, __u32 flags)
+				 __u32 to, __u32 flags, __u64 probe_ip)
 {
 	__u32 reason;
 
@@ -231,70 +139,75 @@ static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 g
 	e->tid = (__u32)pid_tgid;
 	e->from = from;
 	e->to = to;
-	e->flags = flags;
 	e->pad = 0;
-	e->goid = g_fields(gp, from, to, &reason);
+	e->goid = goid_of(gp, from, to, &flags, &reason);
+	e->flags = flags;
 	e->reason = reason;
-	if (e->goid < 0) {
-		e->flags |= STATES_F_NOGOID;
-		count(STATES_CNT_READFAIL);
-	}
+	e->startpc = 0;
+	e->gopc = 0;
+	e->parent_goid = -1;
+	e->probe_ip = probe_ip;
+}
+
+/* newproc1: dead -> runnable, or -> waiting for a goroutine created
+ * parked (Go 1.24+). */
+static __always_inline bool is_creation(__u32 from, __u32 to)
+{
+	from &= ~STATES_G_SCAN;
+	to &= ~STATES_G_SCAN;
+	return from == STATES_G_DEAD && (to == STATES_G_RUNNABLE || to == STATES_G_WAITING);
+}
+
+/* A creation: the full event, with where the goroutine starts and who
+ * made it (before Go 1.21 g.parentGoid does not exist: then the creator
+ * is the goroutine newproc1 runs for, g.m.curg of the current g). */
+static __always_inline void emit_create(__u64 pid_tgid, __u64 ip, __u64 reg_g, __u64 gp,
+					__u32 from, __u32 to, __u32 flags)
+{
+	struct states_event *e = gr_reserve(sizeof(*e), STATES_CNT_DROPS);
+
+	if (!e)
+		return;
+	fill(e, pid_tgid, gp, from, to, flags | STATES_F_CREATE, ip);
+	e->startpc = gr_read_ptr(gp, off_startpc);
+	e->gopc = gr_read_ptr(gp, off_gopc);
+	if (off_parentgoid >= 0)
+		e->parent_goid = (__s64)gr_read_ptr(gp, off_parentgoid);
+	else
+		e->parent_goid = gr_goid(gr_curg(gr_current_g(reg_g, !regabi)));
+	gr_submit(e, sizeof(*e));
+}
+
+/* Every other transition: the 32-byte record. */
+static __always_inline void emit_rec(__u64 pid_tgid, __u64 gp, __u32 from, __u32 to, __u32 flags)
+{
+	struct states_rec *r = gr_reserve(sizeof(*r), STATES_CNT_DROPS);
+	__u32 reason;
+
+	if (!r)
+		return;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->gp = gp;
+	r->tid = (__u32)pid_tgid;
+	r->from = STATES_REC_STATUS(from);
+	r->to = STATES_REC_STATUS(to);
+	r->goid = goid_of(gp, from, to, &flags, &reason);
+	r->reason = (__u8)reason;
+	r->flags = (__u8)flags;
+	gr_submit(r, sizeof(*r));
 }
 
 static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u32 to,
 				__u32 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct states_event *e;
-	struct states_rec *r;
-	__u32 reason;
 
-	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
+	if (!gr_in_target(pid_tgid))
 		return 0;
-	/* newproc1: dead -> runnable, or -> waiting for a goroutine created
-	 * parked (Go 1.24+): the full event. */
-	if ((from & ~STATES_G_SCAN) == STATES_G_DEAD &&
-	    ((to & ~STATES_G_SCAN) == STATES_G_RUNNABLE ||
-	     (to & ~STATES_G_SCAN) == STATES_G_WAITING)) {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count(STATES_CNT_DROPS);
-			return 0;
-		}
-		fill(e, pid_tgid, gp, from, to, flags | STATES_F_CREATE);
-		e->probe_ip = ip;
-		e->startpc = 0;
-		e->gopc = 0;
-		e->parent_goid = -1;
-		if (off_startpc >= 0)
-			bpf_probe_read_user(&e->startpc, 8, (void *)(gp + off_startpc));
-		if (off_gopc >= 0)
-			bpf_probe_read_user(&e->gopc, 8, (void *)(gp + off_gopc));
-		if (off_parentgoid >= 0)
-			bpf_probe_read_user(&e->parent_goid, 8, (void *)(gp + off_parentgoid));
-		else
-			e->parent_goid = creator_goid(reg_g);
-		bpf_ringbuf_submit(e, submit_flags(RB_SPAN(sizeof(*e))));
-		return 0;
-	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count(STATES_CNT_DROPS);
-		return 0;
-	}
-	r->ts_ns = bpf_ktime_get_ns();
-	r->gp = gp;
-	r->tid = (__u32)pid_tgid;
-	r->from = STATES_REC_STATUS(from);
-	r->to = STATES_REC_STATUS(to);
-	r->goid = g_fields(gp, from, to, &reason);
-	r->reason = (__u8)reason;
-	if (r->goid < 0) {
-		flags |= STATES_F_NOGOID;
-		count(STATES_CNT_READFAIL);
-	}
-	r->flags = (__u8)flags;
-	bpf_ringbuf_submit(r, submit_flags(RB_SPAN(sizeof(*r))));
+	if (is_creation(from, to))
+		emit_create(pid_tgid, ip, reg_g, gp, from, to, flags);
+	else
+		emit_rec(pid_tgid, gp, from, to, flags);
 	return 0;
 }
 
@@ -303,10 +216,6 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
  * --stack; the plain programs compile without this path).  See states.h
  * for the record and for which stack is taken. ---- */
 const volatile __u32 stack_size = 0;
-const volatile __s32 off_stack_hi = 8;
-const volatile __s32 off_sched_sp = 56;
-const volatile __s32 off_sched_pc = 64;
-const volatile __s32 off_sched_bp = 104;	/* gobuf.bp: sched + 48 (Go <= 1.24), + 40 (1.25+) */
 
 struct states_stack_rec {
 	struct states_event ev;
@@ -330,52 +239,32 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
 				      __u32 from, __u32 to, __u32 flags, __u64 probe_ip)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 sp = PT_REGS_SP(ctx), hi = 0, cur = current_g(reg_g);
-	__u64 sched[2] = {}, bp = 0;	/* gp->sched.sp, .pc; .bp */
+	__u64 sp = PT_REGS_SP(ctx), hi, cur = gr_current_g(reg_g, !regabi);
+	struct gr_gobuf sched = {};
 	bool parked = gp && gp != cur;
 	struct states_stack_rec *r;
 	__u32 sflags = 0, size;
 
-	if (targ_tgid && (pid_tgid >> 32) != targ_tgid)
+	if (!gr_in_target(pid_tgid))
 		return 0;
 	if (parked) {
 		/* parked / preempted from g0: the goroutine's own context, as
 		 * mcall saved it in gp->sched */
-		if (off_sched_pc != off_sched_sp + 8 ||
-		    bpf_probe_read_user(sched, sizeof(sched), (void *)(gp + off_sched_sp)))
-			sched[0] = sched[1] = 0;
-		bpf_probe_read_user(&bp, sizeof(bp), (void *)(gp + off_sched_bp));
-		sp = sched[0];
+		gr_sched(gp, &sched);
+		sp = sched.sp;
 	}
-	if (gp)
-		bpf_probe_read_user(&hi, sizeof(hi), (void *)(gp + off_stack_hi));
+	gr_stack_hi(gp, &hi);
 	size = sc_class(sp, hi, stack_size);
-	r = bpf_ringbuf_reserve(&events, sizeof(*r) + size, 0);
-	if (!r) {
-		count(STATES_CNT_STACK_DROPS);
+	r = gr_reserve(sizeof(*r) + size, STATES_CNT_STACK_DROPS);
+	if (!r)
 		return emit(ip, reg_g, gp, from, to, flags);
-	}
-	fill(&r->ev, pid_tgid, gp, from, to, flags | STATES_F_STACK);
-	r->ev.startpc = 0;
-	r->ev.gopc = 0;
-	r->ev.parent_goid = -1;
-	r->ev.probe_ip = probe_ip;
+	fill(&r->ev, pid_tgid, gp, from, to, flags | STATES_F_STACK, probe_ip);
 	sc_fill_regs(&r->h.regs, ctx);
-	if (parked) {
-		r->h.regs.pc = sched[1];
-#if defined(__TARGET_ARCH_x86)
-		r->h.regs.r[DWUNW_X86_64_RSP] = sched[0];
-		r->h.regs.r[DWUNW_X86_64_RBP] = bp;
-		r->h.regs.valid = (1ULL << DWUNW_X86_64_RSP) | (1ULL << DWUNW_X86_64_RBP);
-#elif defined(__TARGET_ARCH_arm64)
-		r->h.regs.r[DWUNW_ARM64_SP] = sched[0];
-		r->h.regs.r[DWUNW_ARM64_FP] = bp;
-		r->h.regs.valid = (1ULL << DWUNW_ARM64_SP) | (1ULL << DWUNW_ARM64_FP);
-#endif
-	}
+	if (parked)
+		sc_set_context(&r->h.regs, sched.pc, sched.sp, sched.bp);
 	r->h.len = sp ? sc_copy_stack(r->stack, size, sp, hi, &sflags) : 0;
 	r->h.flags = sflags;
-	bpf_ringbuf_submit(r, submit_flags(RB_SPAN(sizeof(*r) + size)));
+	gr_submit(r, sizeof(*r) + size);
 	return 0;
 }
 
@@ -384,9 +273,9 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __u64 ip, __u64 reg_g
  * path, which only on_transition_stack(_m) carry. */
 static __always_inline int transition(struct pt_regs *ctx, bool with_stack)
 {
-	/* Read every register first (see current_g). */
-	__u64 a0 = REG_ARG0(ctx), a1 = REG_ARG1(ctx), a2 = REG_ARG2(ctx);
-	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx), sp = PT_REGS_SP(ctx);
+	/* Read every register first (go_runtime.h, Registers). */
+	__u64 a0 = GR_REG_ARG(ctx, 0), a1 = GR_REG_ARG(ctx, 1), a2 = GR_REG_ARG(ctx, 2);
+	__u64 reg_g = GR_REG_G(ctx), ip = PT_REGS_IP(ctx), sp = PT_REGS_SP(ctx);
 	__u64 gp = a0;
 	__u32 from = (__u32)a1, to = (__u32)a2, flags = (__u32)bpf_get_attach_cookie(ctx);
 
@@ -395,7 +284,7 @@ static __always_inline int transition(struct pt_regs *ctx, bool with_stack)
 
 		if (bpf_probe_read_user(&gp, sizeof(gp), (void *)(sp + 8)) ||
 		    bpf_probe_read_user(st, sizeof(st), (void *)(sp + 16))) {
-			count(STATES_CNT_READFAIL);
+			gr_count(STATES_CNT_READFAIL);
 			return 0;
 		}
 		from = st[0];
@@ -410,10 +299,10 @@ static __always_inline int transition(struct pt_regs *ctx, bool with_stack)
  * goroutine's stack, so the probe's registers are the goroutine's. */
 static __always_inline int syscall_fast(struct pt_regs *ctx, bool with_stack)
 {
-	__u64 reg_g = REG_G(ctx), ip = PT_REGS_IP(ctx);
+	__u64 reg_g = GR_REG_G(ctx), ip = PT_REGS_IP(ctx);
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 from = (__u32)(cookie >> 16), to = (__u32)(cookie & 0xffff);
-	__u64 g = current_g(reg_g);
+	__u64 g = gr_current_g(reg_g, !regabi);
 
 	if (with_stack && stack_size && wants_stack(from, to))
 		return emit_stack(ctx, ip, reg_g, g, from, to, STATES_F_SYNTH, 0);

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "funcgraph.h"
+#include "go_runtime.h"
 #include "bpf/funcgraph.skel.h"
 #include "funcgraph/output.h"
 #include "funcgraph/probes.h"
@@ -462,22 +463,24 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	skel->rodata->off_g_m = ro->g_m;
 	skel->rodata->off_m_g0 = ro->m_g0;
 	skel->rodata->off_m_curg = ro->m_curg;
-	skel->rodata->tls_g = ro->tls_g ? ro->tls_g : -8;
+	skel->rodata->tls_g = ro->tls_g;
 	skel->rodata->stack_size = stack_size;
+	skel->rodata->wake_bytes = GR_WAKE_BYTES(FG_RINGBUF_BYTES);
 	/* --bench-floor: the empty programs at the same sites */
 	pm = floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi;
 	off_m = floor ? skel->progs.fg_multi : skel->progs.fg_empty_multi;
 	off_s = floor ? skel->progs.fg_single : skel->progs.fg_empty_single;
 	bpf_program__set_autoload(off_m, false);
 	bpf_program__set_autoload(off_s, false);
-	if (want_multi) {
+	err = bpf_map__set_max_entries(skel->maps.events, FG_RINGBUF_BYTES);
+	if (!err && want_multi) {
 		err = uprobes_prepare_multi(pm);
 		/* the empty program also serves for trial links */
 		if (!err && !floor) {
 			bpf_program__set_autoload(skel->progs.fg_empty_multi, true);
 			err = uprobes_prepare_multi(skel->progs.fg_empty_multi);
 		}
-	} else {
+	} else if (!err) {
 		err = bpf_program__set_autoload(pm, false);
 	}
 	if (!err)

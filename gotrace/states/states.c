@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 
+#include "go_runtime.h"
 #include "gosym.h"
 #include "gotrace.h"
 #include "output/trace_report.h"
@@ -681,6 +682,9 @@ int cmd_states(int argc, char **argv)
 		skel->rodata->off_parentgoid = ro.g_parentgoid;
 		skel->rodata->off_g_m = ro.g_m;
 		skel->rodata->off_m_curg = ro.m_curg;
+		skel->rodata->off_stack_lo = ro.g_stack_lo;
+		skel->rodata->off_stack_hi = ro.g_stack_hi;
+		skel->rodata->off_m_g0 = ro.m_g0;
 		skel->rodata->tls_g = ro.tls_g;
 		/* --stack: the stack-capturing copies of on_transition(_m)
 		 * replace them; without it they are not loaded at all */
@@ -690,7 +694,6 @@ int cmd_states(int argc, char **argv)
 			if (!o.ringbuf_bytes)
 				o.ringbuf_bytes = 64u << 20;
 			skel->rodata->stack_size = o.stack_size;
-			skel->rodata->off_stack_hi = ro.g_stack_hi;
 			skel->rodata->off_sched_sp = ro.g_sched_sp;
 			skel->rodata->off_sched_pc = ro.g_sched_pc;
 			/* gobuf {sp, pc, g, ctxt, ret, lr, bp}; Go 1.25 dropped ret */
@@ -710,10 +713,10 @@ int cmd_states(int argc, char **argv)
 			bpf_program__set_autoload(skel->progs.on_syscall_fast_stack, false);
 			bpf_program__set_autoload(skel->progs.on_syscall_fast_stack_m, false);
 		}
-		skel->rodata->wake_bytes =
-			(o.ringbuf_bytes ? o.ringbuf_bytes : STATES_RINGBUF_BYTES) / 4;
-		if (o.ringbuf_bytes &&
-		    (err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
+		if (!o.ringbuf_bytes)
+			o.ringbuf_bytes = STATES_RINGBUF_BYTES;
+		skel->rodata->wake_bytes = GR_WAKE_BYTES(o.ringbuf_bytes);
+		if ((err = bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes))) {
 			gt_error("states: cannot size the ring buffer: %s", errstr(err));
 			goto cleanup;
 		}

@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	}
 	bpf_program__set_autoload(skel->progs.fg_multi, false);
 	bpf_program__set_autoload(skel->progs.fg_single, false);
+	bpf_map__set_autocreate(skel->maps.events, false);	/* the empty program sends nothing */
 	uprobes_prepare_multi(skel->progs.fg_empty_multi);
 	err = funcgraph_bpf__load(skel);
 	if (err) {

@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 	if (!skel)
 		goto cleanup;
 	skel->rodata->targ_tgid = (uint32_t)pid;
+	bpf_map__set_autocreate(skel->maps.events, false);
 	if (multi)
 		uprobes_prepare_multi(skel->progs.count_hit);
 	if (bench_count_bpf__load(skel)) {
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	ncpu = libbpf_num_possible_cpus();
 	vals = calloc(ncpu, sizeof(*vals));
-	if (vals && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.hits), &key, vals))
+	if (vals && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &key, vals))
 		for (int i = 0; i < ncpu; i++)
 			total += vals[i];
 	fprintf(stderr, "{\"hits\":%llu}\n", (unsigned long long)total);
