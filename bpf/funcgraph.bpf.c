@@ -7,11 +7,12 @@
  * and the distance from the goroutine's stack top to the function's entry
  * SP, which is the same at the entry and at every RET of one activation and
  * survives stack copying; user space pairs entries and returns with it
- * (gotrace/funcgraph/pairing.c).  Never a uretprobe on Go code (BRIEF 3).
+ * (gotrace/funcgraph/pairing.c).  Never a uretprobe on Go code, and why
+ * the distance survives stack growth: docs/go-runtime.md.
  *
- * g: ABIInternal code (Go >= 1.17 amd64) keeps it in R14 (arm64: R28);
- * ABI0/assembly functions get it from TLS (fs_base + tls_g).  On g0 the
- * goroutine is g.m.curg.
+ * g: from R14 (arm64: R28), or from TLS for assembly functions (cookie
+ * FG_COOKIE_TLS); on g0 the goroutine is g.m.curg (FG_COOKIE_G0): see
+ * go_runtime.h and docs/go-runtime.md, "Where g is".
  *
  * Two copies of the program: fg_multi is loaded with expected attach type
  * BPF_TRACE_UPROBE_MULTI for uprobe_multi links, fg_single for one

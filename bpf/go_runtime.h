@@ -184,8 +184,8 @@ static __always_inline int gr_stack_hi(__u64 g, __u64 *hi)
 	return 0;
 }
 
-/* g.stack.lo and .hi, 0 on success (one read: the runtime keeps them
- * adjacent in struct stack). */
+/* g.stack.lo and .hi, 0 on success (one read: runtime.stack is
+ * {lo, hi}). */
 static __always_inline int gr_stack(__u64 g, __u64 *lo, __u64 *hi)
 {
 	__u64 b[2] = {};

@@ -7,13 +7,14 @@
  *                                                      program; the cookie
  *                                                      says which)
  *   runtime.reentersyscall / runtime.exitsyscall       program on_syscall_fast(_m)
- *     (Go 1.26+: a raw CAS running<->syscall bypasses casgstatus; the
- *      cookie carries the from/to states, gp is the current g)
+ *     (the syscall fast path: their own CAS running<->syscall bypasses
+ *      casgstatus; the cookie carries the from/to states, gp is the
+ *      current g)
  *
- * Arguments: Go >= 1.17 amd64 / 1.18 arm64 pass them in registers (amd64
- * RAX, RBX, RCX; arm64 R0-R2) and keep the current g in R14 / R28; older
- * toolchains pass them on the stack at sp+8, sp+16, sp+20 and keep g in TLS.
- * Entry probes only: never a uretprobe on Go code (BRIEF 3).
+ * The facts behind it are in docs/go-runtime.md: which transitions bypass
+ * casgstatus and the syscall fast path, where the arguments are (rodata
+ * regabi, from gosym_go_facts(): registers, else the stack from SP+8),
+ * where g is, and why entry probes only (never a uretprobe on Go code).
  */
 #include "vmlinux.h"
 #include "go_runtime.h"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The pclntab: locating it, validating its header, the function table and
- * the _func records, for every format from Go 1.2 to today (see the table
- * in BRIEF.md 3b and gosym.h's enum gosym_pcln_format).
+ * the _func records, for every format from Go 1.2 to today (gosym.h's
+ * enum gosym_pcln_format names them; docs/gosym.md describes each).
  *
  * Everything read from the file is bounds-checked: a corrupted table makes
  * gosym_open() fail with -EPROTO at load time, or a lookup return -ENOENT,

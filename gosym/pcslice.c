@@ -3,9 +3,10 @@
  * gosym_lookup_pc_line() for a random pc in a big binary: the slice table.
  *
  * A lookup's cost there is its chain of dependent cache (and TLB) misses,
- * ~150-190 ns each on our VM.  Through the hot records the chain was
- * bucket -> hot record -> the function's slice index -> pc-value table
- * bytes -> the compilation unit's file table.  The slice table puts what
+ * each far dearer than the decoding (docs/gosym.md has the numbers).
+ * Through the hot records alone (the fallback) the chain is bucket -> hot
+ * record -> the function's slice index -> pc-value table bytes -> the
+ * compilation unit's file table.  The slice table puts what
  * the common case needs in one 32-byte record per 64 bytes of text, found
  * from the pc by arithmetic: the function's index and the decoder states
  * of its line and file tables at the slice's start, or the line / file
@@ -56,9 +57,9 @@ static struct gosym_slice *slices_get_or_map(const struct gosym *g)
 	if (t == MAP_FAILED)
 		return NULL;
 	/* Huge pages where the system allows them (THP "madvise" mode): a
-	 * random lookup's first load then misses the TLB less (measured on
-	 * terraform: 172-180 -> 148-166 ns); the cost is memory in 2 MiB
-	 * steps, at most the table's size.  Advice only: errors don't matter. */
+	 * random lookup's first load then misses the TLB less (docs/gosym.md,
+	 * Measured); the cost is memory in 2 MiB steps, at most the table's
+	 * size.  Advice only: errors don't matter. */
 	madvise(t, len, MADV_HUGEPAGE);
 	/* The handle is logically const: the table is invisible state. */
 	if (!__atomic_compare_exchange_n((struct gosym_slice **)&g->slices, &expected, t, false,

@@ -3,10 +3,11 @@
  * Architecture ops: register layout, the Go pclntab and frame-pointer
  * rules, and signal frames.
  *
- * Go (BRIEF 3b): amd64 CFA = SP + pcsp + 8, RA = *(CFA - 8), the caller's
- * BP saved at CFA - 16 in every frame that has one (pcsp > 0).  arm64 CFA =
- * SP + pcsp; the RA is still in LR while pcsp == 0 (leaf or prologue),
- * else at *(SP); the caller's FP sits just below the frame, at SP - 8.
+ * Go (docs/go-runtime.md, "Go frames"): amd64 CFA = SP + pcsp + 8, RA =
+ * *(CFA - 8), the caller's BP saved at CFA - 16 in every frame that has
+ * one (pcsp > 0).  arm64 CFA = SP + pcsp; the RA is still in LR while
+ * pcsp == 0 (leaf or prologue), else at *(SP); the caller's FP sits just
+ * below the frame, at SP - 8.
  *
  * Signal frames: the kernel builds a struct rt_sigframe on the stack and
  * makes the handler return to a trampoline that calls rt_sigreturn.  At the

@@ -125,7 +125,7 @@ static int read_encoded(const struct cfi_section *sec, const uint8_t **pp, const
 	switch (enc & 0x70) {
 	case 0: break;
 	case PE_PCREL: v += sec->vaddr + (uint64_t)(field - sec->data); break;
-	default: return -1; /* textrel/datarel/funcrel/aligned: not used in CFI on our arches */
+	default: return -1; /* textrel/datarel/funcrel/aligned: not used in CFI on amd64 and arm64 */
 	}
 	*out = v;
 	return 0;

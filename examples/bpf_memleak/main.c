@@ -520,8 +520,8 @@ static void *destroy_one(void *link)
 	return NULL;
 }
 
-/* Each uprobe's unregistration waits for an RCU grace period (0.1-0.2 s
- * measured here); one thread per link lets those waits overlap. */
+/* Each uprobe's unregistration waits for an RCU grace period (a tenth of a
+ * second or more); one thread per link lets those waits overlap. */
 static void destroy_links(void)
 {
 	pthread_t th[2 * NFUNCS];

@@ -4,10 +4,11 @@
  * machine code linearly from its exact entry to its end (Capstone).
  *
  * funcgraph puts a uprobe on each of them instead of a uretprobe, which
- * would crash Go programs (BRIEF 3).  A probe must never land inside an
- * instruction, so the decode has to cover [entry, end) exactly: if an
- * instruction fails to decode or runs past the end, the function is
- * rejected (-EILSEQ) and the caller skips it, rather than guessing.
+ * would crash Go programs (docs/go-runtime.md, "Never a uretprobe").  A
+ * probe must never land inside an instruction, so the decode has to cover
+ * [entry, end) exactly: if an instruction fails to decode or runs past
+ * the end, the function is rejected (-EILSEQ) and the caller skips it,
+ * rather than guessing.
  *
  * Architectures: x86-64 (RET, RET imm16) and arm64 (RET).  On arm64 Go can
  * place literal pools after the code; such functions fail to decode and are
