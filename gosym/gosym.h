@@ -270,6 +270,37 @@ int gosym_symbol(const struct gosym *g, const char *name, uint64_t *addr, uint64
  * neither applies (unknown version without DWARF). */
 int gosym_runtime_offsets(const struct gosym *g, struct gosym_runtime_offsets *out);
 
+/*
+ * Facts about the binary's Go runtime that changed between releases and
+ * that a tracer of it needs (docs/go-runtime.md explains each).  libgosym
+ * is the one place that knows which release did what: callers ask here
+ * instead of comparing Go versions.  Without build info the version is
+ * unknown; each field then says what it assumes.
+ */
+struct gosym_go_facts {
+	bool version_known;	  /* build info names the Go release */
+	bool supported;		  /* Go 1.15 or newer: the releases libgosym
+				   * describes (older ones still parse; their
+				   * runtime facts are unchecked).  Unknown: false */
+	bool regabi;		  /* the register ABI (amd64 Go 1.17+, arm64 1.18+):
+				   * ABIInternal code takes integer arguments in
+				   * registers (amd64 RAX, RBX, RCX...; arm64 R0...)
+				   * and g in R14 (amd64); before it, arguments are
+				   * on the stack from SP+8 and g is in TLS.  Unknown:
+				   * true on amd64 and arm64 (a current toolchain) */
+	bool g_in_register;	  /* Go code keeps g in a register at every
+				   * instruction: R14 on amd64 with the register
+				   * ABI, R28 on arm64 always.  Unknown: as regabi */
+	bool syscall_fastpath;	  /* Go 1.26+: runtime.reentersyscall and
+				   * runtime.exitsyscall switch running <-> syscall
+				   * with their own CAS, not through casgstatus.
+				   * Unknown: true */
+	bool late_goid;		  /* before Go 1.24: newproc1 writes a new
+				   * goroutine's goid after its first casgstatus
+				   * (dead -> runnable).  Unknown: true */
+};
+void gosym_go_facts(const struct gosym *g, struct gosym_go_facts *out);
+
 /* The runtime's wait reason strings, indexed by waitReason value.  Read from
  * the binary's own runtime.waitReasonStrings when it has symbols, else from
  * the built-in per-version table.  *source says which.  Returns the count. */

@@ -3,9 +3,9 @@
  * gotrace funcgraph: per-goroutine call graphs of Go functions.
  *
  * An entry uprobe on every matched function and a uprobe on each of its RET
- * instructions (never a uretprobe: BRIEF 3), one BPF program that sends
- * (goid, g.stack.hi - SP, cookie) per hit through a ring buffer, and the
- * pairing engine (pairing.c) that turns hits into calls.  Probes attach as
+ * instructions (never a uretprobe: docs/go-runtime.md), one BPF program
+ * that sends (goid, g.stack.hi - SP, cookie) per hit through a ring
+ * buffer, and the pairing engine (pairing.c) that turns hits into calls.  Probes attach as
  * uprobe_multi links when the kernel has them, else one perf-event uprobe
  * each.  docs/funcgraph.md has the user's view.
  */
@@ -585,13 +585,6 @@ static int trace_loop(struct ring_buffer *rb, struct fg_run *run, struct gt_targ
 	}
 }
 
-static bool version_ok(const struct gosym_info *info)
-{
-	if (!info->go_major)
-		return true;	/* unknown: let it try */
-	return info->go_major > 1 || (info->go_major == 1 && info->go_minor >= 17);
-}
-
 int cmd_funcgraph(int argc, char **argv)
 {
 	struct fg_args a = { 0 };
@@ -605,6 +598,7 @@ int cmd_funcgraph(int argc, char **argv)
 	struct fg_output *out = NULL;
 	struct fg_run run = { 0 };
 	const struct gosym_info *info;
+	struct gosym_go_facts facts;
 	const char **names = NULL;
 	struct pprof_func *ppf = NULL;
 	bool *noret = NULL;
@@ -665,7 +659,8 @@ int cmd_funcgraph(int argc, char **argv)
 			 GOTRACE_ARCH);
 		goto cleanup;
 	}
-	if (!version_ok(info)) {
+	gosym_go_facts(gs, &facts);
+	if (!facts.g_in_register) {
 		gt_error("funcgraph: '%s' was built by %s; funcgraph needs Go >= 1.17 "
 			 "(the register ABI keeps g in R14)", t.exe, info->goversion);
 		goto cleanup;

@@ -209,6 +209,7 @@ static void check_target(struct doctor *d, const char *path, const char *label)
 	const struct gosym_info *gi;
 	struct gosym_func fn;
 	struct gosym_runtime_offsets ro;
+	struct gosym_go_facts facts;
 	const char *const *reasons;
 	const char *src = NULL;
 	uint64_t off;
@@ -221,12 +222,12 @@ static void check_target(struct doctor *d, const char *path, const char *label)
 		return;
 	}
 	gi = gosym_info(gs);
+	gosym_go_facts(gs, &facts);
 	report(d, "go-binary", true, NULL, "%s: %s %s%s%s, pclntab %s at %s", label,
 	       gi->goversion[0] ? gi->goversion : "unknown version", gi->arch,
 	       gi->pie ? ", PIE" : "", gi->stripped ? ", stripped" : "",
 	       gosym_pcln_format_name(gi->pcln_format), gi->pcln_where ? gi->pcln_where : "?");
-	/* Tested: go1.15 (stack ABI) to go1.27 (register ABI). */
-	report(d, "go-version", gi->go_major == 1 && gi->go_minor >= 15,
+	report(d, "go-version", facts.supported,
 	       "goroutine tracing supports Go 1.15 and newer",
 	       "%s (tracing needs >= go1.15)", gi->goversion[0] ? gi->goversion : "unknown");
 	report(d, "arch", !strcmp(gi->arch, GOTRACE_ARCH), "use a gotrace built for the target's arch",
@@ -257,7 +258,7 @@ static void check_target(struct doctor *d, const char *path, const char *label)
 	else
 		report(d, "wait-reasons", false, "wait reasons will print as numbers", "none: %s",
 		       gosym_errmsg());
-	if (gi->go_major == 1 && gi->go_minor >= 26) {
+	if (facts.version_known && facts.syscall_fastpath) {
 		bool a = !gosym_lookup_name(gs, "runtime.reentersyscall", &fn);
 		bool b = !gosym_lookup_name(gs, "runtime.exitsyscall", &fn);
 

@@ -574,6 +574,7 @@ int cmd_states(int argc, char **argv)
 	struct gosym *gs = NULL;
 	const struct gosym_info *gi;
 	struct gosym_runtime_offsets ro;
+	struct gosym_go_facts facts;
 	struct gosym_func casg;
 	const char *const *reasons = NULL;
 	const char *reasons_src = "";
@@ -648,11 +649,8 @@ int cmd_states(int argc, char **argv)
 		nreasons = 0;
 		reasons = NULL;
 	}
-	/* Register ABI: amd64 from Go 1.17, arm64 from 1.18; unknown version:
-	 * assume a current toolchain. */
-	regabi = gi->go_major == 0 ||
-		 (gi->go_major == 1 && gi->go_minor >= (strcmp(gi->arch, "arm64") ? 17 : 18)) ||
-		 gi->go_major > 1;
+	gosym_go_facts(gs, &facts);
+	regabi = facts.regabi;
 	if (strcmp(gi->arch, GOTRACE_ARCH)) {
 		gt_error("states: '%s' is a %s binary; this gotrace traces %s", t.exe, gi->arch,
 			 GOTRACE_ARCH);
@@ -696,9 +694,7 @@ int cmd_states(int argc, char **argv)
 			skel->rodata->stack_size = o.stack_size;
 			skel->rodata->off_sched_sp = ro.g_sched_sp;
 			skel->rodata->off_sched_pc = ro.g_sched_pc;
-			/* gobuf {sp, pc, g, ctxt, ret, lr, bp}; Go 1.25 dropped ret */
-			skel->rodata->off_sched_bp = ro.g_sched_sp +
-				(gi->go_major == 1 && gi->go_minor <= 24 ? 48 : 40);
+			skel->rodata->off_sched_bp = ro.g_sched_bp;
 			prog_trans = skel->progs.on_transition_stack;
 			prog_trans_m = skel->progs.on_transition_stack_m;
 			prog_sys = skel->progs.on_syscall_fast_stack;
@@ -769,8 +765,7 @@ int cmd_states(int argc, char **argv)
 	run.out.state_mask = o.state_mask;
 	{
 		struct st_model_opts mo = {
-			/* Go < 1.24 writes the new goid after the creation's casgstatus. */
-			.late_goid = gi->go_major == 0 || (gi->go_major == 1 && gi->go_minor < 24),
+			.late_goid = facts.late_goid,
 			.resolve = resolve_cb,
 			.sink = sink,
 			.ctx = &run,
@@ -814,11 +809,10 @@ int cmd_states(int argc, char **argv)
 	gt_progress("attaching to %s (pid %d, %s, offsets from %s, wait reasons from %s)",
 		    t.exe, (int)t.pid, gi->goversion[0] ? gi->goversion : "unknown Go",
 		    ro.source ? ro.source : "?", reasons_src ? reasons_src : "?");
-	/* Go 1.26+ (or an unknown version): reentersyscall/exitsyscall CAS
-	 * running<->syscall themselves.  Where they call casgstatus instead,
-	 * the model drops the duplicate. */
-	err = resolve_probes(gs, regabi && (gi->go_major != 1 || gi->go_minor >= 26), &trans,
-			     &sys);
+	/* reentersyscall/exitsyscall CAS running<->syscall themselves
+	 * (docs/go-runtime.md).  Where they call casgstatus instead, the
+	 * model drops the duplicate. */
+	err = resolve_probes(gs, regabi && facts.syscall_fastpath, &trans, &sys);
 	if (err) {
 		gt_error("states: '%s': cannot locate runtime.casgstatus: %s", t.exe, errstr(err));
 		goto cleanup;

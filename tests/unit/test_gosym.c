@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * libgosym unit tests that need no Go toolchain: glob matching, error codes
- * on bad input; and, over every testprog build in the manifest, the lookup
- * invariants (name -> function -> same entry; PC -> containing function;
- * frames end with the physical function).
+ * libgosym unit tests: glob matching, error codes on bad input; over every
+ * testprog build in the manifest, the lookup invariants (name -> function
+ * -> same entry; PC -> containing function; frames end with the physical
+ * function); and gosym_go_facts() against independent truths: the
+ * binary's own DWARF (where casgstatus takes its arguments) and the
+ * runtime sources of the toolchain that built it (runtime/proc.go;
+ * scripts/toolchains.sh finds them; a toolchain not on the machine is a
+ * SKIP).
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -315,6 +321,192 @@ out:
 	free(want);
 }
 
+/* ---- gosym_go_facts() against the toolchain and the DWARF ---- */
+
+#define MAX_TOOLCHAINS 32
+
+static struct { char version[32]; char goroot[512]; } toolchains[MAX_TOOLCHAINS];
+static int ntoolchains = -1;
+
+/* GOROOT of the toolchain named gv ("go1.22.12"), from scripts/toolchains.sh
+ * (no fetching); NULL if it is not on this machine. */
+static const char *goroot_of(const char *gv)
+{
+	if (ntoolchains < 0) {
+		FILE *p = popen("GOTRACE_TOOLCHAINS=offline bash scripts/toolchains.sh 2>/dev/null", "r");
+		char line[1024];
+
+		ntoolchains = 0;
+		while (p && fgets(line, sizeof(line), p) && ntoolchains < MAX_TOOLCHAINS) {
+			char *tab = strchr(line, '\t'), *end;
+
+			if (!tab)
+				continue;
+			*tab++ = '\0';
+			tab[strcspn(tab, "\n")] = '\0';
+			/* .../bin/go -> ... */
+			for (int k = 0; k < 2 && (end = strrchr(tab, '/')); k++)
+				*end = '\0';
+			snprintf(toolchains[ntoolchains].version, sizeof(toolchains[0].version), "%.31s",
+				 line);
+			snprintf(toolchains[ntoolchains].goroot, sizeof(toolchains[0].goroot), "%.511s",
+				 tab);
+			ntoolchains++;
+		}
+		if (p)
+			pclose(p);
+	}
+	for (int i = 0; i < ntoolchains; i++)
+		if (!strcmp(toolchains[i].version, gv))
+			return toolchains[i].goroot;
+	return NULL;
+}
+
+/* Where needle is in the body of `func NAME(` of a Go source text (from
+ * its head to the next line that is a lone "}"): its offset in src, or -1
+ * if either is absent. */
+static long in_go_func(const char *src, const char *name, const char *needle)
+{
+	char head[128];
+	const char *b, *e, *hit;
+
+	snprintf(head, sizeof(head), "\nfunc %s(", name);
+	b = strstr(src, head);
+	e = b ? strstr(b, "\n}\n") : NULL;
+	hit = e ? memmem(b, e - b, needle, strlen(needle)) : NULL;
+	return hit ? hit - src : -1;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+	    (buf = malloc(n + 1))) {
+		if (fread(buf, 1, n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* From the toolchain's runtime/proc.go: does reentersyscall switch to
+ * _Gsyscall by its own CAS (*fastpath), and does newproc1 assign the goid
+ * after the casgstatus out of _Gdead (*late)?  -1 if unreadable. */
+static int source_facts(const char *goroot, bool *fastpath, bool *late)
+{
+	char path[600];
+	char *src;
+	long cas, goid;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "%s/src/runtime/proc.go", goroot);
+	src = read_text(path);
+	if (!src)
+		return -1;
+	cas = in_go_func(src, "newproc1", "casgstatus(newg, _Gdead, ");
+	goid = in_go_func(src, "newproc1", "newg.goid = ");
+	if (cas >= 0 && goid >= 0 && strstr(src, "\nfunc reentersyscall(")) {
+		*fastpath = in_go_func(src, "reentersyscall", "CompareAndSwap(_Grunning, _Gsyscall)") >= 0;
+		*late = goid > cas;
+		ret = 0;
+	}
+	free(src);
+	return ret;
+}
+
+/* From the binary's DWARF: where runtime.casgstatus finds its arguments
+ * at its entry.  1 in registers (the register ABI: some argument's
+ * location there is a register; Go 1.17 describes gp by its spill slot),
+ * 0 on the stack, -1 if the DWARF doesn't say (none, or not found). */
+static int dwarf_args_in_regs(const char *path)
+{
+	int fd = open(path, O_RDONLY), ret = -1;
+	Dwarf *dw = fd >= 0 ? dwarf_begin(fd, DWARF_C_READ) : NULL;
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie, die, param;
+	Dwarf_Half version;
+	uint8_t unit_type;
+
+	while (dw && ret < 0 && !dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie, NULL)) {
+		const char *name = dwarf_diename(&cudie);
+
+		if (!name || strcmp(name, "runtime") || dwarf_child(&cudie, &die))
+			continue;
+		do {
+			Dwarf_Attribute attr;
+			Dwarf_Addr entry;
+			Dwarf_Op *ops;
+			size_t nops;
+
+			name = dwarf_diename(&die);
+			if (dwarf_tag(&die) != DW_TAG_subprogram || !name ||
+			    strcmp(name, "runtime.casgstatus") || dwarf_lowpc(&die, &entry) ||
+			    dwarf_child(&die, &param))
+				continue;
+			do {
+				if (dwarf_tag(&param) != DW_TAG_formal_parameter ||
+				    !dwarf_attr(&param, DW_AT_location, &attr) ||
+				    dwarf_getlocation_addr(&attr, entry, &ops, &nops, 1) != 1 || !nops)
+					continue;
+				if (ret < 1)
+					ret = (ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31) ||
+					      ops[0].atom == DW_OP_regx;
+			} while (!dwarf_siblingof(&param, &param));
+			break;
+		} while (!dwarf_siblingof(&die, &die));
+	}
+	if (dw)
+		dwarf_end(dw);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static void test_facts(const char *name, const char *path, const char *gv)
+{
+	const char *goroot = goroot_of(gv);
+	struct gosym_go_facts f;
+	const struct gosym_info *in;
+	struct gosym *g = NULL;
+	bool fastpath, late;
+	int regs;
+
+	if (gosym_open(path, &g)) {
+		CHECK_FAIL(name, "gosym_open: %s", gosym_errmsg());
+		return;
+	}
+	in = gosym_info(g);
+	gosym_go_facts(g, &f);
+	if (!ASSERT_TRUE(name, f.version_known) || !ASSERT_TRUE(name, f.supported))
+		goto out;
+	regs = dwarf_args_in_regs(path);
+	if (regs >= 0) {
+		if (!ASSERT_EQ(name, f.regabi, regs) ||
+		    !ASSERT_EQ(name, f.g_in_register, !strcmp(in->arch, "arm64") || regs))
+			goto out;
+	} else if (!strstr(name, "stripped")) {
+		CHECK_FAIL(name, "no location of runtime.casgstatus's argument in the DWARF");
+		goto out;
+	}
+	if (!goroot || source_facts(goroot, &fastpath, &late)) {
+		CHECK_SKIP(name, goroot ? "runtime/proc.go unreadable" : "toolchain not on this machine");
+		goto out;
+	}
+	if (ASSERT_EQ(name, f.syscall_fastpath, fastpath) && ASSERT_EQ(name, f.late_goid, late))
+		CHECK_PASS(name);
+out:
+	gosym_free(g);
+}
+
 static void test_manifest(void)
 {
 	json_error_t jerr;
@@ -332,7 +524,7 @@ static void test_manifest(void)
 	json_array_foreach(m, i, b) {
 		const char *path = json_string_value(json_object_get(b, "path"));
 		const char *arch = json_string_value(json_object_get(b, "goarch"));
-		char name[256];
+		char name[256], fname[256];
 		struct stat st;
 
 		if (path && arch && !strcmp(arch, "amd64") && !stat(path, &st) && st.st_size > biggest_size) {
@@ -347,6 +539,8 @@ static void test_manifest(void)
 			 json_string_value(json_object_get(b, "prog")));
 		if (path) {
 			test_binary(name, path);
+			snprintf(fname, sizeof(fname), "go-facts%s", strchr(name, '/'));
+			test_facts(fname, path, json_string_value(json_object_get(b, "go")));
 			n++;
 		}
 	}
