@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "output/json_out.h"
+#include "gosym.h"
 #include "tracing/stacks.h"
 
 #define MAX_FRAMES	256	/* physical frames per walk */
@@ -320,6 +321,7 @@ struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr
 	uint64_t t0 = mono_ns(CLOCK_THREAD_CPUTIME_ID);
 	enum dwunw_stop stop = DWUNW_STOP_NO_INFO;
 	struct gt_stack *st;
+	int callee = GOSYM_FN_NORMAL;	/* .special of the last frame seen, inwards */
 	int n, ns = 0;
 
 	if (hdr->len > avail) {
@@ -366,13 +368,16 @@ struct gt_stack *gt_stacks_unwind(struct gt_stacks *s, const struct gt_stack_hdr
 			k = MAX_INLINE;
 		if (k <= 0) {
 			s->syms[ns++] = (struct gt_stack_frame){ .func = "?", .pc = s->frames[i].pc };
+			callee = GOSYM_FN_NORMAL;
 			continue;
 		}
 		for (int j = 0; j < k && ns < MAX_SYMS; j++) {
-			/* runtime.Callers elides compiler wrappers (method
-			 * values, interface methods on values, go/defer
-			 * trampolines); so do we, to print the same stacks */
-			if (sym[j].wrapper)
+			/* runtime.Callers' rule, so that we print the same
+			 * stacks (docs/go-runtime.md, "Wrapper frames") */
+			bool elide = dwunw_sym_elided(&sym[j], callee);
+
+			callee = sym[j].special;
+			if (elide)
 				continue;
 			s->syms[ns++] = (struct gt_stack_frame){
 				.func = sym[j].func ? sym[j].func : "?", .file = sym[j].file,

@@ -3,7 +3,17 @@
 // runtime.CallersFrames see it: the truth the unwinder tests compare with
 // (tests/unit/test_unwind_go.py stops the program at marker's entry with
 // ptrace, unwinds the captured registers and stack with libdwunw, and
-// expects these frames).
+// expects these frames; tests/integration/test_stacks.py does the same
+// with gotrace funcgraph --stack).
+//
+// Several chains pass through compiler-made wrappers, which
+// runtime.Callers leaves out (docs/go-runtime.md, "Wrapper frames"): a
+// method called through an interface on a value (sort.Sort), `go f(x)`,
+// `go func(x){...}(x)`, `go obj.Method(x)`, `go` of a method value, a
+// method value called directly, `defer f(x)`.  marker's direct caller is
+// never a wrapper: an unwinder that follows frame pointers from marker's
+// entry skips the direct caller, and the tests expect that frame to be one
+// runtime.Callers shows.
 //
 // Output: one JSON line per marker call, in call order:
 //
@@ -150,6 +160,36 @@ func deferred() {
 	sink++
 }
 
+// chains "go-args", "go-method", "go-method-value", "method-value":
+// worker and (*W).run are started or called through wrappers
+
+//go:noinline
+func worker(id int, wg *sync.WaitGroup) {
+	defer wg.Done()
+	marker(id)
+}
+
+type W struct{ n int }
+
+//go:noinline
+func (w *W) run(id int, wg *sync.WaitGroup) {
+	defer wg.Done()
+	w.n++
+	marker(id)
+}
+
+// chain "defer-args": a deferred call with an argument (a deferwrap from
+// Go 1.22)
+
+//go:noinline
+func deferTarget(id int) { marker(id) }
+
+//go:noinline
+func deferArgs(id int) {
+	defer deferTarget(id)
+	sink++
+}
+
 func main() {
 	chainName = "plain"
 	a1(1)
@@ -185,7 +225,42 @@ func main() {
 		rec2(2)
 	}()
 	wg.Wait()
+
+	chainName = "go-args"
+	wg.Add(1)
+	go worker(9, &wg)
+	wg.Wait()
+
+	chainName = "go-closure-args"
+	wg.Add(1)
+	go func(id int, wg *sync.WaitGroup) {
+		defer wg.Done()
+		rec2b(id)
+	}(10, &wg)
+	wg.Wait()
+
+	chainName = "go-method"
+	w := &W{}
+	wg.Add(1)
+	go w.run(11, &wg)
+	wg.Wait()
+
+	chainName = "go-method-value"
+	f := w.run
+	wg.Add(1)
+	go f(12, &wg)
+	wg.Wait()
+
+	chainName = "method-value"
+	wg.Add(1)
+	f(13, &wg)
+
+	chainName = "defer-args"
+	deferArgs(14)
 }
+
+//go:noinline
+func rec2b(id int) { marker(id) }
 
 //go:noinline
 func rec2(n int) {

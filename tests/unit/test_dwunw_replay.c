@@ -131,6 +131,7 @@ static void replay_one(struct dwunw_modules *mods, const char *path)
 	/* Expected entries against ours: PCs per physical frame, names per
 	 * logical frame. */
 	bool by_pc = s->nexpect > 1 && !strncmp(s->expect[1], "0x", 2);
+	int callee = 0;
 	int e = 0;
 	for (int k = 0; k < n; k++) {
 		struct dwunw_sym sym[16];
@@ -158,7 +159,10 @@ static void replay_one(struct dwunw_modules *mods, const char *path)
 			continue;
 		}
 		for (int j = 0; j < ns; j++) {
-			if (sym[j].wrapper)
+			bool elide = dwunw_sym_elided(&sym[j], callee);
+
+			callee = sym[j].special;
+			if (elide)
 				continue;
 			if (e == s->nexpect || strcmp(sym[j].func, s->expect[e])) {
 				CHECK_FAIL(name, "frame %d: %s, expected %s", e, sym[j].func,

@@ -110,6 +110,8 @@ int main(int argc, char **argv)
 		printf("{\"snapshot\":");
 		json_str(argv[i]);
 		printf(",\"stop\":\"%s\",\"frames\":[", dwunw_stop_name(stop));
+		int callee = 0;	/* .special of the last frame, walking outwards */
+
 		for (int k = 0; k < n; k++) {
 			struct dwunw_sym syms[32];
 			int ns = dwunw_symbolize(&frames[k], syms, 32);
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
 				ns = 32;
 			if (ns == 0) {
 				syms[0] = (struct dwunw_sym){sig ? "<signal handler called>" : "??", NULL, 0,
-							     false, false};
+							     false, false, 0};
 				ns = 1;
 			}
 			for (int j = 0; j < ns; j++) {
@@ -128,10 +130,13 @@ int main(int argc, char **argv)
 				json_str(syms[j].func);
 				printf(",\"file\":");
 				json_str(syms[j].file ? syms[j].file : "");
-				printf(",\"line\":%d,\"inlined\":%s,\"wrapper\":%s,\"method\":\"%s\",\"signal\":%s}",
+				printf(",\"line\":%d,\"inlined\":%s,\"wrapper\":%s,\"elided\":%s,"
+				       "\"method\":\"%s\",\"signal\":%s}",
 				       syms[j].line, syms[j].inlined ? "true" : "false",
-				       syms[j].wrapper ? "true" : "false", dwunw_method_name(frames[k].method),
-				       sig ? "true" : "false");
+				       syms[j].wrapper ? "true" : "false",
+				       dwunw_sym_elided(&syms[j], callee) ? "true" : "false",
+				       dwunw_method_name(frames[k].method), sig ? "true" : "false");
+				callee = syms[j].special;
 			}
 		}
 		printf("]}\n");
