@@ -93,30 +93,21 @@ static __always_inline void sc_set_context(struct dwunw_regs *r, __u64 pc, __u64
 
 /*
  * Bytes to reserve for a copy from sp up to hi (0: unknown) of at most max
- * (the rodata --stack-size): the smallest power of two from 512 that holds
- * it, so a shallow stack takes a small record and the ring buffer holds
- * many more of them.  Each branch yields a constant, which is what
+ * (the rodata --stack-size): the smallest power of two from GT_STACK_MIN
+ * that holds it, so a shallow stack takes a small record and the ring
+ * buffer holds many more of them.  The loop is unrolled and max is a
+ * rodata constant, so each return yields a constant, which is what
  * bpf_ringbuf_reserve() and the copy's bounds need.
  */
 static __always_inline __u32 sc_class(__u64 sp, __u64 hi, __u32 max)
 {
 	__u64 need = hi > sp && hi - sp < max ? hi - sp : max;
 
-	if (need <= 512 || max <= 512)
-		return max < 512 ? max : 512;
-	if (need <= 1024 || max <= 1024)
-		return max < 1024 ? max : 1024;
-	if (need <= 2048 || max <= 2048)
-		return max < 2048 ? max : 2048;
-	if (need <= 4096 || max <= 4096)
-		return max < 4096 ? max : 4096;
-	if (need <= 8192 || max <= 8192)
-		return max < 8192 ? max : 8192;
-	if (need <= 16384 || max <= 16384)
-		return max < 16384 ? max : 16384;
-	if (need <= 32768 || max <= 32768)
-		return max < 32768 ? max : 32768;
-	return max < 65536 ? max : 65536;
+#pragma unroll
+	for (__u32 c = GT_STACK_MIN; c < GT_STACK_MAX; c <<= 1)
+		if (need <= c || max <= c)
+			return max < c ? max : c;
+	return max < GT_STACK_MAX ? max : GT_STACK_MAX;
 }
 
 /*
@@ -145,7 +136,10 @@ static __always_inline __u32 sc_copy_stack(__u8 *dst, __u32 size, __u64 sp, __u6
 	*flags = (*flags & ~GT_SF_WHOLE) | GT_SF_PAGED;
 	if (size < SC_PAGE)	/* a constant: the verifier drops the loop */
 		return 0;
-	for (int i = 0; i < SC_MAX_PAGES; i++) {
+	/* at most size / SC_PAGE + 1 pieces (a first partial page, then
+	 * whole ones); the bound, a constant per size class, also keeps the
+	 * verifier from walking iterations no class can reach */
+	for (int i = 0; i < SC_MAX_PAGES && i <= size / SC_PAGE; i++) {
 		__u64 chunk = SC_PAGE - (addr & (SC_PAGE - 1));
 
 		if (off > size - SC_PAGE)
