@@ -47,12 +47,10 @@
 				   * transition went out without its stack */
 #define STATES_CNT_MAX		3
 
-/* Ring buffer: 16 MiB (~400k plain transitions, 40 ms at 10M transitions/s).
- * The BPF side does not wake the reader per event (a wakeup costs more than
- * the uprobe); the reader drains every STATES_POLL_MS, and the BPF side
- * wakes it early once wake_bytes (a quarter of the buffer) are unread, so
- * a burst never waits for the timer with the buffer filling up.  Fewer,
- * bigger drains cost the traced program less than frequent ones. */
+/* Ring buffer: 16 MiB (~400k plain transitions, 40 ms at 10M transitions/s),
+ * or --buffer-size.  The reader drains every STATES_POLL_MS and the BPF
+ * side wakes it early only as the unread data grows (go_runtime.h,
+ * gr_submit; docs/go-runtime.md, "Waking the reader"). */
 #define STATES_RINGBUF_BYTES	(1 << 24)
 #define STATES_POLL_MS		50
 

@@ -867,7 +867,7 @@ int cmd_states(int argc, char **argv)
 		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t.pid, errstr(err));
 
 	while (!gt_stop_requested()) {
-		/* Events arrive without wakeups (see states.bpf.c): sleep
+		/* Events arrive without wakeups (bpf/go_runtime.h): sleep
 		 * STATES_POLL_MS unless the buffer fills up first (a signal
 		 * cuts it short too), then drain. */
 		st_ring_wait(rb, STATES_POLL_MS);

@@ -38,8 +38,8 @@ int st_ring_open(int map_fd, struct st_ring **out);
  * return (negated if positive) when it stopped the drain. */
 long st_ring_drain(struct st_ring *r, st_ring_fn fn, void *ctx);
 
-/* Sleep until the BPF side forces a wakeup (states.bpf.c wakes the reader
- * only when the buffer fills up) or timeout_ms pass.  1 woken, 0 timeout,
+/* Sleep until the BPF side forces a wakeup (it wakes the reader only as the
+ * unread data grows: bpf/go_runtime.h, gr_submit) or timeout_ms pass.  1 woken, 0 timeout,
  * -EINTR on a signal, other -errno on failure. */
 int st_ring_wait(struct st_ring *r, int timeout_ms);
 
