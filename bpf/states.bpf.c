@@ -314,7 +314,9 @@ static __always_inline int syscall_fast(struct pt_regs *ctx, bool with_stack)
  * one attach and one detach for all its functions; loaded with the
  * uprobe_multi expected attach type), and for one perf-event uprobe per
  * function (older kernels).  User space loads the pair it can use; with
- * --stack it loads the _stack programs instead of the plain ones. */
+ * --stack it loads the _stack programs instead of the plain ones.  Eight
+ * separate entry points because a program has one expected attach type
+ * and the plain ones must compile without the --stack path. */
 SEC("uprobe")
 int on_transition(struct pt_regs *ctx)
 {
