@@ -56,6 +56,8 @@ int gosym_goroutine_facts(const struct gosym *g, struct gosym_goroutine_facts *o
 	out->leaked_suffix = v >= 26;
 	out->labels_in_header = v >= 27 ? 2 : v == 26 ? 1 : 0;
 	out->labels_in_header_default = v >= 27;
+	out->profile_depth = v >= 23 ? 128 : 32;
+	out->profile_hides_internal_runtime = v >= 24;
 	return 0;
 }
 

@@ -365,6 +365,11 @@ struct gosym_goroutine_facts {
 	 * 2: ` {k: v, ...}` after "]", quoting only what needs it (1.27+). */
 	int labels_in_header;
 	bool labels_in_header_default;	/* tracebacklabels' default (1.27+: on) */
+	/* Goroutine profiles (runtime/pprof): */
+	int profile_depth;		/* PCs recorded per goroutine: 32 (StackRecord.Stack0,
+					 * 1.17-1.22), 128 (debug.profstackdepth, 1.23+) */
+	bool profile_hides_internal_runtime; /* debug=1 text hides leading internal/runtime/
+					 * frames like runtime. ones (1.24+) */
 };
 
 /* The facts for this binary's Go version.  -EOPNOTSUPP when the version is
