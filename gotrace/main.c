@@ -18,6 +18,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "states", cmd_states, "goroutine state transitions, timelines and a per-goroutine summary" },
 	{ "funcgraph", cmd_funcgraph, "per-goroutine call graphs with durations" },
+	{ "goroutines", cmd_goroutines, "every goroutine's stack, read without stopping the process" },
 	{ "info", cmd_info, "what a Go binary is: version, module, pclntab, runtime offsets" },
 	{ "sym", cmd_sym, "symbolize addresses: function, file:line, inlined frames" },
 	{ "funcs", cmd_funcs, "list the functions of a Go binary" },
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		   "  gotrace states -p 1234                  # live goroutine state stream\n"
 		   "  gotrace states --json t.json -- ./srv   # launch, write a Chrome trace\n"
 		   "  gotrace funcgraph 'main.*' ./bin args   # per-goroutine call graph\n"
+		   "  gotrace goroutines -p 1234              # goroutine dump, process not stopped\n"
 		   "  gotrace info ./bin                      # what kind of Go binary this is\n"
 		   "  gotrace sym ./bin 0x4a1f20              # address -> func file:line\n"
 		   "  gotrace funcs ./bin 'net/http.*'        # list functions\n"

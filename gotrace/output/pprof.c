@@ -68,6 +68,8 @@
 
 struct sample {
 	int64_t goid, calls, ns;
+	char **labels;		/* nlabels key, value pairs (owned) */
+	int nlabels;
 	int n;
 	uint32_t frames[];	/* outermost first */
 };
@@ -101,8 +103,13 @@ void pprof_free(struct pprof *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->cap; i++)
+	for (size_t i = 0; i < p->cap; i++) {
+		for (int k = 0; p->tab[i] && k < 2 * p->tab[i]->nlabels; k++)
+			free(p->tab[i]->labels[k]);
+		if (p->tab[i])
+			free(p->tab[i]->labels);
 		free(p->tab[i]);
+	}
 	free(p->tab);
 	free(p);
 }
@@ -144,8 +151,28 @@ static int grow(struct pprof *p)
 	return 0;
 }
 
+static int set_labels(struct sample *s, const char *const *labels, int nlabels)
+{
+	if (nlabels <= 0)
+		return 0;
+	s->labels = calloc(2 * nlabels, sizeof(*s->labels));
+	if (!s->labels)
+		return -ENOMEM;
+	s->nlabels = nlabels;
+	for (int k = 0; k < 2 * nlabels; k++)
+		if (!(s->labels[k] = strdup(labels[k] ? labels[k] : "")))
+			return -ENOMEM;
+	return 0;
+}
+
 int pprof_add(struct pprof *p, int64_t goid, const uint32_t *stack, int n, int64_t calls,
 	      int64_t ns)
+{
+	return pprof_add_labeled(p, goid, stack, n, calls, ns, NULL, 0);
+}
+
+int pprof_add_labeled(struct pprof *p, int64_t goid, const uint32_t *stack, int n, int64_t calls,
+		      int64_t ns, const char *const *labels, int nlabels)
 {
 	struct sample *s;
 	size_t i;
@@ -167,6 +194,8 @@ int pprof_add(struct pprof *p, int64_t goid, const uint32_t *stack, int n, int64
 		memcpy(s->frames, stack, n * sizeof(*stack));
 		p->tab[i] = s;
 		p->used++;
+		if (set_labels(s, labels, nlabels))
+			return -ENOMEM;
 	}
 	s->calls += calls;
 	s->ns += ns;
@@ -336,22 +365,76 @@ static void put_value_type(struct pb *pb, struct pb *sub, struct strtab *st, int
 	pb_msg(pb, field, sub);
 }
 
+static bool same_func(const struct pprof_func *a, const struct pprof_func *b)
+{
+	return !strcmp(a->name ? a->name : "?", b->name ? b->name : "?") &&
+	       !strcmp(a->file ? a->file : "", b->file ? b->file : "");
+}
+
+/* Positions mode: the used positions of one name and file share the
+ * Function of the first of them (fid), whose start line is their least.
+ * Quadratic in the worst case only over positions of one hash chain. */
+static void share_functions(const struct pprof *p, const bool *used, uint32_t *fid)
+{
+	size_t cap = 1024;
+	uint32_t *h;
+
+	while (cap < 2 * (size_t)p->o.nfuncs)
+		cap *= 2;
+	h = calloc(cap, sizeof(*h));
+	if (!h)
+		return; /* each position its own Function: still a valid profile */
+	for (uint32_t f = 0; f < p->o.nfuncs; f++) {
+		const struct pprof_func *fn = &p->o.funcs[f];
+		size_t k;
+
+		if (!used[f])
+			continue;
+		k = (str_hash(fn->name ? fn->name : "?") ^ str_hash(fn->file ? fn->file : "")) &
+		    (cap - 1);
+		for (; h[k]; k = (k + 1) & (cap - 1)) {
+			if (same_func(&p->o.funcs[h[k] - 1], fn)) {
+				fid[f] = h[k] - 1;
+				break;
+			}
+		}
+		if (!h[k])
+			h[k] = f + 1;
+	}
+	free(h);
+}
+
 int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 {
 	struct pb pb = {}, sub = {}, sub2 = {}, packed = {};
 	struct strtab st = {};
 	uint32_t unknown = p->o.nfuncs;	/* id of "?" */
 	bool *used = calloc(p->o.nfuncs + 1, sizeof(*used));
+	uint32_t *fid = calloc(p->o.nfuncs + 1, sizeof(*fid));
+	int *start_line = calloc(p->o.nfuncs + 1, sizeof(*start_line));
 	char gbuf[32];
 	int err = 0;
 
 	*buf = NULL;
 	*len = 0;
-	if (!used)
+	if (!used || !fid || !start_line) {
+		free(used);
+		free(fid);
+		free(start_line);
 		return -ENOMEM;
+	}
+	for (uint32_t f = 0; f <= p->o.nfuncs; f++) {
+		fid[f] = f;
+		start_line[f] = f < p->o.nfuncs ? p->o.funcs[f].line : 0;
+	}
 	str_idx(&st, "");
-	put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, "calls", "count");
-	put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, "time", "nanoseconds");
+	if (p->o.sample_type) {
+		put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, p->o.sample_type,
+			       p->o.sample_unit);
+	} else {
+		put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, "calls", "count");
+		put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, "time", "nanoseconds");
+	}
 
 	for (size_t i = 0; i < p->cap; i++) {
 		const struct sample *s = p->tab[i];
@@ -367,12 +450,18 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 		}
 		pb_msg(&sub, SAMPLE_LOCATION_ID, &packed);
 		pb_varint(&packed, (uint64_t)s->calls);
-		pb_varint(&packed, (uint64_t)s->ns);
+		if (!p->o.sample_type)
+			pb_varint(&packed, (uint64_t)s->ns);
 		pb_msg(&sub, SAMPLE_VALUE, &packed);
 		snprintf(gbuf, sizeof(gbuf), "%lld", (long long)s->goid);
 		pb_int(&sub2, LABEL_KEY, str_idx(&st, "goroutine"));
 		pb_int(&sub2, LABEL_STR, str_idx(&st, gbuf));
 		pb_msg(&sub, SAMPLE_LABEL, &sub2);
+		for (int k = 0; k < s->nlabels; k++) {
+			pb_int(&sub2, LABEL_KEY, str_idx(&st, s->labels[2 * k]));
+			pb_int(&sub2, LABEL_STR, str_idx(&st, s->labels[2 * k + 1]));
+			pb_msg(&sub, SAMPLE_LABEL, &sub2);
+		}
 		pb_msg(&pb, PROFILE_SAMPLE, &sub);
 	}
 
@@ -394,6 +483,13 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 		pb_int(&sub, MAP_HAS_INLINE_FRAMES, 1);
 		pb_msg(&pb, PROFILE_MAPPING, &sub);
 	}
+	if (p->o.positions) {
+		share_functions(p, used, fid);
+		for (uint32_t f = 0; f < p->o.nfuncs; f++)
+			if (used[f] && fid[f] != f && p->o.funcs[f].line > 0 &&
+			    p->o.funcs[f].line < start_line[fid[f]])
+				start_line[fid[f]] = p->o.funcs[f].line;
+	}
 	for (uint32_t f = 0; f <= p->o.nfuncs; f++) {
 		const struct pprof_func *fn = f < p->o.nfuncs ? &p->o.funcs[f] : NULL;
 		const char *name = fn && fn->name ? fn->name : "?";
@@ -401,31 +497,38 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 
 		if (!used[f])
 			continue;
-		/* Location: one per function, at its entry */
+		/* Location: one per function at its entry, or one per position */
 		pb_int(&sub, LOC_ID, (uint64_t)f + 1);
 		pb_int(&sub, LOC_MAPPING_ID, p->o.binary ? 1 : 0);
 		pb_int(&sub, LOC_ADDRESS, fn ? fn->addr : 0);
-		pb_int(&sub2, LINE_FUNCTION_ID, (uint64_t)f + 1);
+		pb_int(&sub2, LINE_FUNCTION_ID, (uint64_t)fid[f] + 1);
 		pb_int(&sub2, LINE_LINE, fn && fn->line > 0 ? fn->line : 0);
 		pb_msg(&sub, LOC_LINE, &sub2);
 		pb_msg(&pb, PROFILE_LOCATION, &sub);
+		if (fid[f] != f)
+			continue;
 		/* Function */
 		ni = str_idx(&st, name);
 		pb_int(&sub, FUNC_ID, (uint64_t)f + 1);
 		pb_int(&sub, FUNC_NAME, ni);
 		pb_int(&sub, FUNC_SYSTEM_NAME, ni);
 		pb_int(&sub, FUNC_FILENAME, str_idx(&st, fn ? fn->file : NULL));
-		pb_int(&sub, FUNC_START_LINE, fn && fn->line > 0 ? fn->line : 0);
+		pb_int(&sub, FUNC_START_LINE, fn && fn->line > 0 ? start_line[f] : 0);
 		pb_msg(&pb, PROFILE_FUNCTION, &sub);
 	}
 
 	pb_int(&pb, PROFILE_TIME_NANOS, p->o.time_ns);
 	pb_int(&pb, PROFILE_DURATION_NANOS, p->duration_ns);
-	put_value_type(&pb, &sub, &st, PROFILE_PERIOD_TYPE, "time", "nanoseconds");
+	if (p->o.sample_type)
+		put_value_type(&pb, &sub, &st, PROFILE_PERIOD_TYPE, p->o.sample_type,
+			       p->o.sample_unit);
+	else
+		put_value_type(&pb, &sub, &st, PROFILE_PERIOD_TYPE, "time", "nanoseconds");
 	pb_int(&pb, PROFILE_PERIOD, 1);
 	for (int i = 0; i < p->o.ncomments; i++)
 		pb_int(&pb, PROFILE_COMMENT, str_idx(&st, p->o.comments[i]));
-	pb_int(&pb, PROFILE_DEFAULT_SAMPLE_TYPE, str_idx(&st, "time"));
+	pb_int(&pb, PROFILE_DEFAULT_SAMPLE_TYPE,
+	       str_idx(&st, p->o.sample_type ? p->o.sample_type : "time"));
 	for (size_t i = 0; i < st.n; i++)
 		pb_bytes(&pb, PROFILE_STRING_TABLE, st.s[i], strlen(st.s[i]));
 
@@ -444,6 +547,8 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 	free(sub2.b);
 	free(packed.b);
 	free(used);
+	free(fid);
+	free(start_line);
 	return err;
 }
 

@@ -29,6 +29,14 @@ struct pprof_func {
 struct pprof_opts {
 	const struct pprof_func *funcs;	/* indexed by the stacks' function ids */
 	uint32_t nfuncs;
+	/* A one-value profile (e.g. "goroutine"/"count" for a goroutine
+	 * profile, as the runtime writes it): one sample value and the period
+	 * type of that name; NULL: the calls + time pair above. */
+	const char *sample_type, *sample_unit;
+	/* funcs[] are positions, not functions: each is a Location at its addr
+	 * with one Line at its line, and entries of one name and file share a
+	 * Function (whose start line is their smallest line). */
+	bool positions;
 	int64_t time_ns;		/* wall clock of the start, 0: none */
 	const char *binary;		/* the traced executable, NULL: no Mapping */
 	const char *const *comments;	/* optional, ncomments strings */
@@ -48,6 +56,11 @@ void pprof_free(struct pprof *p);
  */
 int pprof_add(struct pprof *p, int64_t goid, const uint32_t *stack, int n, int64_t calls,
 	      int64_t ns);
+
+/* The same with string labels (key, value pairs) on the sample; they are
+ * set when the sample is created (later calls keep the first set). */
+int pprof_add_labeled(struct pprof *p, int64_t goid, const uint32_t *stack, int n, int64_t calls,
+		      int64_t ns, const char *const *labels, int nlabels);
 
 /* Total of each value over all samples so far. */
 void pprof_totals(const struct pprof *p, int64_t *calls, int64_t *ns);

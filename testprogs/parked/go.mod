@@ -1,0 +1,3 @@
+module gotrace.test/parked
+
+go 1.18

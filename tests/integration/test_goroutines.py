@@ -1,0 +1,294 @@
+"""gotrace goroutines -p PID against the runtime's own goroutine dump.
+
+testprogs/parked parks goroutines in every common way (channels, select,
+mutexes, WaitGroup, Cond, sleep, IO wait, a blocking system call, locked to
+a thread, closures, method values, go f(args), inlined calls, generics,
+labels, deep recursion, a goroutine started by another one), has a GC see
+them all waiting, and on SIGUSR1 writes runtime.Stack(buf, true) and its
+goroutine profile (debug=1 text) while they are all parked: the truth.
+Then gotrace reads the same process from outside, and for every build in
+the manifest (Go 1.17-1.27 x default / PIE / stripped / PIE-stripped):
+
+- the dump: the same goroutines, and for each one the same text block as
+  the runtime's (header with the status words, frames with arguments,
+  file:line and offsets, elision, "created by ... in goroutine N"), except
+  the dumping goroutine itself (running in the truth);
+- --json: goid, status words, frames (func, file, line) and created_by
+  equal the truth's, parsed from its text; wait_ns brackets the GC the
+  program made (the runtime's waitsince is that collection's start);
+- --group: the goroutine profile's debug=1 text, group for group (counts,
+  PCs, labels, frame lines), the dumping goroutine's group aside;
+- --pprof: `go tool pprof -traces` reads the profile, one sample per
+  goroutine of the dump;
+- Go 1.26+: with GODEBUG=tracebacklabels=1 the header carries the labels
+  as the runtime prints them.
+Also: a clear error and exit status 1 for a dead pid, a non-Go process and
+a kernel thread.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+
+HOST_GO = os.environ.get("GO", "/usr/local/go/bin/go")
+
+
+def _builds():
+    out = [b for b in harness.testprog_builds()
+           if b["prog"] == "parked" and b["goarch"] == harness.HOSTARCH]
+    if not out:
+        raise harness.Skip("no parked builds: run scripts/build-testprogs.sh")
+    return sorted(out, key=lambda b: ([int(x) for x in b["go"][2:].split(".")], b["variant"]))
+
+
+def _label(b):
+    return "%s/%s" % (b["go"], b["variant"])
+
+
+class Parked:
+    """A running testprogs/parked whose truth files were written."""
+
+    def __init__(self, path, env=None):
+        self.dir = tempfile.mkdtemp(prefix="gotrace-goroutines.")
+        self.out = os.path.join(self.dir, "truth.txt")
+        self.p = subprocess.Popen([path, "-out", self.out], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, **(env or {})))
+        line = self.p.stdout.readline()
+        if not line:
+            raise AssertionError("parked exited: %s" % self.p.stderr.read()[-500:])
+        self.ready = json.loads(line)
+        self.pid = self.ready["pid"]
+
+    def dump(self):
+        self.p.send_signal(signal.SIGUSR1)
+        ev = json.loads(self.p.stdout.readline())
+        assert ev["event"] == "dumped", ev
+        with open(self.out) as f:
+            self.truth = f.read()
+        with open(self.out + ".group") as f:
+            self.group = f.read()
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+        shutil.rmtree(self.dir, True)
+
+
+def _blocks(text):
+    """goid -> the goroutine's block of the dump text."""
+    out = {}
+    for b in text.strip("\n").split("\n\n"):
+        m = re.match(r"goroutine (\d+) ", b)
+        if m:
+            out[int(m.group(1))] = b.strip("\n")
+    return out
+
+
+def _parse_block(b):
+    """(status words, [(func, file, line)], created_by (func, file, line, goid) or None)."""
+    lines = b.split("\n")
+    status = re.match(r"goroutine \d+ \[([^\]]*)\]", lines[0]).group(1)
+    status = re.sub(r", \d+ minutes", "", status).replace(", locked to thread", "")
+    frames, created = [], None
+    i = 1
+    while i + 1 < len(lines):
+        head, pos = lines[i], lines[i + 1]
+        if head.startswith("..."):
+            i += 1
+            continue
+        m = re.match(r"\t(.*):(\d+)(?: \+0x[0-9a-f]+)?$", pos)
+        if not m:
+            i += 1
+            continue
+        if head.startswith("created by "):
+            c = re.match(r"created by (\S+)(?: in goroutine (\d+))?$", head)
+            created = (c.group(1), m.group(1), int(m.group(2)),
+                       int(c.group(2)) if c.group(2) else None)
+        else:
+            # the argument list: the last parentheses, which hold no others
+            frames.append((re.sub(r"\([^()]*\)$", "", head), m.group(1), int(m.group(2))))
+        i += 2
+    return status, frames, created
+
+
+def _first_diff(a, b):
+    al, bl = a.split("\n"), b.split("\n")
+    for k in range(max(len(al), len(bl))):
+        x = al[k] if k < len(al) else "<none>"
+        y = bl[k] if k < len(bl) else "<none>"
+        if x != y:
+            return "line %d: truth %r, gotrace %r" % (k + 1, x, y)
+    return ""
+
+
+def _gotrace(args, **kw):
+    return harness.run([harness.GOTRACE, "goroutines", "-q"] + args, **kw)
+
+
+def _check_dump(name, pk, ours):
+    truth, mine = _blocks(pk.truth), _blocks(ours)
+    dumper = pk.ready["dumper"]
+    tset, mset = set(truth) - {dumper}, set(mine) - {dumper}
+    harness.check(name + ": same goroutines", tset == mset,
+                  "only in truth %s, only in gotrace %s" % (sorted(tset - mset), sorted(mset - tset)))
+    bad = [g for g in sorted(tset & mset) if truth[g] != mine[g]]
+    harness.check(name + ": same text, %d goroutines" % len(tset & mset), not bad,
+                  "goroutines %s differ; goroutine %d: %s" % (
+                      bad, bad[0], _first_diff(truth[bad[0]], mine[bad[0]])) if bad else "")
+    # The kinds the program parks must all be there.
+    words = {_parse_block(truth[g])[0] for g in tset}
+    harness.check(name + ": parking kinds present", len(words) >= 9 and "syscall" in words and
+                  "IO wait" in words and "sleep" in words, str(sorted(words)))
+
+
+def _check_json(name, pk, js, t0, t1):
+    truth = _blocks(pk.truth)
+    dumper = pk.ready["dumper"]
+    objs = {o["goid"]: o for o in map(json.loads, js.splitlines())}
+    bad, waits = [], []
+    for g, b in truth.items():
+        if g == dumper or g not in objs:
+            continue
+        o = objs[g]
+        status, frames, created = _parse_block(b)
+        words = o["wait_reason"] or o["status"]
+        got = [(f["func"], f["file"], f["line"]) for f in o.get("stack", [])]
+        # the text elides the middle of deep stacks; the JSON keeps them all
+        if "frames elided" in b or "additional frames elided" in b:
+            got = got[:50] + got[-50:] if len(got) > 100 and "frames elided..." in b else got[:len(frames)]
+        cb = o.get("created_by")
+        cb = (cb["func"], cb["file"], cb["line"], cb["goid"]) if cb else None
+        if (words, got, cb) != (status, frames, created):
+            bad.append((g, (words, status), got[:2], frames[:2], cb, created))
+        if o["wait_ns"] is not None:
+            waits.append(o["wait_ns"])
+    harness.check(name + ": --json matches the dump", not bad, str(bad[:2]))
+    # waitsince = start of the GC the program made: within [gc_start, gc_end],
+    # so wait_ns, read between t0 and t1, lies in [t0 - gc_end, t1 - gc_start].
+    lo, hi = t0 - pk.ready["gc_end"], t1 - pk.ready["gc_start"]
+    out = [w for w in waits if not lo <= w <= hi]
+    harness.check(name + ": wait_ns from the GC's start", len(waits) >= 10 and not out,
+                  "%d waits, outside [%d, %d]: %s" % (len(waits), lo, hi, out[:3]))
+
+
+def _groups(text):
+    """The debug=1 text as {'@ pcs' line + labels + frame lines: count}."""
+    out = {}
+    for rec in text.split("\n\n"):
+        lines = [l for l in rec.strip("\n").split("\n") if not l.startswith("goroutine profile:")]
+        if not lines:
+            continue
+        m = re.match(r"(\d+) (@.*)$", lines[0])
+        if not m:
+            continue
+        out["\n".join([m.group(2)] + lines[1:])] = int(m.group(1))
+    return out
+
+
+def _check_group(name, pk, ours):
+    truth, mine = _groups(pk.group), _groups(ours)
+    # The dumping goroutine's stack differs (writing the profile / parked).
+    truth = {k: v for k, v in truth.items() if "main.main+" not in k}
+    mine = {k: v for k, v in mine.items() if "main.main+" not in k}
+    diff = [(k.split("\n")[2:4], truth.get(k), mine.get(k)) for k in set(truth) | set(mine)
+            if truth.get(k) != mine.get(k)]
+    harness.check(name + ": --group matches the profile, %d groups" % len(truth), not diff,
+                  str(diff[:3]))
+    total = re.match(r"goroutine profile: total (\d+)", ours)
+    want = re.match(r"goroutine profile: total (\d+)", pk.group)
+    harness.check(name + ": --group total", total and want and total.group(1) == want.group(1),
+                  "%s vs %s" % (total and total.group(0), want and want.group(0)))
+
+
+def _check_pprof(name, pk, nlisted):
+    if not os.access(HOST_GO, os.X_OK):
+        harness.skip(name + ": --pprof", "no Go toolchain to run go tool pprof")
+        return
+    path = os.path.join(pk.dir, "g.pb.gz")
+    _gotrace(["-p", str(pk.pid), "--pprof", path])
+    p = harness.run([HOST_GO, "tool", "pprof", "-traces", path], check_rc=False,
+                    env=dict(os.environ, GOTOOLCHAIN="local", HOME=pk.dir))
+    samples = p.stdout.count("-----------+-------")
+    harness.check(name + ": --pprof read by go tool pprof", p.returncode == 0 and
+                  samples >= nlisted - 1 and "main.chanRecv" in p.stdout and
+                  "goroutine" in p.stdout,
+                  "rc %d, %d samples for %d goroutines: %s" % (
+                      p.returncode, samples, nlisted, (p.stderr or p.stdout)[-300:]))
+
+
+def test_matches_runtime_dump():
+    """Every build: dump, --json, --group and (newest Go) --pprof vs the truth."""
+    harness.need_root(hint="run make")
+    builds = _builds()
+    newest = builds[-1]["go"]
+    for b in builds:
+        name = _label(b)
+        pk = Parked(b["path"])
+        try:
+            pk.dump()
+            ours = _gotrace(["-p", str(pk.pid)]).stdout
+            _check_dump(name, pk, ours)
+            t0 = time.monotonic_ns()
+            js = _gotrace(["-p", str(pk.pid), "--json"]).stdout
+            t1 = time.monotonic_ns()
+            _check_json(name, pk, js, t0, t1)
+            _check_group(name, pk, _gotrace(["-p", str(pk.pid), "--group"]).stdout)
+            if b["go"] == newest and b["variant"] in ("default", "pie-stripped"):
+                _check_pprof(name, pk, len(_blocks(ours)))
+        finally:
+            pk.close()
+
+
+def test_labels_in_header():
+    """Go 1.26+ with GODEBUG=tracebacklabels=1: the labels in the header."""
+    harness.need_root(hint="run make")
+    builds = [b for b in _builds() if harness.go_minor(b["go"]) >= 26 and
+              b["variant"] in ("default", "pie-stripped")]
+    if not builds:
+        raise harness.Skip("no Go 1.26+ parked build")
+    for b in builds:
+        pk = Parked(b["path"], env={"GODEBUG": "tracebacklabels=1"})
+        try:
+            pk.dump()
+            ours = _gotrace(["-p", str(pk.pid)]).stdout
+            truth = _blocks(pk.truth)
+            lab = [g for g, t in truth.items() if "r-17" in t.split("\n")[0]]
+            harness.check(_label(b) + ": truth has labels in a header", len(lab) == 1,
+                          str([t.split("\n")[0] for t in truth.values()][:3]))
+            mine = _blocks(ours)
+            harness.check(_label(b) + ": labelled header", lab and
+                          mine.get(lab[0], "").split("\n")[0] == truth[lab[0]].split("\n")[0],
+                          "%r vs %r" % (lab and mine.get(lab[0], "").split("\n")[0],
+                                        lab and truth[lab[0]].split("\n")[0]))
+        finally:
+            pk.close()
+
+
+def test_errors():
+    """Dead pid, non-Go process, kernel thread: one line, exit 1."""
+    harness.need_root(hint="run make")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        cases = [("dead pid", str(dead.pid), "no process"),
+                 ("not Go", str(sleeper.pid), "not a Go program"),
+                 ("kernel thread", "2", "kernel thread"),
+                 ("bad pid", "abc", "invalid pid")]
+        for what, pid, want in cases:
+            p = harness.run([harness.GOTRACE, "goroutines", "-p", pid], check_rc=False)
+            lines = p.stderr.strip().split("\n")
+            harness.check("error: " + what, p.returncode in (1, 2) and len(lines) == 1 and
+                          want in lines[0] and not p.stdout,
+                          "rc %d, stderr %r" % (p.returncode, p.stderr))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
