@@ -172,6 +172,9 @@ struct gosym_runtime_offsets {
 	int g_labels;		  /* pprof labels pointer (see labels in
 				   * struct gosym_goroutine_facts) */
 	int g_cleanups;		  /* runningCleanups (atomic.Bool), -1 before Go 1.25 */
+	int g_trackingseq;	  /* trackingSeq (uint8): +1 at every transition out of
+				   * _Grunning, so it tells a goroutine that parked
+				   * again at the same place from one that never ran */
 	/* runtime.m */
 	int m_curg;
 	int m_g0;

@@ -43,6 +43,7 @@ static void offsets_unknown(struct gosym_runtime_offsets *rt)
 	rt->g_waitreason = rt->g_startpc = rt->g_gopc = rt->g_parentgoid = -1;
 	rt->g_sched_bp = rt->g_sched_lr = rt->g_syscallsp = rt->g_syscallpc = -1;
 	rt->g_waitsince = rt->g_lockedm = rt->g_labels = rt->g_cleanups = -1;
+	rt->g_trackingseq = -1;
 	rt->m_curg = rt->m_g0 = rt->m_procid = rt->m_id = -1;
 	rt->tls_g = 0;
 	rt->source = NULL;
@@ -200,6 +201,7 @@ static int dwarf_read_offsets(Dwarf *dw, bool all_cus, struct gosym_runtime_offs
 	rt->g_lockedm = member_offset(gt, "lockedm");
 	rt->g_labels = member_offset(gt, "labels");
 	rt->g_cleanups = member_offset(gt, "runningCleanups");
+	rt->g_trackingseq = member_offset(gt, "trackingSeq");
 	rt->m_curg = member_offset(mt, "curg");
 	rt->m_g0 = member_offset(mt, "g0");
 	rt->m_procid = member_offset(mt, "procid");

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 	X(g_stack_lo) X(g_stack_hi) X(g_m) X(g_sched) X(g_sched_sp) X(g_sched_pc)        \
 	X(g_atomicstatus) X(g_goid) X(g_waitreason) X(g_startpc) X(g_gopc)               \
 	X(g_parentgoid) X(g_sched_bp) X(g_sched_lr) X(g_syscallsp) X(g_syscallpc)       \
-	X(g_waitsince) X(g_lockedm) X(g_labels) X(g_cleanups)                            \
+	X(g_waitsince) X(g_lockedm) X(g_labels) X(g_cleanups) X(g_trackingseq)           \
 	X(m_curg) X(m_g0) X(m_procid) X(m_id)
 
 static json_t *hexstr(uint64_t v)

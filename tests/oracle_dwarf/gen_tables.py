@@ -19,7 +19,7 @@ import sys
 FIELDS = ["g_stack_lo", "g_stack_hi", "g_m", "g_sched", "g_sched_sp", "g_sched_pc",
           "g_atomicstatus", "g_goid", "g_waitreason", "g_startpc", "g_gopc",
           "g_parentgoid", "g_sched_bp", "g_sched_lr", "g_syscallsp", "g_syscallpc",
-          "g_waitsince", "g_lockedm", "g_labels", "g_cleanups",
+          "g_waitsince", "g_lockedm", "g_labels", "g_cleanups", "g_trackingseq",
           "m_curg", "m_g0", "m_procid", "m_id"]
 
 

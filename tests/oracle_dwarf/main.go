@@ -119,6 +119,7 @@ func main() {
 		"g_lockedm":      member(g, "lockedm"),
 		"g_labels":       member(g, "labels"),
 		"g_cleanups":     member(g, "runningCleanups"),
+		"g_trackingseq":  member(g, "trackingSeq"),
 		"m_curg":         member(m, "curg"),
 		"m_g0":           member(m, "g0"),
 		"m_procid":       member(m, "procid"),

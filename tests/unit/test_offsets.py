@@ -44,7 +44,7 @@ from harness import Skip, check  # noqa: E402
 OFFSET_KEYS = ["g_stack_lo", "g_stack_hi", "g_m", "g_sched", "g_sched_sp", "g_sched_pc",
                "g_atomicstatus", "g_goid", "g_waitreason", "g_startpc", "g_gopc",
                "g_parentgoid", "g_sched_bp", "g_sched_lr", "g_syscallsp", "g_syscallpc",
-               "g_waitsince", "g_lockedm", "g_labels", "g_cleanups",
+               "g_waitsince", "g_lockedm", "g_labels", "g_cleanups", "g_trackingseq",
                "m_curg", "m_g0", "m_procid", "m_id"]
 TABLE_ARCHES = ("amd64", "arm64")
 HOST_GO = os.environ.get("GO", "/usr/local/go/bin/go")

@@ -118,6 +118,7 @@ func main() {
 		"g_lockedm":      offset(sizes, g, "lockedm"),
 		"g_labels":       offset(sizes, g, "labels"),
 		"g_cleanups":     offset(sizes, g, "runningCleanups"),
+		"g_trackingseq":  offset(sizes, g, "trackingSeq"),
 		"m_curg":         offset(sizes, m, "curg"),
 		"m_g0":           offset(sizes, m, "g0"),
 		"m_procid":       offset(sizes, m, "procid"),
