@@ -363,7 +363,7 @@ static json_t *goroutine_json(struct gr_target *t, struct gr_tb *tb, const struc
 	}
 	if (gr_tb_stack(tb, s, i, &st))
 		return o;
-	if (st->created.func) {
+	if (st->created.func && st->created.shown) {
 		json_t *c = frame_json(tb, st->created.func, st->created.file, st->created.line,
 				       false);
 

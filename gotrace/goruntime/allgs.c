@@ -54,7 +54,7 @@ static size_t g_bytes(const struct gosym_runtime_offsets *o)
 	int f[] = { o->g_stack_hi, o->g_m, o->g_sched_sp, o->g_sched_pc, o->g_sched_bp,
 		    o->g_sched_lr, o->g_syscallsp, o->g_syscallpc, o->g_atomicstatus, o->g_goid,
 		    o->g_waitsince, o->g_waitreason, o->g_lockedm, o->g_parentgoid, o->g_gopc,
-		    o->g_startpc, o->g_labels, o->g_cleanups };
+		    o->g_startpc, o->g_labels, o->g_cleanups, o->g_trackingseq };
 	int max = 0;
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -87,6 +87,7 @@ static void decode(const struct gr_target *t, const uint8_t *raw, struct gr_g *g
 	g->lockedm = rd64(raw, o->g_lockedm);
 	g->labels = rd64(raw, o->g_labels);
 	g->running_cleanups = o->g_cleanups >= 0 && raw[o->g_cleanups];
+	g->park_seq = o->g_trackingseq >= 0 ? raw[o->g_trackingseq] : 0;
 }
 
 /* State of a freshly decoded g and, for a live one, its saved context.
@@ -130,7 +131,8 @@ static bool validate(const struct gr_target *t, struct gr_g *g)
 /* The fields whose change means the goroutine ran while we read it. */
 static bool same(const struct gr_g *a, const struct gr_g *b)
 {
-	return a->goid == b->goid && a->status == b->status && a->sched_pc == b->sched_pc &&
+	return a->goid == b->goid && a->status == b->status && a->park_seq == b->park_seq &&
+	       a->sched_pc == b->sched_pc &&
 	       a->sched_sp == b->sched_sp && a->syscall_pc == b->syscall_pc &&
 	       a->syscall_sp == b->syscall_sp && a->stack_lo == b->stack_lo &&
 	       a->stack_hi == b->stack_hi;

@@ -109,6 +109,7 @@ struct gr_g {
 	uint64_t gopc, startpc;		/* run-time addresses */
 	uint64_t m, lockedm, labels;	/* raw pointers (0 = none) */
 	bool running_cleanups;		/* Go 1.25+ g.runningCleanups */
+	uint8_t park_seq;		/* g.trackingSeq: changes whenever it stops running */
 	int32_t tid;			/* thread of a running goroutine (m.procid), 0 unknown */
 	enum gr_g_state state;
 	/* The saved context the stack is read from (sched or syscall). */

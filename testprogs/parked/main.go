@@ -14,12 +14,20 @@
 // Usage: parked -out FILE [-n N]
 //
 //	-n N   also park N extra goroutines in a channel receive (benchmarks)
+//	-leak D   leak a goroutine (blocked in main.leakOne for ever) every D,
+//	          printing {"event":"leaked","total":N} each time
+//	-work     run a CPU loop and print {"event":"work","ops":N,"ns":T,"end":E}
+//	          every 100 ms (E: CLOCK_MONOTONIC at the end; benchmarks: the
+//	          cost of being read)
 //
 // Output, one JSON object per line on stdout:
 //
 //	{"event":"ready","pid":1234,"go":"go1.26.8","dumper":1,"parked":23,
 //	 "gc_start":T0,"gc_end":T1}
-//	{"event":"dumped","bytes":12345}
+//	{"event":"dumped","bytes":12345,"stack_ns":T}
+//
+// stack_ns is how long runtime.Stack(buf, true) took (the world is stopped
+// meanwhile).
 //
 // "dumper" is the goroutine that writes the dump (it is "running" in the
 // truth and parked in gotrace's view); it is the main goroutine.  gc_start
@@ -167,6 +175,39 @@ func labelled(c chan int) {
 }
 
 //go:noinline
+func leakOne(c chan int) { <-c }
+
+//go:noinline
+func leaker(every time.Duration, c chan int, enc *json.Encoder) {
+	for total := 1; ; total++ {
+		time.Sleep(every)
+		go leakOne(c)
+		enc.Encode(map[string]interface{}{"event": "leaked", "total": total})
+	}
+}
+
+var sink uint64
+
+// work counts loop iterations per 100 ms: the progress a benchmark
+// compares with and without a reader.
+//
+//go:noinline
+func work(enc *json.Encoder) {
+	for {
+		start := time.Now()
+		ops := 0
+		for time.Since(start) < 100*time.Millisecond {
+			for i := 0; i < 1000; i++ {
+				sink = sink*6364136223846793005 + 1442695040888963407
+			}
+			ops += 1000
+		}
+		enc.Encode(map[string]interface{}{"event": "work", "ops": ops,
+			"ns": time.Since(start).Nanoseconds(), "end": monoNow()})
+	}
+}
+
+//go:noinline
 func spawner(c chan int, done chan struct{}) {
 	start(func() { chanRecv(c) })
 	close(done)
@@ -190,6 +231,8 @@ func writeFile(name string, data []byte) {
 func main() {
 	out := flag.String("out", "", "write the runtime's goroutine dump here on SIGUSR1")
 	extra := flag.Int("n", 0, "extra goroutines parked in a channel receive")
+	leak := flag.Duration("leak", 0, "leak a goroutine every this long")
+	doWork := flag.Bool("work", false, "run a CPU loop and report its rate")
 	flag.Parse()
 
 	never := make(chan int)  // nobody sends: receivers park
@@ -275,17 +318,26 @@ func main() {
 	enc.Encode(map[string]interface{}{"event": "ready", "pid": os.Getpid(),
 		"go": runtime.Version(), "dumper": goid(), "parked": atomic.LoadInt32(&parked),
 		"gc_start": gcStart, "gc_end": gcEnd})
+	if *leak > 0 {
+		go leaker(*leak, never, enc)
+	}
+	if *doWork {
+		go work(enc)
+	}
 	for range sig {
 		// The signal goroutine goes back to waiting for the next one.
 		time.Sleep(200 * time.Millisecond)
-		buf := make([]byte, 64<<20)
+		buf := make([]byte, 256<<20)
+		t0 := monoNow()
 		buf = buf[:runtime.Stack(buf, true)]
-		var group bytes.Buffer
-		pprof.Lookup("goroutine").WriteTo(&group, 1)
+		stackNs := monoNow() - t0
 		if *out != "" {
+			var group bytes.Buffer
+			pprof.Lookup("goroutine").WriteTo(&group, 1)
 			writeFile(*out+".group", group.Bytes())
 			writeFile(*out, buf)
 		}
-		enc.Encode(map[string]interface{}{"event": "dumped", "bytes": len(buf)})
+		enc.Encode(map[string]interface{}{"event": "dumped", "bytes": len(buf),
+			"stack_ns": stackNs})
 	}
 }
