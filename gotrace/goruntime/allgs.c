@@ -48,6 +48,16 @@ static uint32_t rd32(const uint8_t *raw, int off)
 	return v;
 }
 
+static size_t span(const int *f, size_t n)
+{
+	int max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (f[i] > max)
+			max = f[i];
+	return ((size_t)max + 8 + 7) & ~(size_t)7;
+}
+
 /* Bytes of a g we read: up to the last field we decode. */
 static size_t g_bytes(const struct gosym_runtime_offsets *o)
 {
@@ -55,12 +65,18 @@ static size_t g_bytes(const struct gosym_runtime_offsets *o)
 		    o->g_sched_lr, o->g_syscallsp, o->g_syscallpc, o->g_atomicstatus, o->g_goid,
 		    o->g_waitsince, o->g_waitreason, o->g_lockedm, o->g_parentgoid, o->g_gopc,
 		    o->g_startpc, o->g_labels, o->g_cleanups, o->g_trackingseq };
-	int max = 0;
 
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (f[i] > max)
-			max = f[i];
-	return ((size_t)max + 8 + 7) & ~(size_t)7;
+	return span(f, sizeof(f) / sizeof(f[0]));
+}
+
+/* Bytes of a g the check after the stack copy reads: the fields same()
+ * compares (the rest of the buffer keeps the first read). */
+static size_t check_bytes(const struct gosym_runtime_offsets *o)
+{
+	int f[] = { o->g_stack_lo, o->g_stack_hi, o->g_sched_sp, o->g_sched_pc, o->g_syscallsp,
+		    o->g_syscallpc, o->g_atomicstatus, o->g_goid, o->g_trackingseq };
+
+	return span(f, sizeof(f) / sizeof(f[0]));
 }
 
 static void decode(const struct gr_target *t, const uint8_t *raw, struct gr_g *g)
@@ -143,19 +159,18 @@ struct round {
 	size_t *idx;		/* goroutines still to settle */
 	size_t n;
 	uint8_t *raw;		/* gbytes per entry of idx */
-	size_t gbytes;
+	size_t gbytes, cbytes;	/* read of a g, and of its check */
 	struct gr_mem_req *req;
 };
 
 /* Read the g of every goroutine in r into r->raw.  Unreadable ones are
  * marked skipped (idx entry set to SIZE_MAX). */
-static int read_gs(struct gr_target *t, struct gr_snapshot *s, struct round *r)
+static int read_gs(struct gr_target *t, struct gr_snapshot *s, struct round *r, size_t len)
 {
 	int err;
 
 	for (size_t k = 0; k < r->n; k++)
-		r->req[k] = (struct gr_mem_req){ r->ptrs[r->idx[k]], r->raw + k * r->gbytes,
-						 r->gbytes, 0 };
+		r->req[k] = (struct gr_mem_req){ r->ptrs[r->idx[k]], r->raw + k * r->gbytes, len, 0 };
 	if ((err = gr_mem_readv(t->mem, r->req, r->n)))
 		return err;
 	for (size_t k = 0; k < r->n; k++) {
@@ -228,7 +243,7 @@ static int round_run(struct gr_target *t, struct gr_snapshot *s, struct round *r
 	size_t keep = 0;
 	int err;
 
-	if ((err = read_gs(t, s, r)))
+	if ((err = read_gs(t, s, r, r->gbytes)))
 		return err;
 	for (size_t k = 0; k < r->n; k++) {
 		struct gr_g *g;
@@ -244,7 +259,7 @@ static int round_run(struct gr_target *t, struct gr_snapshot *s, struct round *r
 	}
 	if (o->stacks && (err = read_stacks(t, s, r, o->stack_max)))
 		return err;
-	if ((err = read_gs(t, s, r)))
+	if ((err = read_gs(t, s, r, r->cbytes)))
 		return err;
 	for (size_t k = 0; k < r->n; k++) {
 		struct gr_g *g, again;
@@ -344,6 +359,7 @@ int gr_snapshot_take(struct gr_target *t, const struct gr_snapshot_opts *opts,
 	r.ptrs = ptrs;
 	r.n = s->n;
 	r.gbytes = g_bytes(&t->info.off);
+	r.cbytes = check_bytes(&t->info.off);
 	s->g = calloc(s->n ? s->n : 1, sizeof(*s->g));
 	r.idx = malloc((s->n ? s->n : 1) * sizeof(*r.idx));
 	r.raw = malloc((s->n ? s->n : 1) * r.gbytes);

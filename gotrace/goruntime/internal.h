@@ -31,6 +31,16 @@ struct pool_ent {
 	uint64_t sympc;		/* link-time pc of this logical frame */
 };
 
+/* The "created by" of one gopc. */
+#define CREATED_CACHE 4096
+struct created_ent {
+	uint64_t pc;		/* key: link-time gopc; 0 = empty */
+	const char *func, *file;
+	int line;
+	uint64_t off;
+	bool ok, shown;
+};
+
 /* A traceback engine (traceback.h). */
 struct gr_tb {
 	struct gr_target *t;
@@ -46,6 +56,7 @@ struct gr_tb {
 	struct gr_frame *f;
 	int f_cap;
 	struct gr_stack st;
+	struct created_ent *created;	/* CREATED_CACHE entries */
 	char name[1024];
 	/* the stack the last gr_tb_stack walked (for args) */
 	const uint8_t *bytes;

@@ -28,7 +28,8 @@ int gr_tb_new(struct gr_target *t, struct gr_tb **out)
 	tb->in = gr_target_info(t);
 	tb->sym_mask = (1u << SYM_BUCKETS_LOG2) - 1;
 	tb->sym = calloc(tb->sym_mask + 1, sizeof(*tb->sym));
-	if (!tb->sym || dwunw_go_cache_new(1 << 16, &tb->cache)) {
+	tb->created = calloc(CREATED_CACHE, sizeof(*tb->created));
+	if (!tb->sym || !tb->created || dwunw_go_cache_new(1 << 16, &tb->cache)) {
 		gr_tb_free(tb);
 		return -ENOMEM;
 	}
@@ -41,6 +42,7 @@ void gr_tb_free(struct gr_tb *tb)
 	if (!tb)
 		return;
 	dwunw_go_cache_free(tb->cache);
+	free(tb->created);
 	free(tb->sym);
 	free(tb->pool);
 	free(tb->phys);
@@ -268,28 +270,51 @@ static int expand(struct gr_tb *tb, struct gr_stack *st, int nphys)
 	return 0;
 }
 
-static void created_by(struct gr_tb *tb, const struct gr_g *g, struct gr_created *c)
+/* printcreatedby() for a gopc (link-time), cached: most goroutines of a
+ * process come from a few go statements. */
+static const struct created_ent *created_get(struct gr_tb *tb, uint64_t pc)
 {
+	struct created_ent *e = &tb->created[(pc * 0x9E3779B97F4A7C15ULL) >> 52 & (CREATED_CACHE - 1)];
 	struct gosym_pcinfo pi;
-	uint64_t pc = g->gopc - tb->in->bias, tracepc = pc;
 	struct gr_frame fr = { 0 };
+	uint64_t tracepc = pc;
 
-	memset(c, 0, sizeof(*c));
-	if (!g->gopc || gosym_lookup_pc_line(tb->in->go, pc, &pi))
-		return;
+	if (e->pc == pc)
+		return e;
+	memset(e, 0, sizeof(*e));
+	e->pc = pc;
+	if (gosym_lookup_pc_line(tb->in->go, pc, &pi))
+		return e;
 	if (pc > pi.entry)
 		tracepc = pc - 1;
 	fr.func = pi.func;
 	fr.special = (uint8_t)pi.special;
-	/* showframe(f, gp, false, normal) and not the main goroutine */
-	c->shown = show_frame(tb, &fr, false, GOSYM_FN_NORMAL) && g->goid != 1;
-	c->func = pi.func;
-	c->goid = g->parent_goid > 0 ? g->parent_goid : 0;
-	c->off = pc > pi.entry ? pc - pi.entry : 0;
-	if (gosym_pc_line(tb->in->go, tracepc, &c->file, &c->line)) {
-		c->file = "?";
-		c->line = 0;
+	e->ok = true;
+	/* showframe(f, gp, false, normal) */
+	e->shown = show_frame(tb, &fr, false, GOSYM_FN_NORMAL);
+	e->func = pi.func;
+	e->off = pc > pi.entry ? pc - pi.entry : 0;
+	if (gosym_pc_line(tb->in->go, tracepc, &e->file, &e->line)) {
+		e->file = "?";
+		e->line = 0;
 	}
+	return e;
+}
+
+static void created_by(struct gr_tb *tb, const struct gr_g *g, struct gr_created *c)
+{
+	const struct created_ent *e;
+
+	memset(c, 0, sizeof(*c));
+	if (!g->gopc || !(e = created_get(tb, g->gopc - tb->in->bias))->ok)
+		return;
+	/* ... and not the main goroutine */
+	c->shown = e->shown && g->goid != 1;
+	c->func = e->func;
+	c->file = e->file;
+	c->line = e->line;
+	c->off = e->off;
+	c->goid = g->parent_goid > 0 ? g->parent_goid : 0;
 }
 
 /* Frame elision of the text, per version. */
