@@ -22,8 +22,10 @@ the manifest (Go 1.17-1.27 x default / PIE / stripped / PIE-stripped):
   goroutine of the dump;
 - Go 1.26+: with GODEBUG=tracebacklabels=1 the header carries the labels
   as the runtime prints them.
-Also: a clear error and exit status 1 for a dead pid, a non-Go process and
-a kernel thread.
+The same text comparison for testprogs/parkedcgo (cgo builds: goroutines
+blocked in C, one blocked in a Go callback called from C).  Also: a clear
+error and exit status 1 for a dead pid, a non-Go process and a kernel
+thread.
 """
 import json
 import os
@@ -40,11 +42,11 @@ import harness
 HOST_GO = os.environ.get("GO", "/usr/local/go/bin/go")
 
 
-def _builds():
+def _builds(prog="parked"):
     out = [b for b in harness.testprog_builds()
-           if b["prog"] == "parked" and b["goarch"] == harness.HOSTARCH]
+           if b["prog"] == prog and b["goarch"] == harness.HOSTARCH]
     if not out:
-        raise harness.Skip("no parked builds: run scripts/build-testprogs.sh")
+        raise harness.Skip("no %s builds: run scripts/build-testprogs.sh" % prog)
     return sorted(out, key=lambda b: ([int(x) for x in b["go"][2:].split(".")], b["variant"]))
 
 
@@ -73,8 +75,10 @@ class Parked:
         assert ev["event"] == "dumped", ev
         with open(self.out) as f:
             self.truth = f.read()
-        with open(self.out + ".group") as f:
-            self.group = f.read()
+        self.group = None
+        if os.path.exists(self.out + ".group"):
+            with open(self.out + ".group") as f:
+                self.group = f.read()
 
     def close(self):
         self.p.kill()
@@ -133,7 +137,7 @@ def _gotrace(args, **kw):
     return harness.run([harness.GOTRACE, "goroutines", "-q"] + args, **kw)
 
 
-def _check_dump(name, pk, ours):
+def _check_dump(name, pk, ours, kinds=True):
     truth, mine = _blocks(pk.truth), _blocks(ours)
     dumper = pk.ready["dumper"]
     tset, mset = set(truth) - {dumper}, set(mine) - {dumper}
@@ -143,6 +147,8 @@ def _check_dump(name, pk, ours):
     harness.check(name + ": same text, %d goroutines" % len(tset & mset), not bad,
                   "goroutines %s differ; goroutine %d: %s" % (
                       bad, bad[0], _first_diff(truth[bad[0]], mine[bad[0]])) if bad else "")
+    if not kinds:
+        return
     # The kinds the program parks must all be there.
     words = {_parse_block(truth[g])[0] for g in tset}
     harness.check(name + ": parking kinds present", len(words) >= 9 and "syscall" in words and
@@ -243,6 +249,23 @@ def test_matches_runtime_dump():
             _check_group(name, pk, _gotrace(["-p", str(pk.pid), "--group"]).stdout)
             if b["go"] == newest and b["variant"] in ("default", "pie-stripped"):
                 _check_pprof(name, pk, len(_blocks(ours)))
+        finally:
+            pk.close()
+
+
+def test_cgo_matches_runtime_dump():
+    """testprogs/parkedcgo (goroutines blocked in C, one in a Go callback
+    from C): the dump equals the runtime's, every cgo build."""
+    harness.need_root(hint="run make")
+    for b in _builds("parkedcgo"):
+        pk = Parked(b["path"])
+        try:
+            pk.dump()
+            ours = _gotrace(["-p", str(pk.pid)]).stdout
+            _check_dump("cgo " + _label(b), pk, ours, kinds=False)
+            in_c = [t for t in _blocks(pk.truth).values() if "_Cfunc_c_" in t]
+            harness.check("cgo %s: goroutines in C and in a callback" % _label(b), len(in_c) >= 3,
+                          "%d" % len(in_c))
         finally:
             pk.close()
 

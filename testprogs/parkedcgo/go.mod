@@ -1,0 +1,3 @@
+module gotrace.test/parkedcgo
+
+go 1.15
