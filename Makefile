@@ -157,6 +157,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(GOSYM_SRC) $(UNWIND_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ -lelf -ldw -lz
 
+# The goroutine reader's target also needs gotrace/goruntime.
+$(BUILD)/fuzz/fuzz_goroutines: tests/fuzz/fuzz_goroutines.c $(GOSYM_SRC) $(UNWIND_SRC) $(wildcard gotrace/goruntime/*.c)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ -lelf -ldw -lz
+
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 

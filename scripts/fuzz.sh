@@ -20,15 +20,42 @@ for b in want:
         shutil.copy(b["path"], dst)
 PY
 fi
+# fuzz_goroutines reads "process memory" against one real binary (the
+# newest non-PIE testprogs/parked build), seeded with memory recorded
+# from that program running (needs root to read /proc/PID/mem).
+GSEEDS=build/fuzz/seeds-goroutines
+mkdir -p "$GSEEDS"
+GOTRACE_FUZZ_GO=$(python3 -c '
+import json, sys
+try:
+    m = json.load(open("build/testprogs/manifest.json"))
+except OSError:
+    sys.exit(0)
+b = [x for x in m if x["prog"] == "parked" and x["variant"] == "default" and x["goarch"] == "amd64"]
+b.sort(key=lambda x: [int(v) for v in x["go"][2:].split(".")])
+print(b[-1]["path"] if b else "")')
+export GOTRACE_FUZZ_GO
+if [ -n "$GOTRACE_FUZZ_GO" ] && [ ! -s "$GSEEDS/parked" ] && [ "$(id -u)" = 0 ]; then
+	python3 tests/fuzz/goroutines_seed.py build/gotrace "$GOTRACE_FUZZ_GO" "$GSEEDS/parked" ||
+		echo "fuzz: no recorded seed for fuzz_goroutines"
+fi
 echo "fuzz: $(ls "$SEEDS" | wc -l) seed binaries, ${SECS}s per target"
 for f in build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	corpus=build/fuzz/corpus-$name
+	seeds=$SEEDS
+	if [ "$name" = fuzz_goroutines ]; then
+		if [ -z "$GOTRACE_FUZZ_GO" ]; then
+			echo "fuzz: $name FAILED: no testprogs/parked build (run scripts/build-testprogs.sh)"
+			exit 1
+		fi
+		seeds=$GSEEDS
+	fi
 	mkdir -p "$corpus"
 	echo "fuzz: $name"
 	if ! "$f" -max_total_time="$SECS" -max_len=8388608 -rss_limit_mb=4096 -timeout=20 \
-		-artifact_prefix=build/fuzz/crashes/ -print_final_stats=1 "$corpus" "$SEEDS" \
+		-artifact_prefix=build/fuzz/crashes/ -print_final_stats=1 "$corpus" "$seeds" \
 		> "build/fuzz/$name.log" 2>&1; then
 		tail -n 40 "build/fuzz/$name.log"
 		echo "fuzz: $name FAILED (log: build/fuzz/$name.log)"

@@ -342,7 +342,7 @@ static json_t *goroutine_json(struct gr_target *t, struct gr_tb *tb, const struc
 	json_t *o = json_object(), *a;
 
 	json_object_set_new(o, "goid", json_integer(g->goid));
-	json_object_set_new(o, "status", json_string((int)st_raw < in->facts.nstatus_names ?
+	json_object_set_new(o, "status", json_string(st_raw < (uint32_t)in->facts.nstatus_names ?
 						     in->facts.status_names[st_raw] : "???"));
 	json_object_set_new(o, "wait_reason", st_raw == GOSYM_G_WAITING && g->waitreason ?
 				   json_string(gr_status_string(t, g)) : json_null());

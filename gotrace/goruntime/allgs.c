@@ -115,7 +115,7 @@ static bool validate(const struct gr_target *t, struct gr_g *g)
 
 	g->ctx_pc = g->ctx_sp = g->ctx_lr = 0;
 	g->ctx_syscall = false;
-	if ((int)st >= fx->nstatus_names || !fx->status_names[st][0])
+	if (st >= (uint32_t)fx->nstatus_names || !fx->status_names[st][0])
 		return false;
 	if (st == GOSYM_G_IDLE || st == GOSYM_G_DEAD || st == GOSYM_G_DEADEXTRA) {
 		g->state = GR_G_DEAD;
@@ -169,12 +169,17 @@ static int read_gs(struct gr_target *t, struct gr_snapshot *s, struct round *r, 
 {
 	int err;
 
-	for (size_t k = 0; k < r->n; k++)
-		r->req[k] = (struct gr_mem_req){ r->ptrs[r->idx[k]], r->raw + k * r->gbytes, len, 0 };
+	for (size_t k = 0; k < r->n; k++) {
+		if (r->idx[k] == SIZE_MAX) /* found unreadable by an earlier read */
+			r->req[k] = (struct gr_mem_req){ 0, NULL, 0, 0 };
+		else
+			r->req[k] = (struct gr_mem_req){ r->ptrs[r->idx[k]], r->raw + k * r->gbytes,
+							 len, 0 };
+	}
 	if ((err = gr_mem_readv(t->mem, r->req, r->n)))
 		return err;
 	for (size_t k = 0; k < r->n; k++) {
-		if (r->req[k].err) {
+		if (r->idx[k] != SIZE_MAX && r->req[k].err) {
 			s->g[r->idx[k]].state = GR_G_SKIPPED;
 			r->idx[k] = SIZE_MAX;
 		}
@@ -439,7 +444,7 @@ const char *gr_status_string(const struct gr_target *t, const struct gr_g *g)
 			return t->info.waitreasons[g->waitreason];
 		return "unknown wait reason";
 	}
-	if ((int)st < fx->nstatus_names)
+	if (st < (uint32_t)fx->nstatus_names)
 		return fx->status_names[st];
 	return "???";
 }

@@ -63,6 +63,8 @@ void gr_mem_free(struct gr_mem *m)
 
 static int read_regions(struct gr_mem *m, uint64_t addr, void *buf, size_t len)
 {
+	if (!len)
+		return 0;
 	for (int i = 0; i < m->n; i++) {
 		if (addr >= m->addr[i] && addr - m->addr[i] <= m->len[i] &&
 		    len <= m->len[i] - (addr - m->addr[i])) {
