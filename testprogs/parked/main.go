@@ -16,6 +16,10 @@
 //	-n N   also park N extra goroutines in a channel receive (benchmarks)
 //	-leak D   leak a goroutine (blocked in main.leakOne for ever) every D,
 //	          printing {"event":"leaked","total":N} each time
+//	-churn N  N pairs of goroutines passing a value back and forth for ever,
+//	          through recursion of changing depth (stacks grow and shrink),
+//	          yielding in between: goroutines that change state all the
+//	          time, for the reader's consistency checks
 //	-work     run a CPU loop and print {"event":"work","ops":N,"ns":T,"end":E}
 //	          every 100 ms (E: CLOCK_MONOTONIC at the end; benchmarks: the
 //	          cost of being read)
@@ -207,6 +211,37 @@ func work(enc *json.Encoder) {
 	}
 }
 
+// churnRecurse goes n frames deep (1 KiB each, so deep calls grow the
+// stack) before passing v on.
+//
+//go:noinline
+func churnRecurse(n int, out chan int, v int) int {
+	var pad [1024]byte
+	pad[n%1024] = byte(v)
+	if n == 0 {
+		out <- v
+		runtime.Gosched()
+		return int(pad[0])
+	}
+	return churnRecurse(n-1, out, v) + int(pad[n%1024])
+}
+
+//go:noinline
+func churnLoop(in, out chan int) {
+	for v := range in {
+		churnRecurse(v%40, out, v+1)
+	}
+}
+
+func startChurn(pairs int) {
+	for i := 0; i < pairs; i++ {
+		a, b := make(chan int), make(chan int)
+		go churnLoop(a, b)
+		go churnLoop(b, a)
+		a <- i
+	}
+}
+
 //go:noinline
 func spawner(c chan int, done chan struct{}) {
 	start(func() { chanRecv(c) })
@@ -233,6 +268,7 @@ func main() {
 	extra := flag.Int("n", 0, "extra goroutines parked in a channel receive")
 	leak := flag.Duration("leak", 0, "leak a goroutine every this long")
 	doWork := flag.Bool("work", false, "run a CPU loop and report its rate")
+	churn := flag.Int("churn", 0, "pairs of goroutines changing state all the time")
 	flag.Parse()
 
 	never := make(chan int)  // nobody sends: receivers park
@@ -324,6 +360,7 @@ func main() {
 	if *doWork {
 		go work(enc)
 	}
+	startChurn(*churn)
 	for range sig {
 		// The signal goroutine goes back to waiting for the next one.
 		time.Sleep(200 * time.Millisecond)

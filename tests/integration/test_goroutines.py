@@ -21,7 +21,11 @@ the manifest (Go 1.17-1.27 x default / PIE / stripped / PIE-stripped):
 - --pprof: `go tool pprof -traces` reads the profile, one sample per
   goroutine of the dump;
 - Go 1.26+: with GODEBUG=tracebacklabels=1 the header carries the labels
-  as the runtime prints them.
+  as the runtime prints them;
+- a moving target (parked -churn: goroutines changing state and stack size
+  all the time): no garbage frame in any stack over 30 dumps, checked
+  against the program's source (function order and call lines), and the
+  changed goroutines were read again.
 The same text comparison for testprogs/parkedcgo (cgo builds: goroutines
 blocked in C, one blocked in a Go callback called from C).  Also: a clear
 error and exit status 1 for a dead pid, a non-Go process and a kernel
@@ -268,6 +272,70 @@ def test_cgo_matches_runtime_dump():
                           "%d" % len(in_c))
         finally:
             pk.close()
+
+
+def _source_lines(patterns):
+    """Line numbers in testprogs/parked/main.go of the lines holding each text."""
+    with open(os.path.join(harness.ROOT, "testprogs", "parked", "main.go")) as f:
+        lines = f.read().split("\n")
+    return {p: [i + 1 for i, l in enumerate(lines) if p in l] for p in patterns}
+
+
+def test_moving_target():
+    """parked -churn 8: 16 goroutines passing a value around through
+    recursion of changing depth (stacks grow and shrink) and yielding, so
+    they change state under the reader all the time.  30 dumps each of the
+    newest default and PIE-stripped builds: every churn goroutine's stack
+    is either unavailable (running) or exactly runtime.Gosched?, then
+    main.churnRecurse at its send, yield or recursive call lines, then
+    main.churnLoop at its call line, created by main.startChurn: any other
+    frame, order or line is a garbage frame.  The reader must have re-read
+    goroutines that changed (re-reads counted on stderr)."""
+    harness.need_root(hint="run make")
+    src = _source_lines(["out <- v", "runtime.Gosched()", "return churnRecurse(n-1",
+                         "churnRecurse(v%40", "go churnLoop("])
+    recurse_ok = set(src["out <- v"] + src["runtime.Gosched()"] + src["return churnRecurse(n-1"])
+    builds = [b for b in _builds() if b["variant"] in ("default", "pie-stripped")]
+    newest = builds[-1]["go"]
+    for b in [b for b in builds if b["go"] == newest]:
+        name = "churn " + _label(b)
+        p = subprocess.Popen([b["path"], "-churn", "8"], stdout=subprocess.PIPE, text=True)
+        try:
+            json.loads(p.stdout.readline())
+            bad, seen, rereads, running, skipped = [], 0, 0, 0, 0
+            for _ in range(30):
+                r = harness.run([harness.GOTRACE, "goroutines", "-p", str(p.pid)])
+                m = re.search(r"\((\d+) re-reads\)", r.stderr)
+                rereads += int(m.group(1)) if m else 0
+                m = re.search(r"(\d+) skipped as inconsistent", r.stderr)
+                skipped += int(m.group(1)) if m else 0
+                for g, blk in _blocks(r.stdout).items():
+                    if "main.churnLoop" not in blk and "main.startChurn" not in blk:
+                        continue
+                    seen += 1
+                    if "stack unavailable" in blk:
+                        running += 1
+                        continue
+                    _, frames, created = _parse_block(blk)
+                    names = [f[0] for f in frames]
+                    k = 1 if names and names[0] == "runtime.Gosched" else 0
+                    ok = (len(names) >= k + 2 and names[-1] == "main.churnLoop" and
+                          frames[-1][2] in src["churnRecurse(v%40"] and
+                          all(n == "main.churnRecurse" for n in names[k:-1]) and
+                          all(f[2] in recurse_ok for f in frames[k:-1]) and
+                          created and created[0] == "main.startChurn" and
+                          created[2] in src["go churnLoop("])
+                    if not ok:
+                        bad.append((g, frames[:3], frames[-2:], created))
+            # goroutines still changing after the re-reads are skipped, not shown
+            harness.check(name + ": no garbage frame in %d churn stacks (%d running, %d skipped)" % (
+                              seen, running, skipped),
+                          seen >= 30 * 16 // 2 and not bad, "%d bad: %s" % (len(bad), bad[:2]))
+            harness.check(name + ": changed goroutines read again", rereads > 0,
+                          "%d re-reads in 30 dumps" % rereads)
+        finally:
+            p.kill()
+            p.wait()
 
 
 def test_labels_in_header():
