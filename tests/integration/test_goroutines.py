@@ -288,14 +288,25 @@ def test_moving_target():
     newest default and PIE-stripped builds: every churn goroutine's stack
     is either unavailable (running) or exactly runtime.Gosched?, then
     main.churnRecurse at its send, yield or recursive call lines, then
-    main.churnLoop at its call line, created by main.startChurn: any other
-    frame, order or line is a garbage frame.  The reader must have re-read
+    main.churnLoop at its call line, created by main.startChurn (the
+    innermost frame anywhere in its function's lines: preemption stops a
+    goroutine at any instruction): any other frame, order or line is a
+    garbage frame.  The reader must have re-read
     goroutines that changed (re-reads counted on stderr)."""
     harness.need_root(hint="run make")
     src = _source_lines(["out <- v", "runtime.Gosched()", "return churnRecurse(n-1",
                          "churnRecurse(v%40", "go churnLoop(", "func churnRecurse(",
-                         "func churnLoop("])
+                         "func churnLoop(", "for v := range in"])
     recurse_ok = set(src["out <- v"] + src["runtime.Gosched()"] + src["return churnRecurse(n-1"])
+    # the lines of the two functions, declaration to closing brace
+    with open(os.path.join(harness.ROOT, "testprogs", "parked", "main.go")) as f:
+        text = f.read().split("\n")
+    body_lines = set()
+    for start in src["func churnRecurse("] + src["func churnLoop("]:
+        end = start
+        while text[end - 1] != "}":
+            end += 1
+        body_lines |= set(range(start, end + 1))
     builds = [b for b in _builds() if b["variant"] in ("default", "pie-stripped")]
     newest = builds[-1]["go"]
     for b in [b for b in builds if b["go"] == newest]:
@@ -303,6 +314,7 @@ def test_moving_target():
         p = subprocess.Popen([b["path"], "-churn", "8"], stdout=subprocess.PIPE, text=True)
         try:
             json.loads(p.stdout.readline())
+            time.sleep(0.2)  # main has started the pairs
             bad, seen, rereads, running, skipped = [], 0, 0, 0, 0
             for _ in range(30):
                 r = harness.run([harness.GOTRACE, "goroutines", "-p", str(p.pid)])
@@ -311,7 +323,7 @@ def test_moving_target():
                 m = re.search(r"(\d+) skipped as inconsistent", r.stderr)
                 skipped += int(m.group(1)) if m else 0
                 for g, blk in _blocks(r.stdout).items():
-                    if "main.churnLoop" not in blk and "main.startChurn" not in blk:
+                    if "\ncreated by main.startChurn" not in blk:
                         continue
                     seen += 1
                     if "stack unavailable" in blk:
@@ -320,12 +332,13 @@ def test_moving_target():
                     _, frames, created = _parse_block(blk)
                     names = [f[0] for f in frames]
                     k = 1 if names and names[0] == "runtime.Gosched" else 0
-                    # The innermost frame may also be stopped in its function's
-                    # prologue (preempted at the stack check): the func line.
-                    inner = set(src["func churnRecurse("] + src["func churnLoop("])
+                    # The innermost frame may be anywhere in its function: a
+                    # goroutine preempted asynchronously (or at the stack
+                    # check) stops at any instruction.
+                    inner = body_lines
                     ok = (len(names) >= k + 1 and names[-1] == "main.churnLoop" and
-                          frames[-1][2] in src["churnRecurse(v%40"] +
-                          (src["func churnLoop("] if len(names) == k + 1 else []) and
+                          (frames[-1][2] in src["churnRecurse(v%40"] or
+                           (len(names) == k + 1 and frames[-1][2] in body_lines)) and
                           all(n == "main.churnRecurse" for n in names[k:-1]) and
                           all(f[2] in recurse_ok or (i == k and f[2] in inner)
                               for i, f in enumerate(frames[:-1]) if i >= k) and
