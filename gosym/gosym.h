@@ -313,9 +313,10 @@ int gosym_wait_reasons(const struct gosym *g, const char *const **strings, const
  *
  * What a reader of another process's goroutines (and a printer of Go's own
  * goroutine dump format) needs to know about the binary's Go version, in
- * one place: gotrace compares no Go versions itself.  Every fact is from
- * the runtime source of the release, docs/runtime-offsets.md says which
- * release changed what. */
+ * one place: gotrace compares no Go versions itself (gosym_go_facts() above
+ * has the facts of tracing with probes).  Every fact is from the runtime
+ * source of the release, docs/runtime-offsets.md says which release
+ * changed what. */
 
 /* g.atomicstatus values (stable since Go 1.17; 10 and 11 are Go 1.26+). */
 #define GOSYM_G_IDLE	   0
