@@ -413,6 +413,82 @@ int gosym_funcdata(const struct gosym *g, uint64_t pc, int slot, const uint8_t *
 		   size_t *avail);
 int gosym_pcdata(const struct gosym *g, uint64_t pc, int table, int32_t *val);
 
+/* --- Calling convention and runtime type descriptors (abi.c) ------------ */
+
+/* Where a function of this binary finds its arguments and results
+ * (docs/args.md).  With regabi, ABIInternal assigns them to the integer
+ * registers int_regs[0..nint) and floating-point registers
+ * float_regs[0..nfloat) by the rules of the compiler's abi-internal.md,
+ * the rest to the stack; without, everything is on the stack (ABI0, Go
+ * <= 1.16, and assembly functions).  Stack-assigned values start at
+ * SP + stack_args at the function's first instruction. */
+struct gosym_abi {
+	bool regabi;
+	int nint, nfloat;		/* 0 without regabi */
+	const char *const *int_regs;	/* Go assembler names, "RAX"...; NULL if
+					 * the architecture has no known table */
+	const char *const *float_regs;	/* "X0"... */
+	const int *int_dwarf;		/* their DWARF register numbers */
+	const int *float_dwarf;
+	int ptr_size;
+	int stack_args;
+	/* The argument area's offset from the DWARF CFA at the function's
+	 * first instruction (stack-assigned parameters' DWARF locations are
+	 * DW_OP_call_frame_cfa + cfa_args + their offset). */
+	int cfa_args;
+	/* Generic functions compiled for a shape ("F[go.shape.int]") take a
+	 * dictionary pointer as a hidden argument (Go 1.18+): the first one
+	 * in Go 1.18 and 1.19, the first after a method's receiver since 1.20
+	 * (dict_after_receiver). */
+	bool shape_dict;
+	bool dict_after_receiver;
+	/* Go 1.17's DWARF gives a register argument's spill slot as its
+	 * location from the first instruction on (later releases: the
+	 * register), so it can't tell an ABI0 function from an ABIInternal
+	 * one. */
+	bool dwarf_spill_at_entry;
+};
+
+/* -EOPNOTSUPP when the binary has no Go version or an architecture whose
+ * register ABI is not described here (amd64 and arm64 are). */
+int gosym_abi(const struct gosym *g, struct gosym_abi *out);
+
+/* reflect.Kind values (stable in every Go release). */
+enum gosym_kind {
+	GOSYM_KIND_INVALID, GOSYM_KIND_BOOL, GOSYM_KIND_INT, GOSYM_KIND_INT8, GOSYM_KIND_INT16,
+	GOSYM_KIND_INT32, GOSYM_KIND_INT64, GOSYM_KIND_UINT, GOSYM_KIND_UINT8, GOSYM_KIND_UINT16,
+	GOSYM_KIND_UINT32, GOSYM_KIND_UINT64, GOSYM_KIND_UINTPTR, GOSYM_KIND_FLOAT32,
+	GOSYM_KIND_FLOAT64, GOSYM_KIND_COMPLEX64, GOSYM_KIND_COMPLEX128, GOSYM_KIND_ARRAY,
+	GOSYM_KIND_CHAN, GOSYM_KIND_FUNC, GOSYM_KIND_INTERFACE, GOSYM_KIND_MAP, GOSYM_KIND_PTR,
+	GOSYM_KIND_SLICE, GOSYM_KIND_STRING, GOSYM_KIND_STRUCT, GOSYM_KIND_UNSAFEPOINTER,
+};
+
+/* A runtime type descriptor in the file (an interface's dynamic type, an
+ * itab's type).  name points into the file image and is NOT NUL-terminated;
+ * it is the runtime's own spelling, as %T prints it ("*errors.errorString",
+ * package names not paths). */
+struct gosym_rtype {
+	uint64_t vaddr;
+	uint64_t size;
+	uint8_t kind;		/* enum gosym_kind */
+	bool direct_iface;	/* an interface holds the value itself, not a pointer to it */
+	const char *name;
+	size_t name_len;
+};
+
+/* The descriptor at link-time address vaddr.  -ENOENT when vaddr is not in
+ * the file (a type made at run time, e.g. by reflect), -EPROTO when what is
+ * there is not a descriptor. */
+int gosym_rtype(const struct gosym *g, uint64_t vaddr, struct gosym_rtype *out);
+
+/* moduledata.types: the base of type descriptor offsets (DWARF's
+ * DW_AT_go_runtime_type is an offset from it).  Go 1.16+. */
+int gosym_types_base(const struct gosym *g, uint64_t *base);
+
+/* An itab (the first word of a non-empty interface) holds its dynamic
+ * type's descriptor pointer in its second word, in every Go release. */
+#define GOSYM_ITAB_TYPE_WORD 1
+
 /* Stable names. */
 const char *gosym_pcln_format_name(enum gosym_pcln_format f);
 const char *gosym_special_name(enum gosym_special s);

@@ -41,6 +41,8 @@ struct gosym_pcln {
 	const uint8_t *funcdata; size_t funcdata_size; /* base _func offsets are relative to */
 	/* moduledata.gofunc for 1.18+ funcdata offsets; 0 if unknown */
 	uint64_t gofunc;
+	/* runtime.firstmoduledata's address (Go 1.16+); 0 if not found */
+	uint64_t moduledata;
 	/* The name table / the table file names live in end with a NUL, so
 	 * any in-bounds offset starts a terminated string: lookups then skip
 	 * the memchr (which would touch the string's cache line). */

@@ -461,6 +461,7 @@ int gosym__pcln_load(struct gosym *g)
 	g->info.pcln_format = t->format;
 
 	if (t->format >= GOSYM_PCLN_116 && find_moduledata(g, &md)) {
+		t->moduledata = md;
 		/* Go 1.26 writes textStart = 0 in the header: moduledata.text is
 		 * the truth (and in cgo builds not the start of .text). */
 		if (!t->textstart && t->format >= GOSYM_PCLN_118 &&

@@ -1,0 +1,3 @@
+module gotrace.test/args
+
+go 1.18
