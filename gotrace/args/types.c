@@ -155,10 +155,14 @@ static uint64_t attr_u(Dwarf_Die *die, unsigned at, uint64_t dflt)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word w;
+	Dwarf_Addr ad;
 
-	if (!dwarf_attr(die, at, &a) || dwarf_formudata(&a, &w))
+	if (!dwarf_attr(die, at, &a))
 		return dflt;
-	return w;
+	if (!dwarf_formudata(&a, &w))
+		return w;
+	/* DW_AT_go_runtime_type is written as an address */
+	return dwarf_formaddr(&a, &ad) ? dflt : ad;
 }
 
 static bool attr_ref(Dwarf_Die *die, unsigned at, Dwarf_Die *out)
@@ -647,7 +651,7 @@ static int cmp_rent(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static void index_rtypes(struct ga_dwarf *d)
+static void index_rtypes(struct ga_dwarf *d, uint64_t types)
 {
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie, die;
@@ -662,6 +666,10 @@ static void index_rtypes(struct ga_dwarf *d)
 
 			if (!off || dwarf_tag(&die) == DW_TAG_subprogram)
 				continue;
+			/* an offset from moduledata.types, or (Go 1.17-1.19 mostly,
+			 * later for a few) the link-time address itself */
+			if (off < types)
+				off += types;
 			if (d->nrtypes == cap) {
 				struct rent *n;
 
@@ -677,13 +685,13 @@ static void index_rtypes(struct ga_dwarf *d)
 	qsort(d->rtypes, d->nrtypes, sizeof(*d->rtypes), cmp_rent);
 }
 
-const struct ga_type *ga_dwarf_type_by_rtype(struct ga_dwarf *d, uint64_t off)
+const struct ga_type *ga_dwarf_type_by_rtype(struct ga_dwarf *d, uint64_t types, uint64_t off)
 {
 	size_t lo = 0, hi;
 	Dwarf_Die die;
 
 	if (!d->rtypes_done)
-		index_rtypes(d);
+		index_rtypes(d, types);
 	hi = d->nrtypes;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;

@@ -73,7 +73,7 @@ struct ga_type {
 	uint32_t count;			/* array length */
 	const struct ga_field *fields;	/* struct */
 	uint32_t nfields;
-	uint64_t rtype_off;		/* DW_AT_go_runtime_type; 0 if none */
+	uint64_t rtype_off;		/* DW_AT_go_runtime_type as written; 0 if none */
 };
 
 /* Where DWARF puts a parameter at the function's first instruction, as
@@ -131,10 +131,12 @@ int ga_dwarf_func(struct ga_dwarf *d, uint64_t entry, const struct ga_func **out
 size_t ga_dwarf_nfuncs(const struct ga_dwarf *d);
 int ga_dwarf_func_at(struct ga_dwarf *d, size_t i, const struct ga_func **out);
 
-/* The type whose DW_AT_go_runtime_type is off (the offset of its runtime
- * descriptor from moduledata.types), or NULL.  The first call indexes
- * every type with a descriptor. */
-const struct ga_type *ga_dwarf_type_by_rtype(struct ga_dwarf *d, uint64_t off);
+/* The type whose runtime type descriptor is at link-time address addr,
+ * or NULL.  types is moduledata.types (gosym_types_base()): Go writes
+ * DW_AT_go_runtime_type as an offset from it, or (Go 1.17 - 1.19 mostly)
+ * as the address itself.  The first call indexes every type with a
+ * descriptor. */
+const struct ga_type *ga_dwarf_type_by_rtype(struct ga_dwarf *d, uint64_t types, uint64_t addr);
 
 const char *ga_kind_name(enum ga_kind k);
 
