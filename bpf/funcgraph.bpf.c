@@ -28,6 +28,45 @@ _Static_assert(FG_CNT_MAX <= GR_NR_COUNTERS, "counters map too small");
 /* --stack: bytes of user stack copied at each function entry; 0 = off
  * (the verifier then drops the stack code: no cost without --stack) */
 const volatile __u32 stack_size = 0;
+/* --args: the argument area's offset from SP at a function's first
+ * instruction (gosym_abi.stack_args); plans are off when 0 */
+const volatile __u32 args_area = 0;
+
+/* --args: the read plans (index 0 unused), a per-thread buffer to read
+ * into (a thread runs one probe at a time; a per-CPU buffer could be
+ * reused by a probe on a thread that preempted this one), and the calls
+ * --filter left out, so that their RET isn't sent either. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* set by user space */
+	__type(key, __u32);
+	__type(value, struct ga_plan);
+} plans SEC(".maps");
+
+struct fg_args_buf {
+	struct fg_event ev;
+	struct ga_hdr h;
+	__u8 blob[GA_BLOB_MAX + GA_READ_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fg_args_buf);
+} args_buf SEC(".maps");
+
+struct fg_frame_key {
+	__s64 goid;
+	__u64 dist;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_frame_key);
+	__type(value, __u8);
+} filtered SEC(".maps");
 
 /* a stack-carrying entry event; stack_size bytes follow */
 struct fg_stack_rec {
@@ -77,6 +116,48 @@ static __always_inline int emit_stack(struct pt_regs *ctx, __s64 goid, __u64 dis
 	return 1;
 }
 
+/* --args: the event with the values the plan reads.  0 if sent (or left
+ * out by --filter, or dropped: counted), -1 if the values could not be
+ * read (the caller sends the plain event). */
+static __always_inline int emit_args(struct pt_regs *ctx, __s64 goid, __u64 dist, __u64 cookie,
+				     __u64 pid_tgid, __u8 kind, __u8 flags, __u64 sp)
+{
+	__u32 plan = (__u32)(cookie >> FG_COOKIE_PLAN_SHIFT);
+	struct fg_frame_key key = { goid, dist };
+	struct fg_args_buf *b;
+	struct ga_plan *pl;
+	__u64 len;
+
+	if ((cookie & FG_COOKIE_FILTER) && kind == FG_KIND_RET &&
+	    bpf_map_lookup_elem(&filtered, &key)) {
+		/* its entry was filtered out */
+		bpf_map_delete_elem(&filtered, &key);
+		return 0;
+	}
+	pl = bpf_map_lookup_elem(&plans, &plan);
+	b = bpf_task_storage_get(&args_buf, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!pl || !b) {
+		gr_count(FG_CNT_ARGS_LOST);
+		return -1;
+	}
+	fill(&b->ev, goid, dist, cookie, pid_tgid, kind, flags | FG_F_ARGS);
+	b->h.ip = PT_REGS_IP(ctx);
+	b->h.plan = plan;
+	if (!ga_run(ctx, pl, b->blob, sp + args_area, &b->h)) {
+		if (kind == FG_KIND_ENTRY)
+			bpf_map_update_elem(&filtered, &key, &b->h.flags, BPF_ANY);
+		gr_count(FG_CNT_FILTERED);
+		return 0;
+	}
+	len = sizeof(b->ev) + sizeof(b->h) + b->h.len;
+	if (len > sizeof(*b))
+		len = sizeof(*b);
+	if (!gr_output(b, len, FG_CNT_DROPS))
+		gr_count(FG_CNT_EVENTS);
+	return 0;
+}
+
 static __always_inline int handle(struct pt_regs *ctx)
 {
 	/* Registers first (go_runtime.h, Registers). */
@@ -117,6 +198,13 @@ static __always_inline int handle(struct pt_regs *ctx)
 		gr_count(FG_CNT_READFAIL);
 	}
 emit:
+	if (args_area && (cookie >> FG_COOKIE_PLAN_SHIFT) &&
+	    (kind == FG_KIND_ENTRY || kind == FG_KIND_RET)) {
+		/* sp: the entry SP (at a RET too: the frame is gone) */
+		if (emit_args(ctx, goid, hi - sp, cookie, pid_tgid, kind, flags, sp) == 0)
+			return 0;
+		flags |= FG_F_ARGS_LOST;
+	}
 	if (stack_size && kind == FG_KIND_ENTRY &&
 	    emit_stack(ctx, goid, hi - sp, cookie, pid_tgid, flags, hi))
 		return 0;

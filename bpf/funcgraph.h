@@ -25,6 +25,10 @@
 #define FG_COOKIE_KIND_SHIFT	32
 #define FG_COOKIE_TLS		(1ULL << 40) /* ABI0 code: g from TLS, not R14 */
 #define FG_COOKIE_G0		(1ULL << 41) /* may run on g0: use g.m.curg's goid */
+#define FG_COOKIE_FILTER	(1ULL << 42) /* --filter applies: a RET whose entry
+					      * was filtered out is not sent */
+#define FG_COOKIE_PLAN_SHIFT	48	     /* --args: read plan index (0 = none) */
+#define FG_COOKIE_PLAN(p)	((__u64)(p) << FG_COOKIE_PLAN_SHIFT)
 #define FG_COOKIE(idx, kind, flags) \
 	((__u64)(__u32)(idx) | ((__u64)(kind) << FG_COOKIE_KIND_SHIFT) | (flags))
 
@@ -32,6 +36,8 @@
 #define FG_F_G0			0x1 /* ran on the scheduler stack (g0) */
 #define FG_F_NOGOID		0x2 /* g or goid could not be read */
 #define FG_F_STACK		0x4 /* a struct gt_stack_hdr and the stack bytes follow */
+#define FG_F_ARGS		0x8 /* a struct ga_hdr and the value bytes follow */
+#define FG_F_ARGS_LOST		0x10 /* --args: the values could not be read */
 
 /* Index in the `counters` per-CPU array. */
 #define FG_CNT_EVENTS		0 /* events submitted */
@@ -41,7 +47,9 @@
 				     * event went out without its stack */
 #define FG_CNT_STACK_PAGED	4 /* --stack: the one-piece copy faulted; copied
 				     * page by page up to the first unreadable one */
-#define FG_CNT_MAX		5
+#define FG_CNT_ARGS_LOST	5 /* --args: no buffer to read the values into */
+#define FG_CNT_FILTERED		6 /* --filter: calls not sent */
+#define FG_CNT_MAX		7
 
 /* Ring buffer size: 64 MiB.  The reader drains every 50 ms and is woken
  * early by the BPF side (go_runtime.h, gr_submit). */
@@ -66,5 +74,12 @@ struct fg_event {
  * reserved at its full size (rodata stack_size), hdr.len bytes valid.
  */
 #include "stack_capture.h"
+
+/*
+ * --args: entry and RET events of a probe with a read plan carry the
+ * values (args.h):
+ *   struct fg_event (flags has FG_F_ARGS) | struct ga_hdr | hdr.len bytes
+ */
+#include "args.h"
 
 #endif /* GOTRACE_FUNCGRAPH_H */

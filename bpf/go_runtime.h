@@ -46,6 +46,7 @@
  *     gr_reserve(size, drop)   ring buffer record, or NULL and
  *                              counters[drop] += 1
  *     gr_submit(rec, size)     submit, waking the reader by the policy
+ *     gr_output(data, size, drop)  copy a record in, the same way
  *
  * User space (no __bpf__) sees only the constants: GR_NR_COUNTERS,
  * GR_WAKE_BYTES().
@@ -55,7 +56,7 @@
 
 /* Slots of the counters map: enough for every program's indexes
  * (each program's .bpf.c checks its own *_CNT_MAX against it). */
-#define GR_NR_COUNTERS		8
+#define GR_NR_COUNTERS		16
 
 /*
  * The wake-up step for a ring buffer of ring_bytes (a power of two): a
@@ -270,17 +271,36 @@ static __always_inline void *gr_reserve(__u64 size, __u32 drop)
  * was seen by no one (other CPUs reserved in between).  wake_bytes 0:
  * never.
  */
+static __always_inline __u64 gr_wake_flags(__u64 avail, __u64 span)
+{
+	__u64 step = wake_bytes;
+
+	if (step && (avail >= 2 * step ||
+		     (avail >= span && (avail & ~(step - 1)) != ((avail - span) & ~(step - 1)))))
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void gr_submit(void *rec, __u64 size)
 {
-	__u64 span = GR_RB_SPAN(size), avail, step = wake_bytes, flags = BPF_RB_NO_WAKEUP;
+	__u64 avail = wake_bytes ? bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) : 0;
 
-	if (step) {
-		avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		if (avail >= 2 * step ||
-		    (avail >= span && (avail & ~(step - 1)) != ((avail - span) & ~(step - 1))))
-			flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, gr_wake_flags(avail, GR_RB_SPAN(size)));
+}
+
+/* A record copied from data (size bytes, bounded for the verifier), by
+ * the same policy (the unread data then includes it); 0, or -1 with
+ * counters[drop] counted when the ring is full. */
+static __always_inline int gr_output(void *data, __u64 size, __u32 drop)
+{
+	__u64 span = GR_RB_SPAN(size);
+	__u64 avail = wake_bytes ? bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + span : 0;
+
+	if (bpf_ringbuf_output(&events, data, size, gr_wake_flags(avail, span))) {
+		gr_count(drop);
+		return -1;
 	}
-	bpf_ringbuf_submit(rec, flags);
+	return 0;
 }
 
 #endif /* __bpf__ */

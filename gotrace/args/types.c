@@ -137,10 +137,16 @@ bool ga_name_is_method(const char *name)
 	if (!rest)
 		return false;
 	rest++;
-	if (!strncmp(rest, "(*", 2))
-		return !strstr(rest, "-fm");
+	if (strstr(rest, "-fm"))
+		return false;
+	if (!strncmp(rest, "(*", 2)) {
+		/* "(*T).M", not "(*T).M.func1" */
+		const char *close = strstr(rest, ").");
+
+		return close && !strchr(close + 2, '.');
+	}
 	dot = strchr(rest, '.');
-	if (!dot || strstr(rest, "-fm"))
+	if (!dot)
 		return false;
 	last = strrchr(rest, '.') + 1;
 	if (closure_part(last, strlen(last)))
@@ -499,6 +505,11 @@ static int read_func(struct ga_dwarf *d, struct fent *e)
 			if (dwarf_tag(&c) != DW_TAG_formal_parameter)
 				continue;
 			p->name = dwarf_diename(&c) ?: "?";
+			if (!strcmp(p->name, ".dict")) {
+				/* Go 1.27+ lists the dictionary itself */
+				p->hidden = true;
+				f->explicit_dict = true;
+			}
 			if (dwarf_attr(&c, DW_AT_variable_parameter, &a))
 				dwarf_formflag(&a, &res);
 			p->result = res;
@@ -508,6 +519,8 @@ static int read_func(struct ga_dwarf *d, struct fent *e)
 			read_location(&c, e->lowpc, p);
 			f->nparams++;
 		} while (dwarf_siblingof(&c, &c) == 0);
+	if (f->explicit_dict)
+		f->shape_dict = false;
 	e->fn = f;
 	return 0;
 }
