@@ -29,6 +29,9 @@
 #define GA_MAX_CONDS	4	/* --filter conditions per plan */
 #define GA_COND_STR	32	/* bytes of a string a condition compares */
 #define GA_NONE		0xffff
+/* The buffer a plan runs in: the blob, and room for the verifier's view
+ * of the last read (a read's length is masked, not just bounded). */
+#define GA_BUF_SIZE	(GA_BLOB_MAX + 2 * GA_READ_MAX)
 #define GA_NREGS	16	/* integer argument registers, at most (arm64) */
 
 enum ga_op_code {
@@ -110,7 +113,7 @@ struct ga_loopctx {
 	__u64 area;		/* the argument area: SP + stack_args at the entry */
 	__u64 done[2], failed[2];
 	struct ga_plan *plan;
-	__u8 *blob;		/* GA_BLOB_MAX + GA_READ_MAX bytes */
+	__u8 *blob;		/* GA_BUF_SIZE bytes */
 };
 
 static __always_inline bool ga_bit(const __u64 *m, __u32 i)
@@ -196,6 +199,10 @@ static long ga_step(__u64 i, struct ga_loopctx *c)
 	}
 	if (n > GA_READ_MAX)
 		n = GA_READ_MAX;
+	/* No change to n, but a bound the verifier sees on the very register
+	 * the call gets (the compiler would drop a plain mask, or test a
+	 * copy); the buffer has room for it: GA_BUF_SIZE. */
+	asm volatile("%[n] &= 0x1fff" : [n] "+r"(n));
 	if (n && bpf_probe_read_user(blob + dst, n, (const void *)src)) {
 		ga_setbit(c->failed, i);
 		return 0;
@@ -263,7 +270,7 @@ static __always_inline bool ga_cond_holds(const struct ga_cond *cd, const __u8 *
 }
 
 /*
- * Run plan pl: blob (GA_BLOB_MAX + GA_READ_MAX bytes) gets the values,
+ * Run plan pl: blob (GA_BUF_SIZE bytes) gets the values,
  * h the masks.  area: the argument area's address (SP at the function's
  * entry + stack_args).  Returns false when the plan's filter rejects the
  * call.

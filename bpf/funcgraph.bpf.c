@@ -46,7 +46,7 @@ struct {
 struct fg_args_buf {
 	struct fg_event ev;
 	struct ga_hdr h;
-	__u8 blob[GA_BLOB_MAX + GA_READ_MAX];
+	__u8 blob[GA_BUF_SIZE];
 };
 
 struct {

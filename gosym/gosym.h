@@ -447,6 +447,8 @@ struct gosym_abi {
 	 * register), so it can't tell an ABI0 function from an ABIInternal
 	 * one. */
 	bool dwarf_spill_at_entry;
+	/* Go 1.17's DWARF leaves unnamed results out (named ones are there). */
+	bool dwarf_omits_unnamed_results;
 };
 
 /* -EOPNOTSUPP when the binary has no Go version or an architecture whose

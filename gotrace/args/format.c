@@ -550,7 +550,16 @@ static void iface_val(struct dec *d, const struct ga_type *t, uint32_t at)
 	if (t->kind == GA_IFACE) {
 		int kt = ga_site_deref(d->e->site, (uint16_t)at);
 
-		if (kt < 0 || !done(d, kt)) {
+		if (kt < 0) {
+			/* not read: the limits */
+			worst(d, GA_ST_TRUNCATED);
+			if (d->json)
+				P("{\"status\":\"truncated\",\"itab\":\"0x%" PRIx64 "\"}", tab);
+			else
+				P("%s(itab 0x%" PRIx64 ")", t->name, tab);
+			return;
+		}
+		if (!done(d, kt)) {
 			unreadable(d, tab);
 			return;
 		}

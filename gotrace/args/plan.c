@@ -108,7 +108,8 @@ static void walk(struct cc *c, const struct ga_type *t, uint16_t at, int depth, 
 		break;
 	case GA_SLICE:
 		es = t->elem->size;
-		n = c->o->elems;
+		/* []byte reads like a string */
+		n = es == 1 && t->elem->kind == GA_UINT ? c->o->string_size : c->o->elems;
 		if (!es || !n)
 			break;
 		if (n * es > GA_READ_MAX)

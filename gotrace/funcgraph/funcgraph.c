@@ -28,6 +28,7 @@
 #include "gosym.h"
 #include "gotrace.h"
 #include "funcgraph/pairing.h"
+#include "args/session.h"
 #include "tracing/stacks.h"
 #include "tracing/target.h"
 #include "probes/uprobe_multi.h"
@@ -56,6 +57,8 @@ struct fg_args {
 	int depth;
 	long max_probes;
 	enum fg_mode_opt mode;
+	struct ga_config args;	/* --args, --filter and their limits */
+	char **arg_specs, **filters;
 };
 
 static void usage(FILE *f)
@@ -95,6 +98,22 @@ static void usage(FILE *f)
 "                           goroutine's stack end, deeper stacks are truncated\n"
 "      --unwind METHOD      auto (default: DWARF CFI, then the Go pclntab, then\n"
 "                           frame pointers), dwarf, pclntab or fp only\n"
+"      --args[=SPEC]        arguments at entry and results at return, read by\n"
+"                           their DWARF types (docs/args.md).  SPEC: 'all'\n"
+"                           (the default), 'raw' (the integer argument\n"
+"                           registers: binaries without DWARF), or 'GLOB' or\n"
+"                           'GLOB(name, name.field, $ret, result)' to read only\n"
+"                           those of the matching functions (repeatable)\n"
+"      --filter EXPR        only calls whose arguments match, tested in BPF:\n"
+"                           'key == \"user:42\"', 'n > 10 && ok == true',\n"
+"                           'path ^= \"/api/\"' (prefix); == != < <= > >= on\n"
+"                           integers and bools; applies to functions that have\n"
+"                           what it names (repeatable)\n"
+"      --string-size N      bytes of each string read (default 64)\n"
+"      --elems N            elements of each slice or array (default 8)\n"
+"      --args-depth N       pointer levels followed (default 1)\n"
+"      --args-size N        bytes of values per event, at most (default 1024,\n"
+"                           64 to 4096)\n"
 "  -d, --duration D         stop after D (e.g. 10s, 1m)\n"
 "      --max-probes N       ask for --yes above N probes (default %d)\n"
 "  -y, --yes                attach even above --max-probes\n"
@@ -115,7 +134,10 @@ static void usage(FILE *f)
 "  gotrace funcgraph --json trace.json --goid 1,18 'main.(*Cache).*' ./bin\n"
 "  gotrace funcgraph --pprof fg.pb.gz 'main.*' ./bin && go tool pprof -top fg.pb.gz\n"
 "  gotrace funcgraph --stack 'main.(*DB).Query' -- ./server   # who calls it\n"
-"  gotrace funcgraph --stack --format=jsonl --unwind=fp 'main.marker' ./bin\n",
+"  gotrace funcgraph --stack --format=jsonl --unwind=fp 'main.marker' ./bin\n"
+"  gotrace funcgraph --args 'main.(*Store).*' ./server\n"
+"  gotrace funcgraph --args='main.parse(b, $ret)' --string-size 256 'main.*' ./bin\n"
+"  gotrace funcgraph --args --filter 'key ^= \"user:\"' 'main.(*Store).Get' ./bin\n",
 		GT_STACK_DEFAULT, GT_STACK_MIN, GT_STACK_MAX, DEFAULT_MAX_PROBES);
 }
 
@@ -154,11 +176,82 @@ static int parse_goids(const char *s, struct fg_args *a)
 	return a->ngoids ? 0 : -EINVAL;
 }
 
+enum fg_opt { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_JSONGZ, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
+       O_ATTACH, O_FLOOR, O_PPROF, O_STACK, O_STACK_SIZE, O_UNWIND, O_ARGS, O_FILTER,
+       O_STRSIZE, O_ELEMS, O_ARGS_DEPTH, O_ARGS_SIZE };
+
+static int push_str(char ***v, int *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s < '0' || *s > '9' || *end || v < lo || v > hi)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* --args[=all|raw|SPEC], --filter and the limits; 0 or -1 (reported). */
+static int parse_args_opt(int c, const char *arg, struct fg_args *a)
+{
+	struct ga_config *g = &a->args;
+	enum ga_mode m;
+	int err = 0;
+
+	switch (c) {
+	case O_ARGS:
+		m = !arg || !strcmp(arg, "all") ? GA_MODE_ALL : !strcmp(arg, "raw") ? GA_MODE_RAW :
+		    GA_MODE_SELECT;
+		if (g->mode != GA_MODE_OFF && g->mode != m)
+			return gt_error("funcgraph: --args: give one of --args, --args=raw and "
+					"--args=SPEC (repeatable)");
+		g->mode = m;
+		if (m == GA_MODE_SELECT)
+			err = push_str(&a->arg_specs, &g->nspecs, (char *)arg);
+		break;
+	case O_FILTER:
+		err = push_str(&a->filters, &g->nfilters, (char *)arg);
+		break;
+	case O_STRSIZE:
+		if (!parse_u32(arg, 1, GA_READ_MAX, &g->opts.string_size))
+			return gt_error("funcgraph: invalid --string-size '%s' (1 to %d bytes)", arg,
+					GA_READ_MAX);
+		break;
+	case O_ELEMS:
+		if (!parse_u32(arg, 0, 1024, &g->opts.elems))
+			return gt_error("funcgraph: invalid --elems '%s' (0 to 1024)", arg);
+		break;
+	case O_ARGS_DEPTH:
+		if (!parse_u32(arg, 0, 8, &g->opts.depth))
+			return gt_error("funcgraph: invalid --args-depth '%s' (0 to 8)", arg);
+		break;
+	case O_ARGS_SIZE:
+		if (!parse_u32(arg, 64, GA_BLOB_MAX, &g->opts.blob_max))
+			return gt_error("funcgraph: invalid --args-size '%s' (64 to %d bytes)", arg,
+					GA_BLOB_MAX);
+		break;
+	}
+	if (err)
+		return gt_error("funcgraph: out of memory");
+	g->specs = a->arg_specs;
+	g->filters = a->filters;
+	return 0;
+}
+
 /* 0 ok, -1 done (help), >0 usage error already reported */
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
-	enum { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_JSONGZ, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
-	       O_ATTACH, O_FLOOR, O_PPROF, O_STACK, O_STACK_SIZE, O_UNWIND };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "exclude", required_argument, NULL, 'x' },
@@ -181,6 +274,12 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "stack", no_argument, NULL, O_STACK },
 		{ "stack-size", required_argument, NULL, O_STACK_SIZE },
 		{ "unwind", required_argument, NULL, O_UNWIND },
+		{ "args", optional_argument, NULL, O_ARGS },
+		{ "filter", required_argument, NULL, O_FILTER },
+		{ "string-size", required_argument, NULL, O_STRSIZE },
+		{ "elems", required_argument, NULL, O_ELEMS },
+		{ "args-depth", required_argument, NULL, O_ARGS_DEPTH },
+		{ "args-size", required_argument, NULL, O_ARGS_SIZE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -191,6 +290,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 	a->summary = true;
 	a->max_probes = DEFAULT_MAX_PROBES;
 	a->stack_size = GT_STACK_DEFAULT;
+	a->args.opts = (struct ga_opts)GA_OPTS_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:x:o:d:yqh", opts, NULL)) != -1) {
 		switch (c) {
@@ -294,6 +394,15 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 				return gt_error("funcgraph: unknown --unwind '%s' (auto, dwarf, "
 						"pclntab or fp)", optarg) + 1;
 			break;
+		case O_ARGS:
+		case O_FILTER:
+		case O_STRSIZE:
+		case O_ELEMS:
+		case O_ARGS_DEPTH:
+		case O_ARGS_SIZE:
+			if (parse_args_opt(c, optarg, a))
+				return EXIT_USAGE;
+			break;
 		case 'q':
 			gt_quiet = true;
 			break;
@@ -346,6 +455,8 @@ struct fg_run {
 	struct gt_stacks *stacks;	/* --stack */
 	const struct fg_func *funcs;	/* link-time entries, for --stack */
 	uint32_t nfuncs;
+	struct ga_session *args;	/* --args */
+	uint64_t *entry_site;		/* --args: link-time address of each entry probe */
 	uint64_t events;
 	int err;
 };
@@ -353,6 +464,26 @@ struct fg_run {
 /* Key of a held stack: the call's track and entry time (pairing_call's
  * goid, g0 and start_ns). */
 #define STACK_K1(goid, g0) (((uint64_t)(goid) << 1) | (g0))
+
+/* --args: a copy of the values an event carries, for the pairing engine
+ * to keep with its call; NULL if it carries none.  The first entry event
+ * gives the load bias (its probe's runtime vs link-time address). */
+static struct fg_vals *event_vals(struct fg_run *r, const struct fg_event *e, size_t size)
+{
+	const struct ga_hdr *h = (const void *)(e + 1);
+	struct fg_vals *v;
+
+	if (!r->args || !(e->flags & FG_F_ARGS) || size < sizeof(*e) + sizeof(*h))
+		return NULL;
+	if (e->kind == FG_KIND_ENTRY && e->func < r->nfuncs)
+		ga_session_learn_bias(r->args, h->ip, r->entry_site[e->func]);
+	v = malloc(sizeof(*v) + size - sizeof(*e));
+	if (!v)
+		return NULL;
+	v->len = size - sizeof(*e);
+	memcpy(v->bytes, h, v->len);
+	return v;
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -392,10 +523,12 @@ static int on_event(void *ctx, void *data, size_t size)
 				err = gt_stacks_put(r->stacks, STACK_K1(e->goid, g0), e->ts_ns, st);
 			break;
 		}
-		err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
+		err = pairing_entry_data(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns,
+					 event_vals(r, e, size));
 		break;
 	case FG_KIND_RET:
-		err = pairing_ret(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
+		err = pairing_ret_data(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns,
+				       event_vals(r, e, size));
 		break;
 	case FG_KIND_MORESTACK:
 		err = pairing_morestack(r->pr, e->goid, false, e->dist, e->ts_ns);
@@ -446,8 +579,20 @@ static void attach_progress(size_t done, size_t total, void *arg)
 
 /* Open and load the BPF object; *multi says whether fg_multi was loaded
  * for uprobe_multi links. */
+/* --args: the plans into their map (index 0 stays unused: "no plan"). */
+static int load_plans(struct funcgraph_bpf *skel, const struct ga_session *args)
+{
+	int fd = bpf_map__fd(skel->maps.plans);
+
+	for (uint32_t i = 1; i < ga_session_nplans(args); i++)
+		if (bpf_map_update_elem(fd, &i, ga_session_plan(args, i), BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offsets *ro,
-		    pid_t pid, bool want_multi, bool floor, uint32_t stack_size, bool *multi)
+		    pid_t pid, bool want_multi, bool floor, uint32_t stack_size,
+		    const struct ga_session *args, uint32_t args_area, bool *multi)
 {
 	struct bpf_program *pm, *off_m, *off_s;
 	struct funcgraph_bpf *skel;
@@ -466,6 +611,14 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	skel->rodata->tls_g = ro->tls_g;
 	skel->rodata->stack_size = stack_size;
 	skel->rodata->wake_bytes = GR_WAKE_BYTES(FG_RINGBUF_BYTES);
+	if (args) {
+		skel->rodata->args_area = args_area;
+		err = bpf_map__set_max_entries(skel->maps.plans, ga_session_nplans(args));
+		if (err) {
+			funcgraph_bpf__destroy(skel);
+			return err;
+		}
+	}
 	/* --bench-floor: the empty programs at the same sites */
 	pm = floor ? skel->progs.fg_empty_multi : skel->progs.fg_multi;
 	off_m = floor ? skel->progs.fg_multi : skel->progs.fg_empty_multi;
@@ -485,6 +638,8 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	}
 	if (!err)
 		err = funcgraph_bpf__load(skel);
+	if (!err && args)
+		err = load_plans(skel, args);
 	if (err) {
 		funcgraph_bpf__destroy(skel);
 		return err;
@@ -585,6 +740,74 @@ static int trace_loop(struct ring_buffer *rb, struct fg_run *run, struct gt_targ
 	}
 }
 
+/*
+ * --args / --filter: plans for every traced function, their indices in
+ * the probes' cookies, and each function's entry probe address (for the
+ * load bias).  Prints its own errors; 0 or -1.
+ */
+static int setup_args(const struct fg_args *a, struct gosym *gs, const char *exe,
+		      struct fg_probes *pr, struct ga_session **out, uint64_t **entry_site)
+{
+	uint32_t *plan_in = calloc(pr->nfuncs + 1, sizeof(*plan_in));
+	uint32_t *plan_out = calloc(pr->nfuncs + 1, sizeof(*plan_out));
+	bool *filt = calloc(pr->nfuncs + 1, sizeof(*filt));
+	struct ga_session *s = NULL;
+	char why[512] = "";
+	size_t notes = 0;
+	int err, ret = -1;
+
+	*entry_site = calloc(pr->nfuncs + 1, sizeof(**entry_site));
+	if (!plan_in || !plan_out || !filt || !*entry_site) {
+		gt_error("funcgraph: out of memory");
+		goto out;
+	}
+	err = ga_session_open(gs, exe, &a->args, &s, why, sizeof(why));
+	if (err) {
+		gt_error("funcgraph: --args: %s", err == -ENOMEM ? "out of memory" : why);
+		goto out;
+	}
+	for (uint32_t i = 0; i < pr->nfuncs; i++) {
+		struct gosym_func f = { .name = pr->funcs[i].name, .entry = pr->funcs[i].entry,
+					.end = pr->funcs[i].end, .flag = pr->funcs[i].flag };
+		const char *note;
+
+		err = ga_session_func(s, i, &f, &plan_in[i], &plan_out[i], &filt[i], &note);
+		if (err) {
+			gt_error("funcgraph: --args: %s", strerror(-err));
+			goto out;
+		}
+		if (note && notes++ < 5)
+			gt_warn("--args: %s", note);
+	}
+	if (notes > 5)
+		gt_warn("--args: %zu more functions whose values can't be shown", notes - 5);
+	if (ga_session_finish(s, why, sizeof(why))) {
+		gt_error("funcgraph: %s", why);
+		goto out;
+	}
+	for (size_t k = 0; k < pr->n; k++) {
+		uint32_t fi = (uint32_t)pr->cookies[k];
+		unsigned kind = (pr->cookies[k] >> FG_COOKIE_KIND_SHIFT) & 0xff;
+
+		if (fi >= pr->nfuncs || (kind != FG_KIND_ENTRY && kind != FG_KIND_RET))
+			continue;
+		pr->cookies[k] |= FG_COOKIE_PLAN(kind == FG_KIND_ENTRY ? plan_in[fi] : plan_out[fi]) |
+				  (filt[fi] ? FG_COOKIE_FILTER : 0);
+		if (kind == FG_KIND_ENTRY && gosym_offset_to_vaddr(gs, pr->offsets[k], &(*entry_site)[fi]))
+			(*entry_site)[fi] = pr->funcs[fi].entry;
+	}
+	gt_progress("funcgraph: --args: %u read plans", ga_session_nplans(s) - 1);
+	*out = s;
+	s = NULL;
+	ret = 0;
+out:
+	ga_session_free(s);
+	free(plan_in);
+	free(plan_out);
+	free(filt);
+	return ret;
+}
+
 int cmd_funcgraph(int argc, char **argv)
 {
 	struct fg_args a = { 0 };
@@ -615,6 +838,11 @@ int cmd_funcgraph(int argc, char **argv)
 	if (a.speedscope && !a.json) {
 		gt_error("funcgraph: --speedscope needs --json FILE");
 		return EXIT_USAGE;
+	}
+	if (a.stack && (a.args.mode != GA_MODE_OFF || a.args.nfilters)) {
+		gt_error("funcgraph: --stack and --args/--filter can't be used together yet");
+		status = EXIT_USAGE;
+		goto cleanup;
 	}
 	if (a.json && !fg_path_is_regular(a.json)) {
 		/* the Chrome trace writer renames <path>.tmp into place */
@@ -703,6 +931,9 @@ int cmd_funcgraph(int argc, char **argv)
 		fg_heaviest_packages(&pr, 5);
 		goto cleanup;
 	}
+	if ((a.args.mode != GA_MODE_OFF || a.args.nfilters) &&
+	    setup_args(&a, gs, t.exe_open, &pr, &run.args, &run.entry_site))
+		goto cleanup;
 	ms_ok = !fg_probes_add_special(gs, &pr, "runtime.morestack", FG_KIND_MORESTACK,
 				       FG_COOKIE_TLS);
 	gx_ok = !fg_probes_add_special(gs, &pr, "runtime.goexit0", FG_KIND_GEXIT, FG_COOKIE_G0);
@@ -713,12 +944,21 @@ int cmd_funcgraph(int argc, char **argv)
 	if (!gx_ok)
 		gt_warn("no runtime.goexit0: calls left by runtime.Goexit show as open");
 
+	run.funcs = pr.funcs;
+	run.nfuncs = pr.nfuncs;
+
 	/* BPF */
-	err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, a.floor,
-		       a.stack ? a.stack_size : 0, &multi);
-	if (err && a.mode == MODE_AUTO)
-		err = load_bpf(&skel, &ro, t.pid, false, a.floor, a.stack ? a.stack_size : 0,
-			       &multi);
+	{
+		struct gosym_abi abi = { 0 };
+
+		if (run.args)
+			gosym_abi(gs, &abi);
+		err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, a.floor,
+			       a.stack ? a.stack_size : 0, run.args, (uint32_t)abi.stack_args, &multi);
+		if (err && a.mode == MODE_AUTO)
+			err = load_bpf(&skel, &ro, t.pid, false, a.floor, a.stack ? a.stack_size : 0,
+				       run.args, (uint32_t)abi.stack_args, &multi);
+	}
 	if (err) {
 		gt_error("funcgraph: cannot load the BPF program: %s", strerror(-err));
 		goto cleanup;
@@ -784,7 +1024,7 @@ int cmd_funcgraph(int argc, char **argv)
 			.pprof_path = a.pprof, .pprof_funcs = ppf,
 			.goids = a.goids, .ngoids = a.ngoids, .min_dur_ns = a.min_dur,
 			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,
-			.binary = t.exe, .go_version = info->goversion,
+			.binary = t.exe, .go_version = info->goversion, .args = run.args,
 		};
 
 		if (a.stack) {
@@ -799,7 +1039,7 @@ int cmd_funcgraph(int argc, char **argv)
 		}
 		struct pairing_opts po = { .morestack_markers = ms_ok, .on_call = fg_output_call,
 					   .on_idle = fg_output_idle, .noret = noret,
-					   .nfuncs = pr.nfuncs };
+					   .nfuncs = pr.nfuncs, .free_data = free };
 
 		err = fg_output_new(&oo, &out);
 		if (err == -EOPNOTSUPP) {
@@ -934,8 +1174,12 @@ cleanup:
 		fclose(outf);
 	if (out_tmp[0])
 		unlink(out_tmp);
-	fg_output_free(out);
 	pairing_free(run.pr);
+	fg_output_free(out);
+	ga_session_free(run.args);
+	free(run.entry_site);
+	free(a.arg_specs);
+	free(a.filters);
 	gt_stacks_free(run.stacks);
 	if (run.dump)
 		fclose(run.dump);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <sys/stat.h>
 
+#include "args/session.h"
 #include "output/chrome_trace.h"
 #include "funcgraph/output.h"
 #include "output/json_out.h"
@@ -28,6 +29,7 @@ struct bcall {
 	int depth;
 	enum pairing_end end;
 	struct gt_stack *stack;	/* --stack, owned */
+	char *vals;		/* --args: "(a=1) -> (r=2)", owned */
 };
 
 struct tbuf {
@@ -260,6 +262,81 @@ static void fold_add(struct fg_output *o, const struct pairing_call *c)
 
 static void flush_track(struct fg_output *o, struct tbuf *t);
 
+/* --args, text: "(a=1, b=\"x\") -> (r=2)"; NULL when the function shows
+ * no values (or on allocation failure). */
+static char *vals_text(struct fg_output *o, const struct pairing_call *c)
+{
+	const struct fg_vals *in = c->entry_data, *out = c->ret_data;
+	const char *why = ga_session_unsupported(o->o.args, c->func);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!ga_session_selected(o->o.args, c->func))
+		return NULL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputc('(', f);
+	if (why)
+		fprintf(f, "<unsupported: %s>", why);
+	else if (ga_session_shows(o->o.args, c->func, false) &&
+		 (!in || ga_session_text(o->o.args, f, in->bytes, in->len)))
+		fputs("<values lost>", f);
+	fputc(')', f);
+	if (c->end == PAIRING_RET && ga_session_ret_unknown(o->o.args, c->func)) {
+		fputs(" -> (?)", f);
+	} else if (c->end == PAIRING_RET && ga_session_shows(o->o.args, c->func, true)) {
+		fputs(" -> (", f);
+		if (!out || ga_session_text(o->o.args, f, out->bytes, out->len))
+			fputs("<values lost>", f);
+		fputc(')', f);
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* --args, JSON: the "args" or "ret" array ([] when there is nothing to
+ * read, null when the values were lost). */
+static void vals_json(struct fg_output *o, const struct pairing_call *c, FILE *f, bool with_keys,
+		      const char *which)
+{
+	bool ret = strcmp(which, "args") != 0;
+	const struct fg_vals *v = ret ? c->ret_data : c->entry_data;
+
+	if (with_keys)
+		fprintf(f, ",\"%s\":", which);
+	if (!ga_session_shows(o->o.args, c->func, ret))
+		fputs("[]", f);
+	else if (!v || ga_session_json(o->o.args, f, v->bytes, v->len))
+		fputs("null", f);
+}
+
+static char *vals_json_str(struct fg_output *o, const struct pairing_call *c, const char *which)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	vals_json(o, c, f, false, which);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void free_vals(const struct pairing_call *c)
+{
+	free(c->entry_data);
+	free(c->ret_data);
+}
+
 void fg_output_call(const struct pairing_call *c, void *arg)
 {
 	struct fg_output *o = arg;
@@ -272,6 +349,7 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 		stack = gt_stacks_take(o->o.stacks, ((uint64_t)c->goid << 1) | c->g0, c->start_ns);
 	if (!want_goid(o, c->goid)) {
 		free(stack);
+		free_vals(c);
 		return;
 	}
 	if (c->func < o->o.nfuncs) {
@@ -305,6 +383,7 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 	}
 	if (o->ct) {
 		char nm[512];
+		char *ja = NULL, *jr = NULL;
 
 		snprintf(nm, sizeof(nm), "%s%s", fname(o, c->func),
 			 c->end == PAIRING_UNWOUND ? " [unwound]" : "");
@@ -312,13 +391,24 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 			{ .key = "depth", .num = c->depth },
 			{ .key = "self_ns", .num = (int64_t)c->self_ns },
 			{ .key = "end", .str = pairing_end_name(c->end) },
+			{ .key = "args" }, { .key = "ret" },
 		};
+		size_t nargs = 3;
 
+		if (o->o.args && c->entry_data && (ja = vals_json_str(o, c, "args")))
+			args[nargs++].json = ja;
+		if (o->o.args && c->ret_data && (jr = vals_json_str(o, c, "ret"))) {
+			args[nargs] = args[4];
+			args[nargs++].json = jr;
+		}
 		chrome_trace_slice(o->ct, (uint64_t)c->goid, CHROME_TRACE_CALLS, c->start_ns,
-				   c->end_ns, nm, NULL, args, 3);
+				   c->end_ns, nm, NULL, args, nargs);
+		free(ja);
+		free(jr);
 	}
 	if ((o->o.max_depth > 0 && c->depth >= o->o.max_depth) || dur < o->o.min_dur_ns) {
 		free(stack);
+		free_vals(c);
 		return;
 	}
 	if (o->o.jsonl) {
@@ -330,10 +420,29 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 			   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s",
 			c->depth, c->start_ns > o->o.t0 ? c->start_ns - o->o.t0 : 0, dur, c->self_ns,
 			pairing_end_name(c->end), c->g0 ? ",\"g0\":true" : "");
+		if (o->o.args && ga_session_selected(o->o.args, c->func)) {
+			const char *why = ga_session_unsupported(o->o.args, c->func);
+
+			if (why) {
+				fputs(",\"args_unsupported\":\"", f);
+				gt_json_str(f, why);
+				fputc('"', f);
+			}
+			vals_json(o, c, f, true, "args");
+			why = ga_session_ret_unknown(o->o.args, c->func);
+			if (c->end == PAIRING_RET && why) {
+				fputs(",\"ret\":null,\"ret_unsupported\":\"", f);
+				gt_json_str(f, why);
+				fputc('"', f);
+			} else if (c->end == PAIRING_RET) {
+				vals_json(o, c, f, true, "ret");
+			}
+		}
 		if (stack)
 			gt_stack_print_json(f, stack);
 		fputs("}\n", f);
 		free(stack);
+		free_vals(c);
 		return;
 	}
 	{
@@ -342,6 +451,7 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 		if (!t) {
 			o->err = -ENOMEM;
 			free(stack);
+			free_vals(c);
 			return;
 		}
 		if (t->n == t->cap) {
@@ -351,13 +461,16 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 			if (!b) {
 				o->err = -ENOMEM;
 				free(stack);
+				free_vals(c);
 				return;
 			}
 			t->c = b;
 			t->cap = cap;
 		}
 		t->c[t->n++] = (struct bcall){ c->seq, c->start_ns, dur, c->self_ns, c->func,
-					       c->depth, c->end, stack };
+					       c->depth, c->end, stack,
+					       o->o.args ? vals_text(o, c) : NULL };
+		free_vals(c);
 		/* A goroutine whose outermost traced call runs for long (a
 		 * server loop) would buffer without bound: print the complete
 		 * subtrees so far; their open ancestors follow later. */
@@ -407,11 +520,12 @@ static void flush_track(struct fg_output *o, struct tbuf *t)
 
 		fmt_dur(d, sizeof(d), b->dur);
 		fmt_dur(s, sizeof(s), b->self);
-		fprintf(f, "  %12.3f  %12s  %12s  %*s%s%s\n",
+		fprintf(f, "  %12.3f  %12s  %12s  %*s%s%s%s\n",
 			(b->start > o->o.t0 ? b->start - o->o.t0 : 0) / 1e3, d, s, 2 * b->depth, "",
-			fname(o, b->func),
+			fname(o, b->func), b->vals ? b->vals : "",
 			b->end == PAIRING_UNWOUND ? "  [unwound]" :
 			b->end == PAIRING_OPEN ? "  [open]" : "");
+		free(b->vals);
 		if (b->stack) {
 			/* under the call, past the three time columns */
 			gt_stack_print_text(f, b->stack, 42 + 2 * b->depth);
@@ -623,8 +737,10 @@ void fg_output_free(struct fg_output *o)
 	if (o->ct)
 		chrome_trace_abort(o->ct);
 	for (size_t i = 0; i < o->ntb; i++) {
-		for (size_t k = 0; k < o->tb[i].n; k++)
+		for (size_t k = 0; k < o->tb[i].n; k++) {
 			free(o->tb[i].c[k].stack);
+			free(o->tb[i].c[k].vals);
+		}
 		free(o->tb[i].c);
 	}
 	free(o->tb);

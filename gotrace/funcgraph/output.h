@@ -16,6 +16,15 @@
 #include "output/pprof.h"
 #include "tracing/stacks.h"
 
+struct ga_session;
+
+/* --args: the values an entry or RET event carried (struct ga_hdr and
+ * its blob), kept with the call by the pairing engine. */
+struct fg_vals {
+	size_t len;
+	unsigned char bytes[];
+};
+
 struct fg_output_opts {
 	FILE *out;			/* text or jsonl stream */
 	bool jsonl;
@@ -37,6 +46,9 @@ struct fg_output_opts {
 	/* --stack: stacks held by (goid << 1 | g0, start_ns), taken when the
 	 * call prints; the summary adds the stack counts.  NULL: none. */
 	struct gt_stacks *stacks;
+	/* --args: decodes the calls' struct fg_vals (pairing_call's
+	 * entry_data and ret_data, freed here).  NULL: none. */
+	struct ga_session *args;
 };
 
 struct fg_output;

@@ -11,6 +11,7 @@ struct frame {
 	uint64_t start;
 	uint64_t child_ns;
 	uint64_t seq;
+	void *data;		/* pairing_entry_data()'s, until the call closes */
 };
 
 struct track {
@@ -59,10 +60,18 @@ struct pairing *pairing_new(const struct pairing_opts *opts)
 	return p;
 }
 
-static void track_free(struct track *t)
+static void drop_data(const struct pairing *p, void *data)
+{
+	if (data && p->opts.free_data)
+		p->opts.free_data(data);
+}
+
+static void track_free(const struct pairing *p, struct track *t)
 {
 	if (!t)
 		return;
+	for (int i = 0; i < t->n; i++)
+		drop_data(p, t->frames[i].data);
 	free(t->frames);
 	free(t->funcs);
 	free(t);
@@ -73,7 +82,7 @@ void pairing_free(struct pairing *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nslots; i++)
-		track_free(p->slots[i]);
+		track_free(p, p->slots[i]);
 	free(p->slots);
 	free(p);
 }
@@ -144,7 +153,7 @@ static void drop(struct pairing *p, uint64_t key)
 			break;
 	if (!p->slots[i])
 		return;
-	track_free(p->slots[i]);
+	track_free(p, p->slots[i]);
 	p->slots[i] = NULL;
 	p->used--;
 	/* Backward-shift: move later members of the run into the hole when
@@ -161,7 +170,8 @@ static void drop(struct pairing *p, uint64_t key)
 	}
 }
 
-static void close_top(struct pairing *p, struct track *t, enum pairing_end end, uint64_t ts)
+static void close_top(struct pairing *p, struct track *t, enum pairing_end end, uint64_t ts,
+		      void *ret_data)
 {
 	struct frame *f = &t->frames[t->n - 1];
 	struct pairing_call c;
@@ -177,6 +187,9 @@ static void close_top(struct pairing *p, struct track *t, enum pairing_end end, 
 	c.self_ns = dur > f->child_ns ? dur - f->child_ns : 0;
 	c.seq = f->seq;
 	c.stack = t->funcs;
+	c.entry_data = f->data;
+	c.ret_data = ret_data;
+	f->data = NULL;
 	switch (end) {
 	case PAIRING_RET:
 		p->stats.rets++;
@@ -188,8 +201,12 @@ static void close_top(struct pairing *p, struct track *t, enum pairing_end end, 
 		p->stats.open++;
 		break;
 	}
-	if (p->opts.on_call)
+	if (p->opts.on_call) {
 		p->opts.on_call(&c, p->opts.arg);
+	} else {
+		drop_data(p, c.entry_data);
+		drop_data(p, ret_data);
+	}
 	t->n--;
 	if (t->n > 0)
 		t->frames[t->n - 1].child_ns += dur;
@@ -204,21 +221,32 @@ static void idle(struct pairing *p, struct track *t)
 int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
 		  uint64_t ts)
 {
+	return pairing_entry_data(p, goid, g0, dist, func, ts, NULL);
+}
+
+int pairing_entry_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
+		       uint64_t ts, void *data)
+{
 	struct track *t;
 	bool pending;
 
 	if (goid < 0) {
 		p->stats.bad_goid++;
+		drop_data(p, data);
 		return 0;
 	}
 	t = get(p, KEY(goid, g0));
-	if (!t)
+	if (!t) {
+		drop_data(p, data);
 		return -ENOMEM;
+	}
 	pending = t->ms_pending && t->ms_dist == dist;
 	t->ms_pending = false;
 	if (t->n > 0 && t->frames[t->n - 1].dist == dist && t->funcs[t->n - 1] == func &&
 	    (pending || !p->opts.morestack_markers)) {
+		/* the prologue again: the first entry's values stand */
 		p->stats.dup_entries++;
+		drop_data(p, data);
 		return 0;
 	}
 	while (t->n > 0 && t->frames[t->n - 1].dist >= dist) {
@@ -226,23 +254,28 @@ int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint3
 		bool tail = t->frames[t->n - 1].dist == dist && p->opts.noret &&
 			    top < p->opts.nfuncs && p->opts.noret[top];
 
-		close_top(p, t, tail ? PAIRING_RET : PAIRING_UNWOUND, ts);
+		close_top(p, t, tail ? PAIRING_RET : PAIRING_UNWOUND, ts, NULL);
 	}
 	if (t->n == t->cap) {
 		int cap = t->cap ? t->cap * 2 : 16;
 		struct frame *f = realloc(t->frames, cap * sizeof(*f));
 		uint32_t *fn;
 
-		if (!f)
+		if (!f) {
+			drop_data(p, data);
 			return -ENOMEM;
+		}
 		t->frames = f;
 		fn = realloc(t->funcs, cap * sizeof(*fn));
-		if (!fn)
+		if (!fn) {
+			drop_data(p, data);
 			return -ENOMEM;
+		}
 		t->funcs = fn;
 		t->cap = cap;
 	}
-	t->frames[t->n] = (struct frame){ .dist = dist, .start = ts, .seq = t->next_seq++ };
+	t->frames[t->n] = (struct frame){ .dist = dist, .start = ts, .seq = t->next_seq++,
+					  .data = data };
 	t->funcs[t->n] = func;
 	t->n++;
 	p->stats.entries++;
@@ -252,24 +285,34 @@ int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint3
 int pairing_ret(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
 		uint64_t ts)
 {
+	return pairing_ret_data(p, goid, g0, dist, func, ts, NULL);
+}
+
+int pairing_ret_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
+		     uint64_t ts, void *data)
+{
 	struct track *t;
 
 	if (goid < 0) {
 		p->stats.bad_goid++;
+		drop_data(p, data);
 		return 0;
 	}
 	t = lookup(p, KEY(goid, g0));
 	if (!t) {
 		p->stats.unmatched_rets++;
+		drop_data(p, data);
 		return 0;
 	}
 	t->ms_pending = false;
 	while (t->n > 0 && t->frames[t->n - 1].dist > dist)
-		close_top(p, t, PAIRING_UNWOUND, ts);
-	if (t->n > 0 && t->frames[t->n - 1].dist == dist && t->funcs[t->n - 1] == func)
-		close_top(p, t, PAIRING_RET, ts);
-	else
+		close_top(p, t, PAIRING_UNWOUND, ts, NULL);
+	if (t->n > 0 && t->frames[t->n - 1].dist == dist && t->funcs[t->n - 1] == func) {
+		close_top(p, t, PAIRING_RET, ts, data);
+	} else {
 		p->stats.unmatched_rets++;
+		drop_data(p, data);
+	}
 	if (t->n == 0)
 		idle(p, t);
 	return 0;
@@ -306,7 +349,7 @@ int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
 	if (t->frames[t->n - 1].dist == dist && t->funcs[t->n - 1] == p->unwind_func)
 		return 0;	/* its own entry, seen first */
 	while (t->n > 0 && t->frames[t->n - 1].dist >= dist)
-		close_top(p, t, PAIRING_UNWOUND, ts);
+		close_top(p, t, PAIRING_UNWOUND, ts, NULL);
 	if (t->n == 0)
 		idle(p, t);
 	return 0;
@@ -324,7 +367,7 @@ static void end_track(struct pairing *p, uint64_t key, uint64_t ts)
 	if (!t)
 		return;
 	while (t->n > 0)
-		close_top(p, t, PAIRING_UNWOUND, ts);
+		close_top(p, t, PAIRING_UNWOUND, ts, NULL);
 	idle(p, t);
 	drop(p, key);
 }
@@ -350,7 +393,7 @@ void pairing_finish(struct pairing *p, uint64_t ts)
 			continue;
 		if (t->n > 0) {
 			while (t->n > 0)
-				close_top(p, t, PAIRING_OPEN, ts);
+				close_top(p, t, PAIRING_OPEN, ts, NULL);
 			idle(p, t);
 		}
 	}

@@ -62,6 +62,9 @@ struct pairing_call {
 	uint64_t self_ns;	/* duration minus the traced children's */
 	uint64_t seq;		/* entry order within the track: sort for pre-order */
 	const uint32_t *stack;	/* funcs of depths 0..depth; valid during the callback */
+	/* what pairing_entry_data() and pairing_ret_data() were given for
+	 * this call (NULL if nothing): the callback owns them */
+	void *entry_data, *ret_data;
 };
 
 /* A call completed. */
@@ -81,6 +84,10 @@ struct pairing_opts {
 	uint32_t nfuncs;
 	pairing_call_fn on_call;
 	pairing_idle_fn on_idle;	/* may be NULL */
+	/* frees data given with an entry or RET the engine drops (duplicate
+	 * entries, unmatched returns, calls left at pairing_free()); NULL if
+	 * no data is ever given */
+	void (*free_data)(void *data);
 	void *arg;
 };
 
@@ -105,6 +112,12 @@ int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint3
 		  uint64_t ts);
 int pairing_ret(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
 		uint64_t ts);
+/* The same, with data for the call (--args: the values read there), which
+ * the engine owns until it hands it to on_call or frees it. */
+int pairing_entry_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
+		       uint64_t ts, void *data);
+int pairing_ret_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
+		     uint64_t ts, void *data);
 int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts);
 /* Something (not necessarily traced) was entered at dist: every frame at
  * dist >= it is gone.  Fed by runtime.deferreturn, where a recovered panic

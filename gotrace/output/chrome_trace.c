@@ -318,7 +318,8 @@ static int intern_args(struct chrome_trace *ct, const struct chrome_trace_arg *a
 	for (size_t i = 0; i < nr_args; i++) {
 		if (!args[i].key)
 			return -EINVAL;
-		cap += 6 * strlen(args[i].key) + 8 + (args[i].str ? 6 * strlen(args[i].str) : 24);
+		cap += 6 * strlen(args[i].key) + 8 + (args[i].str ? 6 * strlen(args[i].str) : 24) +
+		       (args[i].json ? strlen(args[i].json) : 0);
 	}
 	buf = malloc(cap);
 	if (!buf)
@@ -333,7 +334,9 @@ static int intern_args(struct chrome_trace *ct, const struct chrome_trace_arg *a
 			return -ENOMEM;
 		}
 		p = buf + len;
-		if (v)
+		if (args[i].json)
+			len += sprintf(p, "%s\"%s\":%s", i ? "," : "", k, args[i].json);
+		else if (v)
 			len += sprintf(p, "%s\"%s\":\"%s\"", i ? "," : "", k, v);
 		else
 			len += sprintf(p, "%s\"%s\":%lld", i ? "," : "", k, (long long)args[i].num);

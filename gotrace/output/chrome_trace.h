@@ -120,6 +120,7 @@ struct chrome_trace_arg {
 	const char *key;
 	const char *str;
 	int64_t num;
+	const char *json;	/* if set: a JSON value written as is (not str or num) */
 };
 
 struct chrome_trace_stats {
