@@ -122,59 +122,108 @@ static void in_fpreg(struct dec *d, const struct ga_hole *h)
 		P("<in %s>", h->reg);
 }
 
+/* Escaped text is built in a buffer and written in one go: it is the
+ * per-byte part of printing (a string of 64 NULs is 256 bytes of escapes). */
+struct ebuf {
+	char b[512];
+	size_t n;
+	FILE *f;
+};
+
+static void eflush(struct ebuf *e)
+{
+	if (e->f && e->n)
+		fwrite(e->b, 1, e->n, e->f);
+	e->n = 0;
+}
+
+static void eput(struct ebuf *e, const char *s, size_t n)
+{
+	if (e->n + n > sizeof(e->b))
+		eflush(e);
+	memcpy(e->b + e->n, s, n);
+	e->n += n;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+/* The length of the valid UTF-8 sequence at s[i], 0 if none. */
+static size_t utf8_len(const uint8_t *s, size_t i, size_t n)
+{
+	uint8_t c = s[i];
+	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+		     (c & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (!len || i + len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((s[i + k] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 static void json_str(struct dec *d, const uint8_t *s, size_t n)
 {
+	struct ebuf e = { .f = d->f };
+
+	if (!d->f)
+		return;
 	/* invalid UTF-8 bytes become U+FFFD: JSON strings are Unicode */
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-			     (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = len > 0 && i + len <= n;
+		size_t len = utf8_len(s, i, n);
 
-		for (size_t k = 1; ok && k < len; k++)
-			ok = (s[i + k] & 0xc0) == 0x80;
-		if (!ok) {
-			puts_(d, "\\ufffd");
-			continue;
+		if (!len) {
+			eput(&e, "\\ufffd", 6);
+		} else if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+
+			eput(&e, esc, 2);
+		} else if (c < 0x20) {
+			char esc[6] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15] };
+
+			eput(&e, esc, 6);
+		} else {
+			eput(&e, (const char *)s + i, len);
+			i += len - 1;
 		}
-		if (c == '"' || c == '\\')
-			P("\\%c", c);
-		else if (c < 0x20)
-			P("\\u%04x", c);
-		else if (d->f)
-			fwrite(s + i, 1, len, d->f);
-		i += len - 1;
 	}
+	eflush(&e);
 }
 
 /* Go's %q, roughly: printable ASCII and valid UTF-8 as is, the rest escaped. */
 static void go_quote(struct dec *d, const uint8_t *s, size_t n)
 {
-	puts_(d, "\"");
+	struct ebuf e = { .f = d->f };
+
+	if (!d->f)
+		return;
+	eput(&e, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = c >= 0x80 && len && i + len <= n;
+		size_t len = c >= 0x80 ? utf8_len(s, i, n) : 0;
 
-		for (size_t k = 1; ok && k < len; k++)
-			ok = (s[i + k] & 0xc0) == 0x80;
-		if (ok) {
-			if (d->f)
-				fwrite(s + i, 1, len, d->f);
+		if (len) {
+			eput(&e, (const char *)s + i, len);
 			i += len - 1;
 		} else if (c == '"' || c == '\\') {
-			P("\\%c", c);
+			char esc[2] = { '\\', (char)c };
+
+			eput(&e, esc, 2);
 		} else if (c == '\n') {
-			puts_(d, "\\n");
+			eput(&e, "\\n", 2);
 		} else if (c == '\t') {
-			puts_(d, "\\t");
+			eput(&e, "\\t", 2);
 		} else if (c >= 0x20 && c < 0x7f) {
-			P("%c", c);
+			eput(&e, (const char *)&c, 1);
 		} else {
-			P("\\x%02x", c);
+			char esc[4] = { '\\', 'x', hexd[c >> 4], hexd[c & 15] };
+
+			eput(&e, esc, 4);
 		}
 	}
-	puts_(d, "\"");
+	eput(&e, "\"", 1);
+	eflush(&e);
 }
 
 static void num_u(struct dec *d, uint64_t v)
