@@ -153,9 +153,11 @@ $(ML_DIR)/leaky: testprogs/leaky/leaky.c
 
 # --- fuzzing and sanitizers (clang: libFuzzer, ASan, UBSan)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(GOSYM_SRC) $(UNWIND_SRC)
+# (fuzz_args includes the --args sources it tests: they are prerequisites,
+# not compiled separately)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(GOSYM_SRC) $(UNWIND_SRC) $(wildcard gotrace/args/*.[ch] bpf/args.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ -lelf -ldw -lz
+	$(CLANG) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $(filter-out gotrace/% bpf/%,$^) -lelf -ldw -lz
 
 # The goroutine reader's target also needs gotrace/goruntime.
 $(BUILD)/fuzz/fuzz_goroutines: tests/fuzz/fuzz_goroutines.c $(GOSYM_SRC) $(UNWIND_SRC) $(wildcard gotrace/goruntime/*.c)

@@ -326,10 +326,16 @@ static void timestamp(struct dec *d, uint64_t wall, int64_t ext)
 	const int64_t unix_to_internal = (1969LL * 365 + 1969 / 4 - 1969 / 100 + 1969 / 400) * 86400;
 	int64_t sec = (wall >> 63) ? (int64_t)((wall << 1) >> 31) + secs_to_1885 : ext;
 	uint32_t nsec = (uint32_t)(wall & ((1U << 30) - 1));
-	time_t t = (time_t)(sec - unix_to_internal);
+	time_t t;
 	struct tm tm;
 	char frac[16] = "";
 
+	/* beyond +-1e15 s (30 million years) gmtime can't help anyway */
+	if (sec > 1000000000000000LL || sec < -1000000000000000LL || nsec >= 1000000000u) {
+		P("%s\"time(%" PRIu64 ",%" PRId64 ")\"", "", wall, ext);
+		return;
+	}
+	t = (time_t)(sec - unix_to_internal);
 	if (!gmtime_r(&t, &tm)) {
 		P("%s\"time(%" PRIu64 ",%" PRId64 ")\"", "", wall, ext);
 		return;

@@ -22,6 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in = gosym_info(g);
 	gosym_runtime_offsets(g, &rt);
 	gosym_wait_reasons(g, &wr, &src);
+	{
+		/* calling convention; type descriptors wherever the types
+		 * region and the first words of data point */
+		struct gosym_abi abi;
+		struct gosym_rtype t;
+		uint64_t types;
+
+		gosym_abi(g, &abi);
+		if (!gosym_types_base(g, &types))
+			for (uint64_t a = types; a < types + 65536; a += 32)
+				gosym_rtype(g, a, &t);
+	}
 	for (size_t i = 0; i < in->nfuncs && i < 4096; i++) {
 		struct gosym_func f, x;
 		struct gosym_frame fr[8];
