@@ -8,8 +8,9 @@
  * arm64, ABIInternal passes arguments and results in registers; before,
  * everything is on the stack (ABI0).  Generic functions are compiled per
  * "shape" and take a dictionary pointer as a hidden argument (Go 1.18+):
- * the first argument in 1.18 and 1.19, right after the receiver since 1.20
- * (checked on each release by tests/unit/test_args_abi.c).
+ * the first argument in 1.18 and 1.19, right after the receiver since 1.20;
+ * DWARF lists it (".dict") from 1.27 on (checked on each release by
+ * tests/unit/test_args_abi.c).
  *
  * Runtime type descriptors (runtime._type, internal/abi.Type since 1.21)
  * have kept one layout from Go 1.14 to 1.27: size, ptrdata, hash (u32),
@@ -59,6 +60,7 @@ int gosym_abi(const struct gosym *g, struct gosym_abi *out)
 	out->ptr_size = i->ptr_size;
 	out->shape_dict = at_least(i, 18);
 	out->dict_after_receiver = at_least(i, 20);
+	out->dwarf_lists_dict = at_least(i, 27);
 	out->dwarf_omits_unnamed_results = i->go_major == 1 && i->go_minor == 17;
 	if (amd64) {
 		/* the return address is at 0(SP) at the first instruction,

@@ -442,6 +442,11 @@ struct gosym_abi {
 	 * (dict_after_receiver). */
 	bool shape_dict;
 	bool dict_after_receiver;
+	/* Go 1.27+'s DWARF lists the dictionary as a parameter ".dict": a
+	 * function without one takes none (a closure in a generic function
+	 * carries its shape typedefs but gets the dictionary from its
+	 * context). */
+	bool dwarf_lists_dict;
 	/* Go 1.17's DWARF gives a register argument's spill slot as its
 	 * location from the first instruction on (later releases: the
 	 * register), so it can't tell an ABI0 function from an ABIInternal

@@ -123,7 +123,7 @@ int ga_abi_assign(const struct gosym_abi *abi, const struct ga_func *f, unsigned
 	struct ga_loc dloc, rloc;
 	struct slot seq[f->nparams + 2];
 	uint32_t n = 0, dict_at = f->method && abi->dict_after_receiver ? 1 : 0;
-	bool with_dict = f->shape_dict && abi->shape_dict;
+	bool with_dict = f->shape_dict && abi->shape_dict && !abi->dwarf_lists_dict;
 
 	stack_only.regabi = false;
 	stack_only.nint = stack_only.nfloat = 0;
