@@ -61,6 +61,8 @@ int gosym_abi(const struct gosym *g, struct gosym_abi *out)
 	out->shape_dict = at_least(i, 18);
 	out->dict_after_receiver = at_least(i, 20);
 	out->dwarf_lists_dict = at_least(i, 27);
+	out->has_arginfo = at_least(i, 17);
+	out->arginfo_skips_bracketed = at_least(i, 18);
 	out->dwarf_omits_unnamed_results = i->go_major == 1 && i->go_minor == 17;
 	if (amd64) {
 		/* the return address is at 0(SP) at the first instruction,

@@ -447,6 +447,11 @@ struct gosym_abi {
 	 * carries its shape typedefs but gets the dictionary from its
 	 * context). */
 	bool dwarf_lists_dict;
+	/* Functions have a traceback argument layout, FUNCDATA_ARGINFO
+	 * (Go 1.17+; slot 5 was something else before), and it leaves out the
+	 * first argument of a function whose name has a '[' (Go 1.18+). */
+	bool has_arginfo;
+	bool arginfo_skips_bracketed;
 	/* Go 1.17's DWARF gives a register argument's spill slot as its
 	 * location from the first instruction on (later releases: the
 	 * register), so it can't tell an ABI0 function from an ABIInternal

@@ -114,8 +114,121 @@ static const struct ga_type recv_type = {
 	.kind = GA_UNSAFEPTR, .name = "receiver", .size = 8, .align = 8,
 };
 
+/* --- the traceback argument layout (FUNCDATA_ArgInfo) -------------------
+ *
+ * The compiler writes, for every function with arguments, the layout the
+ * runtime's traceback prints them with (cmd/compile EmitArgInfo, runtime
+ * printArgs; the same in Go 1.17-1.27): for each argument in ABI order,
+ * its non-aggregate parts as (offset in the argument area, size) pairs,
+ * the offset of a register argument being its spill slot; aggregates
+ * (structs, arrays, strings, slices, interfaces, complex numbers) within
+ * 0xfe ... 0xfd; at most 10 parts and 5 levels ("..." 0xfc beyond); 0xfb
+ * for an offset past 0xf0; 0xff at the end.  From Go 1.18 the first
+ * argument of a function whose name has a '[' is left out (meant for the
+ * dictionary).  Generated here from an assignment, it must equal the
+ * binary's byte for byte: an independent check, present even where DWARF
+ * has no location (stripped of DWARF too). */
+#define AI_END		0xff
+#define AI_START	0xfe
+#define AI_ENDAGG	0xfd
+#define AI_DOTS		0xfc
+#define AI_TOOLARGE	0xfb
+#define AI_SPECIAL	0xf0
+#define AI_LIMIT	10
+#define AI_MAXDEPTH	5
+
+struct aigen {
+	struct ga_arginfo *o;
+	int n;
+	uint32_t ps;
+};
+
+static void ai_byte(struct aigen *a, uint8_t v)
+{
+	if (a->o->len < sizeof(a->o->b))
+		a->o->b[a->o->len++] = v;
+}
+
+static bool ai_agg(const struct ga_type *t)
+{
+	return t->kind == GA_STRUCT || t->kind == GA_ARRAY || t->kind == GA_COMPLEX ||
+	       t->kind == GA_IFACE || t->kind == GA_EFACE || t->kind == GA_STRING ||
+	       t->kind == GA_SLICE;
+}
+
+static bool ai_part(struct aigen *a, int64_t off, uint32_t size, int depth);
+
+static bool ai_visit(struct aigen *a, int64_t off, const struct ga_type *t, int depth)
+{
+	if (a->n >= AI_LIMIT) {
+		ai_byte(a, AI_DOTS);
+		return false;
+	}
+	if (!ai_agg(t)) {
+		if (off >= AI_SPECIAL) {
+			ai_byte(a, AI_TOOLARGE);
+		} else {
+			ai_byte(a, (uint8_t)off);
+			ai_byte(a, (uint8_t)t->size);
+		}
+		a->n++;
+		return true;
+	}
+	ai_byte(a, AI_START);
+	if (++depth >= AI_MAXDEPTH) {
+		ai_byte(a, AI_DOTS);
+		ai_byte(a, AI_ENDAGG);
+		a->n++;
+		return true;
+	}
+	switch (t->kind) {
+	case GA_STRING:
+	case GA_IFACE:
+	case GA_EFACE:
+		(void)(ai_part(a, off, a->ps, depth) && ai_part(a, off + a->ps, a->ps, depth));
+		break;
+	case GA_SLICE:
+		(void)(ai_part(a, off, a->ps, depth) && ai_part(a, off + a->ps, a->ps, depth) &&
+		       ai_part(a, off + 2 * a->ps, a->ps, depth));
+		break;
+	case GA_COMPLEX:
+		(void)(ai_part(a, off, t->size / 2, depth) &&
+		       ai_part(a, off + t->size / 2, t->size / 2, depth));
+		break;
+	case GA_ARRAY:
+		if (!t->count)
+			a->n++;	/* {} counts as a part */
+		for (uint32_t i = 0; i < t->count; i++, off += t->elem->size)
+			if (!ai_visit(a, off, t->elem, depth))
+				break;
+		break;
+	default:
+		if (!t->nfields)
+			a->n++;
+		for (uint32_t i = 0; i < t->nfields; i++)
+			if (!ai_visit(a, off + t->fields[i].off, t->fields[i].type, depth))
+				break;
+	}
+	ai_byte(a, AI_ENDAGG);
+	return true;
+}
+
+/* A non-aggregate part of size bytes (a word of a string, half a complex). */
+static bool ai_part(struct aigen *a, int64_t off, uint32_t size, int depth)
+{
+	struct ga_type t = { .kind = GA_UINT, .size = size, .align = size };
+
+	return ai_visit(a, off, &t, depth);
+}
+
 int ga_abi_assign(const struct gosym_abi *abi, const struct ga_func *f, unsigned flags,
 		  struct ga_loc *locs, struct ga_loc *recv)
+{
+	return ga_abi_assign_ai(abi, f, flags, locs, recv, NULL);
+}
+
+int ga_abi_assign_ai(const struct gosym_abi *abi, const struct ga_func *f, unsigned flags,
+		     struct ga_loc *locs, struct ga_loc *recv, struct ga_arginfo *ai)
 {
 	struct gosym_abi stack_only = *abi;
 	struct state st = { .abi = (flags & GA_ABI0) ? &stack_only : abi };
@@ -163,6 +276,19 @@ int ga_abi_assign(const struct gosym_abi *abi, const struct ga_func *f, unsigned
 		st.s = align_up(st.s, seq[k].t->align);
 		seq[k].l->spill_off = (int32_t)st.s;
 		st.s += seq[k].t->size;
+	}
+	if (ai) {
+		struct aigen a = { ai, 0, (uint32_t)abi->ptr_size };
+		uint32_t k = abi->arginfo_skips_bracketed && strchr(f->name, '[') ? 1 : 0;
+
+		ai->len = 0;
+		for (; k < n && !seq[k].result; k++) {
+			const struct ga_loc *l = seq[k].l;
+
+			if (!ai_visit(&a, l->stack ? l->stack_off : l->spill_off, seq[k].t, 0))
+				break;
+		}
+		ai_byte(&a, AI_END);
 	}
 	return 0;
 }
@@ -264,21 +390,39 @@ int ga_abi_check(const struct gosym_abi *abi, const struct ga_func *f, const str
 	return checked;
 }
 
-/* Try the variant; 1 confirmed by DWARF, 0 no evidence, -1 contradicted. */
+/* Try the variant: 1 confirmed by DWARF or the binary's traceback
+ * argument layout (ai, NULL if none), 0 no evidence, -1 contradicted. */
 static int try_variant(const struct gosym_abi *abi, const struct ga_func *f, unsigned flags,
-		       struct ga_loc *locs, struct ga_loc *recv, char *why, size_t n)
+		       struct ga_loc *locs, struct ga_loc *recv, const struct ga_arginfo *ai,
+		       char *why, size_t n)
 {
+	struct ga_arginfo mine;
 	int r;
 
-	if (ga_abi_assign(abi, f, flags, locs, recv))
+	if (ga_abi_assign_ai(abi, f, flags, locs, recv, &mine))
 		return -1;
 	r = ga_abi_check(abi, f, locs, why, n);
-	return r > 0 ? 1 : r;
+	if (r < 0)
+		return -1;
+	if (ai && ai->len) {
+		if (ai->len < mine.len || memcmp(ai->b, mine.b, mine.len)) {
+			snprintf(why, n, "the argument layout of its tracebacks differs from the "
+				 "assignment (a parameter DWARF doesn't list?)");
+			return -1;
+		}
+		/* The layout can't tell ABI0 from spill slots laid out the
+		 * same way: it confirms the register ABI only where ABI0 is
+		 * no candidate (not a compiler-made function, or a method
+		 * wrapper, told apart by its receiver). */
+		if (!(flags & GA_ABI0) && (!f->autogenerated || (flags & GA_IMPLICIT_RECV)))
+			return 1;
+	}
+	return r > 0 ? 1 : 0;
 }
 
 int ga_abi_resolve(const struct gosym_abi *abi, const struct ga_func *f, int abi0_hint,
-		   struct ga_loc *locs, struct ga_loc *recv, unsigned *flags, char *why,
-		   size_t whylen)
+		   const struct ga_arginfo *ai, struct ga_loc *locs, struct ga_loc *recv,
+		   unsigned *flags, char *why, size_t whylen)
 {
 	unsigned order[3];
 	int n = 0, r, i, nodata = 0;
@@ -290,7 +434,7 @@ int ga_abi_resolve(const struct gosym_abi *abi, const struct ga_func *f, int abi
 			return -EOPNOTSUPP;
 	if (!abi->regabi || abi0_hint > 0) {
 		*flags = abi->regabi ? GA_ABI0 : 0;
-		r = try_variant(abi, f, *flags, locs, recv, why, whylen);
+		r = try_variant(abi, f, *flags, locs, recv, ai, why, whylen);
 		return r < 0 ? -EPROTO : r;
 	}
 	/* Go 1.17's DWARF can't tell ABI0 from ABIInternal (both show stack
@@ -310,7 +454,8 @@ int ga_abi_resolve(const struct gosym_abi *abi, const struct ga_func *f, int abi
 	}
 	snprintf(why, whylen, "no parameter location in DWARF to confirm the assignment");
 	for (i = 0; i < n; i++) {
-		r = try_variant(abi, f, order[i], locs, recv, i ? tmp : why, i ? sizeof(tmp) : whylen);
+		r = try_variant(abi, f, order[i], locs, recv, ai, i ? tmp : why,
+				i ? sizeof(tmp) : whylen);
 		if (r > 0) {
 			*flags = order[i];
 			return 0;
@@ -323,5 +468,7 @@ int ga_abi_resolve(const struct gosym_abi *abi, const struct ga_func *f, int abi
 		if (r == 0)
 			nodata++;
 	}
-	return nodata == n ? -ENODATA : -EPROTO;
+	/* something DWARF and the layout don't contradict, but nothing they
+	 * confirm: can't choose */
+	return nodata ? -ENODATA : -EPROTO;
 }

@@ -67,6 +67,18 @@ struct ga_loc {
 int ga_abi_assign(const struct gosym_abi *abi, const struct ga_func *f, unsigned flags,
 		  struct ga_loc *locs, struct ga_loc *recv);
 
+/* The traceback argument layout the compiler writes for a function
+ * (pclntab FUNCDATA_ArgInfo, gosym_funcdata()): at most 161 bytes. */
+struct ga_arginfo {
+	uint8_t b[192];
+	size_t len;
+};
+
+/* ga_abi_assign(), and the argument layout that assignment implies, as the
+ * compiler would write it, into *ai. */
+int ga_abi_assign_ai(const struct gosym_abi *abi, const struct ga_func *f, unsigned flags,
+		     struct ga_loc *locs, struct ga_loc *recv, struct ga_arginfo *ai);
+
 /* Compare locs with the DWARF locations at f's entry.  Returns the number
  * of parameters compared (those DWARF places at the entry), or -EPROTO
  * after writing the first difference into why ("b: DWARF says RBX, the
@@ -82,13 +94,17 @@ int ga_abi_check(const struct gosym_abi *abi, const struct ga_func *f, const str
  * locations confirm is taken; for other functions the rules, unless DWARF
  * contradicts them and confirms ABI0 (assembly).  abi0_hint: 1 if the
  * symbol table names the function "<name>.abi0", 0 if it has symbols and
- * doesn't, -1 unknown (stripped of symbols).  Fills locs (and *recv with
+ * doesn't, -1 unknown (stripped of symbols).  ai: the function's argument
+ * layout from the pclntab (NULL if it has none): a variant must produce it
+ * exactly, and producing it confirms a variant DWARF says nothing about
+ * (blank parameters DWARF leaves out before Go 1.22 are caught so).  Fills
+ * locs (and *recv with
  * GA_IMPLICIT_RECV) and *flags.  0 on success; -EPROTO (why says what)
  * when DWARF contradicts every variant; -ENODATA when a compiler-made
  * function has no location to tell them apart; -EOPNOTSUPP for an unknown
  * type.  Assembly functions are ABI0: pass abi0_hint 1 for them. */
 int ga_abi_resolve(const struct gosym_abi *abi, const struct ga_func *f, int abi0_hint,
-		   struct ga_loc *locs, struct ga_loc *recv, unsigned *flags, char *why,
-		   size_t whylen);
+		   const struct ga_arginfo *ai, struct ga_loc *locs, struct ga_loc *recv,
+		   unsigned *flags, char *why, size_t whylen);
 
 #endif /* GOTRACE_ARGS_ABI_H */

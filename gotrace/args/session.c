@@ -368,6 +368,24 @@ static int filter_inputs(struct ga_session *s, const struct ga_func *df, const s
 	return 0;
 }
 
+bool ga_arginfo_of(const struct gosym *gs, const struct gosym_abi *abi, uint64_t entry,
+		   struct ga_arginfo *ai)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (!abi->has_arginfo || gosym_funcdata(gs, entry, GOSYM_FUNCDATA_ARGINFO, &p, &n))
+		return false;
+	for (ai->len = 0; ai->len < n && ai->len < sizeof(ai->b); ai->len++) {
+		ai->b[ai->len] = p[ai->len];
+		if (p[ai->len] == 0xff) {
+			ai->len++;
+			return true;
+		}
+	}
+	return false;	/* no end marker: not trusted */
+}
+
 static struct fstate *fstate_at(struct ga_session *s, uint32_t fidx)
 {
 	if (fidx >= s->nfs) {
@@ -428,6 +446,7 @@ int ga_session_func(struct ga_session *s, uint32_t fidx, const struct gosym_func
 	bool all, sel, *match = calloc(s->nspecs + 1, sizeof(*match));
 	const struct ga_func *df;
 	struct ga_loc *locs = NULL, recv;
+	struct ga_arginfo ai;
 	struct ga_input *in = NULL;
 	uint32_t nin = 0;
 	char why[256] = "";
@@ -478,7 +497,8 @@ int ga_session_func(struct ga_session *s, uint32_t fidx, const struct gosym_func
 		hint = !gosym_symbol(s->gs, sym, &addr, NULL) ? addr == f->entry :
 		       gosym_info(s->gs)->stripped ? ((f->flag & GOSYM_FLAG_ASM) ? 1 : -1) : 0;
 	}
-	err = ga_abi_resolve(&s->abi, df, hint, locs, &recv, &flags, why, sizeof(why));
+	err = ga_abi_resolve(&s->abi, df, hint, ga_arginfo_of(s->gs, &s->abi, f->entry, &ai) ? &ai : NULL,
+			     locs, &recv, &flags, why, sizeof(why));
 	if (err && !sel) {
 		err = 0;	/* only a --filter candidate: leave it alone */
 		goto out;

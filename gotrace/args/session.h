@@ -78,6 +78,11 @@ const char *ga_session_ret_unknown(const struct ga_session *s, uint32_t fidx);
  * and link-time address site give the load bias. */
 void ga_session_learn_bias(struct ga_session *s, uint64_t ip, uint64_t site);
 
+/* The traceback argument layout of the function at entry (pclntab
+ * FUNCDATA_ARGINFO), if it has one. */
+bool ga_arginfo_of(const struct gosym *gs, const struct gosym_abi *abi, uint64_t entry,
+		   struct ga_arginfo *ai);
+
 /* Print the values of an event's payload (struct ga_hdr + blob): text
  * "a=1, b=\"x\"" or the JSON array.  -EPROTO for a payload that doesn't
  * match its plan (nothing printed). */

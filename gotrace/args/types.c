@@ -462,6 +462,16 @@ static void read_location(Dwarf_Die *die, uint64_t pc, struct ga_param *p)
 
 /* --- functions ------------------------------------------------------------ */
 
+/* Go can't have two parameters of one name (blank ones are "~p<N>" or
+ * left out): a second one is DWARF's repetition. */
+static bool dup_param(const struct ga_func *f, const char *name)
+{
+	for (uint32_t k = 0; k < f->nparams; k++)
+		if (!strcmp(f->params[k].name, name))
+			return true;
+	return false;
+}
+
 static int read_func(struct ga_dwarf *d, struct fent *e)
 {
 	Dwarf_Die die, c;
@@ -505,6 +515,8 @@ static int read_func(struct ga_dwarf *d, struct fent *e)
 			if (dwarf_tag(&c) != DW_TAG_formal_parameter)
 				continue;
 			p->name = dwarf_diename(&c) ?: "?";
+			if (dup_param(f, p->name))
+				continue;	/* Go 1.20/1.21 list some results twice */
 			if (!strcmp(p->name, ".dict")) {
 				/* Go 1.27+ lists the dictionary itself */
 				p->hidden = true;

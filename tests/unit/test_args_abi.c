@@ -21,6 +21,7 @@
 #include "check.h"
 #include "gosym.h"
 #include "args/abi.h"
+#include "args/session.h"
 #include "args/types.h"
 
 struct tally {
@@ -28,7 +29,46 @@ struct tally {
 	size_t stack_params, reg_params, dict_funcs, methods, abi0, recv, blank_rejected;
 	size_t unconfirmed;	/* compiler-made, no DWARF location to choose a variant */
 	size_t blank_seen;
+	size_t with_arginfo;	/* functions whose traceback layout was compared too */
+	size_t dwarf_incomplete;	/* refused: DWARF lists fewer arguments */
 };
+
+/* Top-level arguments a traceback layout describes (a "..." counts as
+ * one more). */
+static int ai_args(const struct ga_arginfo *ai)
+{
+	int depth = 0, n = 0;
+
+	for (size_t i = 0; i < ai->len; i++) {
+		uint8_t b = ai->b[i];
+
+		if (b == 0xff)
+			break;
+		if (b == 0xfc || b == 0xfb) {
+			n += depth == 0;
+		} else if (b == 0xfe) {
+			n += depth++ == 0;
+		} else if (b == 0xfd) {
+			depth--;
+		} else {
+			n += depth == 0;
+			i++;	/* the size */
+		}
+	}
+	return n;
+}
+
+/* Does the binary's layout have more arguments than DWARF gives f? */
+static bool dwarf_lacks_args(const struct gosym_abi *abi, const struct ga_func *f,
+			     const struct ga_arginfo *ai)
+{
+	struct ga_loc locs[f->nparams + 1];
+	struct ga_arginfo mine;
+
+	if (ga_abi_assign_ai(abi, f, 0, locs, NULL, &mine))
+		return false;
+	return ai_args(ai) > ai_args(&mine);
+}
 
 static void check_binary(const char *path, const char *what, struct tally *t)
 {
@@ -54,7 +94,8 @@ static void check_binary(const char *path, const char *what, struct tally *t)
 		uint64_t addr = 0;
 		unsigned flags;
 		struct gosym_func gf;
-		bool is_abi0, asm;
+		struct ga_arginfo ai;
+		bool is_abi0, asm, have_ai;
 		int n;
 
 		if (ga_dwarf_func_at(d, i, &f))
@@ -74,8 +115,10 @@ static void check_binary(const char *path, const char *what, struct tally *t)
 		snprintf(sym, sizeof(sym), "%s.abi0", f->name);
 		is_abi0 = !gosym_symbol(gs, sym, &addr, NULL) && addr == f->lowpc;
 		asm = !gosym_lookup_pc(gs, f->lowpc, &gf) && (gf.flag & GOSYM_FLAG_ASM);
-		n = ga_abi_resolve(&abi, f, asm || abi.dwarf_spill_at_entry ? is_abi0 : -1, locs,
-				   NULL, &flags, why, sizeof(why));
+		have_ai = ga_arginfo_of(gs, &abi, f->lowpc, &ai);
+		t->with_arginfo += have_ai;
+		n = ga_abi_resolve(&abi, f, asm || abi.dwarf_spill_at_entry ? is_abi0 : -1,
+				   have_ai ? &ai : NULL, locs, NULL, &flags, why, sizeof(why));
 		if (n == -EOPNOTSUPP) {
 			t->unknown++;
 			continue;
@@ -93,6 +136,13 @@ static void check_binary(const char *path, const char *what, struct tally *t)
 				t->blank_rejected++;
 				continue;
 			}
+		}
+		if (n < 0 && have_ai && dwarf_lacks_args(&abi, f, &ai)) {
+			/* the traceback layout has arguments DWARF doesn't list
+			 * (blank or unused ones before Go 1.22; assembly): the
+			 * function is rightly refused */
+			t->dwarf_incomplete++;
+			continue;
 		}
 		if (n < 0) {
 			if (t->mismatches++ < 10)
@@ -180,6 +230,9 @@ static void test_manifest(void)
 	       regabi.funcs, regabi.assigned, regabi.funcs_checked, regabi.params_checked,
 	       regabi.reg_params, regabi.stack_params, regabi.methods, regabi.dict_funcs,
 	       regabi.abi0, regabi.mismatches, regabi.unknown);
+	printf("  traceback argument layouts compared: %zu functions; %zu refused because "
+	       "the layout has arguments DWARF doesn't list\n", regabi.with_arginfo,
+	       regabi.dwarf_incomplete);
 	printf("  stack ABI: %zu functions, %zu checked (%zu params), %zu mismatches\n",
 	       stackabi.funcs, stackabi.funcs_checked, stackabi.params_checked,
 	       stackabi.mismatches);
@@ -310,10 +363,11 @@ static int check_paths(int n, char **paths)
 		check_binary(paths[i], paths[i], &t);
 		printf("%s: %zu functions, %zu checked (%zu params: %zu registers, %zu stack), "
 		       "%zu mismatches, %zu unknown types, %zu shape functions, %zu ABI0, %zu "
-		       "receiverless wrappers, %zu blank rejected, %zu unconfirmed\n", paths[i],
+		       "receiverless wrappers, %zu blank rejected, %zu unconfirmed, %zu with "
+		       "traceback layouts, %zu refused for arguments DWARF lacks\n", paths[i],
 		       t.funcs, t.funcs_checked, t.params_checked, t.reg_params, t.stack_params,
 		       t.mismatches, t.unknown, t.dict_funcs, t.abi0, t.recv, t.blank_rejected,
-		       t.unconfirmed);
+		       t.unconfirmed, t.with_arginfo, t.dwarf_incomplete);
 	}
 	return check_failures ? 1 : 0;
 }
