@@ -31,6 +31,9 @@ const volatile __u32 stack_size = 0;
 /* --args: the argument area's offset from SP at a function's first
  * instruction (gosym_abi.stack_args); plans are off when 0 */
 const volatile __u32 args_area = 0;
+/* --bench-timing: add up the program's own time (a benchmark of what a
+ * probe hit costs in BPF, robust to a busy machine); off: compiled out */
+const volatile bool bench_timing = false;
 
 /* --args: the read plans (index 0 unused), a per-thread buffer to read
  * into (a thread runs one probe at a time; a per-CPU buffer could be
@@ -158,7 +161,7 @@ static __always_inline int emit_args(struct pt_regs *ctx, __s64 goid, __u64 dist
 	return 0;
 }
 
-static __always_inline int handle(struct pt_regs *ctx)
+static __always_inline int handle_hit(struct pt_regs *ctx)
 {
 	/* Registers first (go_runtime.h, Registers). */
 	__u64 reg_g = GR_REG_G(ctx), sp = PT_REGS_SP(ctx);
@@ -213,6 +216,20 @@ emit:
 		return 0;
 	fill(e, goid, hi - sp, cookie, pid_tgid, kind, flags);
 	submit(e, sizeof(*e));
+	return 0;
+}
+
+static __always_inline int handle(struct pt_regs *ctx)
+{
+	__u64 t0 = bench_timing ? bpf_ktime_get_ns() : 0;
+	__u32 k = FG_CNT_BENCH_NS;
+	__u64 *v;
+
+	handle_hit(ctx);
+	if (bench_timing && (v = bpf_map_lookup_elem(&counters, &k))) {
+		*v += bpf_ktime_get_ns() - t0;
+		gr_count(FG_CNT_BENCH_HITS);
+	}
 	return 0;
 }
 

@@ -49,7 +49,9 @@
 				     * page by page up to the first unreadable one */
 #define FG_CNT_ARGS_LOST	5 /* --args: no buffer to read the values into */
 #define FG_CNT_FILTERED		6 /* --filter: calls not sent */
-#define FG_CNT_MAX		7
+#define FG_CNT_BENCH_NS		7 /* --bench-timing: ns spent in the program */
+#define FG_CNT_BENCH_HITS	8 /* --bench-timing: its runs */
+#define FG_CNT_MAX		9
 
 /* Ring buffer size: 64 MiB.  The reader drains every 50 ms and is woken
  * early by the BPF side (go_runtime.h, gr_submit). */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -48,6 +49,7 @@ struct fg_args {
 	bool jsonl, yes, summary;
 	bool json_gz;		/* --json-gz: gzip the Chrome trace */
 	bool floor;		/* benchmark: bare uprobes at the same sites */
+	bool timing;		/* benchmark: time spent in BPF and in the reader */
 	bool stack;		/* --stack */
 	uint32_t stack_size;	/* --stack-size */
 	enum gt_unwind unwind;	/* --unwind */
@@ -178,7 +180,7 @@ static int parse_goids(const char *s, struct fg_args *a)
 
 enum fg_opt { O_FORMAT = 256, O_GOID, O_MINDUR, O_DEPTH, O_FOLDED, O_JSON, O_JSONGZ, O_SPEEDSCOPE, O_MAXP, O_NOSUM,
        O_ATTACH, O_FLOOR, O_PPROF, O_STACK, O_STACK_SIZE, O_UNWIND, O_ARGS, O_FILTER,
-       O_STRSIZE, O_ELEMS, O_ARGS_DEPTH, O_ARGS_SIZE };
+       O_STRSIZE, O_ELEMS, O_ARGS_DEPTH, O_ARGS_SIZE, O_TIMING };
 
 static int push_str(char ***v, int *n, char *s)
 {
@@ -271,6 +273,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		{ "yes", no_argument, NULL, 'y' },
 		{ "attach", required_argument, NULL, O_ATTACH },
 		{ "bench-floor", no_argument, NULL, O_FLOOR },
+		{ "bench-timing", no_argument, NULL, O_TIMING },
 		{ "stack", no_argument, NULL, O_STACK },
 		{ "stack-size", required_argument, NULL, O_STACK_SIZE },
 		{ "unwind", required_argument, NULL, O_UNWIND },
@@ -379,6 +382,9 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 			break;
 		case O_FLOOR:
 			a->floor = true;
+			break;
+		case O_TIMING:
+			a->timing = true;
 			break;
 		case O_STACK:
 			a->stack = true;
@@ -565,6 +571,24 @@ static uint64_t counter_sum(struct funcgraph_bpf *skel, __u32 idx)
 	return sum;
 }
 
+/* --bench-timing: what a probe hit costs in the BPF program, and the
+ * reader's CPU per event (the process's own, not the traced child's). */
+static void report_timing(struct funcgraph_bpf *skel, const struct rusage *ru0, uint64_t events)
+{
+	uint64_t ns = counter_sum(skel, FG_CNT_BENCH_NS), hits = counter_sum(skel, FG_CNT_BENCH_HITS);
+	struct rusage ru;
+	double cpu;
+
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (ru.ru_utime.tv_sec - ru0->ru_utime.tv_sec + ru.ru_stime.tv_sec - ru0->ru_stime.tv_sec) *
+		      1e9 +
+	      (ru.ru_utime.tv_usec - ru0->ru_utime.tv_usec + ru.ru_stime.tv_usec - ru0->ru_stime.tv_usec) *
+		      1e3;
+	fprintf(stderr, "funcgraph: bench-timing: %" PRIu64 " probe hits, %.1f ns each in BPF; "
+		"%" PRIu64 " events, %.1f ns of reader CPU each\n", hits, hits ? (double)ns / hits : 0,
+		events, events ? cpu / events : 0);
+}
+
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_WARN && getenv("GOTRACE_DEBUG"))
@@ -592,7 +616,7 @@ static int load_plans(struct funcgraph_bpf *skel, const struct ga_session *args)
 
 static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offsets *ro,
 		    pid_t pid, bool want_multi, bool floor, uint32_t stack_size,
-		    const struct ga_session *args, uint32_t args_area, bool *multi)
+		    const struct ga_session *args, uint32_t args_area, bool timing, bool *multi)
 {
 	struct bpf_program *pm, *off_m, *off_s;
 	struct funcgraph_bpf *skel;
@@ -611,6 +635,7 @@ static int load_bpf(struct funcgraph_bpf **out, const struct gosym_runtime_offse
 	skel->rodata->tls_g = ro->tls_g;
 	skel->rodata->stack_size = stack_size;
 	skel->rodata->wake_bytes = GR_WAKE_BYTES(FG_RINGBUF_BYTES);
+	skel->rodata->bench_timing = timing;
 	if (args) {
 		skel->rodata->args_area = args_area;
 		err = bpf_map__set_max_entries(skel->maps.plans, ga_session_nplans(args));
@@ -830,6 +855,7 @@ int cmd_funcgraph(int argc, char **argv)
 	bool multi = false, ms_ok, gx_ok, failed;
 	uint64_t t0, deadline = 0, tstart;
 	size_t nfunc_probes;
+	struct rusage ru0;
 	int err, status = 1;
 
 	err = parse_args(argc, argv, &a);
@@ -954,10 +980,11 @@ int cmd_funcgraph(int argc, char **argv)
 		if (run.args)
 			gosym_abi(gs, &abi);
 		err = load_bpf(&skel, &ro, t.pid, a.mode != MODE_SINGLE, a.floor,
-			       a.stack ? a.stack_size : 0, run.args, (uint32_t)abi.stack_args, &multi);
+			       a.stack ? a.stack_size : 0, run.args, (uint32_t)abi.stack_args, a.timing,
+			       &multi);
 		if (err && a.mode == MODE_AUTO)
 			err = load_bpf(&skel, &ro, t.pid, false, a.floor, a.stack ? a.stack_size : 0,
-				       run.args, (uint32_t)abi.stack_args, &multi);
+				       run.args, (uint32_t)abi.stack_args, a.timing, &multi);
 	}
 	if (err) {
 		gt_error("funcgraph: cannot load the BPF program: %s", strerror(-err));
@@ -1095,8 +1122,11 @@ int cmd_funcgraph(int argc, char **argv)
 		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t.pid, strerror(-err));
 
 	/* trace */
+	getrusage(RUSAGE_SELF, &ru0);
 	failed = trace_loop(rb, &run, &t, deadline) < 0;
 	ring_buffer__consume(rb);
+	if (a.timing)
+		report_timing(skel, &ru0, run.events);
 	{
 		uint64_t drops = counter_sum(skel, FG_CNT_DROPS);
 		uint64_t rf = counter_sum(skel, FG_CNT_READFAIL);
