@@ -95,7 +95,7 @@ static void check_binary(const char *path, const char *what, struct tally *t)
 		unsigned flags;
 		struct gosym_func gf;
 		struct ga_arginfo ai;
-		bool is_abi0, asm, have_ai;
+		bool is_abi0, is_asm, have_ai;
 		int n;
 
 		if (ga_dwarf_func_at(d, i, &f))
@@ -114,10 +114,10 @@ static void check_binary(const char *path, const char *what, struct tally *t)
 		 * ABI0; resolve works without it where DWARF can tell */
 		snprintf(sym, sizeof(sym), "%s.abi0", f->name);
 		is_abi0 = !gosym_symbol(gs, sym, &addr, NULL) && addr == f->lowpc;
-		asm = !gosym_lookup_pc(gs, f->lowpc, &gf) && (gf.flag & GOSYM_FLAG_ASM);
+		is_asm = !gosym_lookup_pc(gs, f->lowpc, &gf) && (gf.flag & GOSYM_FLAG_ASM);
 		have_ai = ga_arginfo_of(gs, &abi, f->lowpc, &ai);
 		t->with_arginfo += have_ai;
-		n = ga_abi_resolve(&abi, f, asm || abi.dwarf_spill_at_entry ? is_abi0 : -1,
+		n = ga_abi_resolve(&abi, f, is_asm || abi.dwarf_spill_at_entry ? is_abi0 : -1,
 				   have_ai ? &ai : NULL, locs, NULL, &flags, why, sizeof(why));
 		if (n == -EOPNOTSUPP) {
 			t->unknown++;
