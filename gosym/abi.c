@@ -53,10 +53,12 @@ int gosym_abi(const struct gosym *g, struct gosym_abi *out)
 {
 	const struct gosym_info *i = &g->info;
 	bool amd64 = !strcmp(i->arch, "amd64"), arm64 = !strcmp(i->arch, "arm64");
+	struct gosym_go_facts facts;
 
 	memset(out, 0, sizeof(*out));
 	if (!i->go_major)
 		return gosym__err(-EOPNOTSUPP, "no Go version in the binary: calling convention unknown");
+	gosym_go_facts(g, &facts);	/* the register ABI: one source of that fact */
 	out->ptr_size = i->ptr_size;
 	out->shape_dict = at_least(i, 18);
 	out->dict_after_receiver = at_least(i, 20);
@@ -72,7 +74,7 @@ int gosym_abi(const struct gosym *g, struct gosym_abi *out)
 		out->int_dwarf = amd64_int_dw;
 		out->float_regs = amd64_float;
 		out->float_dwarf = amd64_float_dw;
-		if (at_least(i, 17)) {
+		if (facts.regabi) {
 			out->regabi = true;
 			out->nint = N(amd64_int);
 			out->nfloat = N(amd64_float);
@@ -89,7 +91,7 @@ int gosym_abi(const struct gosym *g, struct gosym_abi *out)
 		out->int_dwarf = arm64_int_dw;
 		out->float_regs = arm64_float;
 		out->float_dwarf = arm64_float_dw;
-		if (at_least(i, 18)) {
+		if (facts.regabi) {
 			out->regabi = true;
 			out->nint = N(arm64_int);
 			out->nfloat = N(arm64_float);
