@@ -25,6 +25,7 @@ package main
 //	interface            null if nil, else {"type":"%T","value":V}, plus
 //	                     "error":"msg" for errors.New / fmt.Errorf values
 //	time.Time            {"time":"RFC3339Nano in UTC"}
+//	time.Duration        {"dur":ns,"str":"what String() says"}
 //	unsafe.Pointer       {"addr":"0x.."}
 //
 // goid is the goroutine's id as runtime.Stack prints it; func is the
@@ -45,6 +46,7 @@ var (
 	outMu   sync.Mutex
 	quiet   bool
 	timeTyp = reflect.TypeOf(time.Time{})
+	durTyp  = reflect.TypeOf(time.Duration(0))
 )
 
 func curGoid() int64 {
@@ -110,6 +112,10 @@ func enc(b *strings.Builder, v reflect.Value, depth int) {
 	case reflect.Bool:
 		b.WriteString(strconv.FormatBool(v.Bool()))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if v.Type() == durTyp {
+			fmt.Fprintf(b, `{"dur":%d,"str":%q}`, v.Int(), time.Duration(v.Int()).String())
+			return
+		}
 		b.WriteString(strconv.FormatInt(v.Int(), 10))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
 		reflect.Uintptr:
