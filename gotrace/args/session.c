@@ -52,15 +52,25 @@ struct ga_session {
 
 /* --- configuration ---------------------------------------------------------- */
 
-static int parse_spec(const char *text, struct spec *sp, char *why, size_t whylen)
+size_t ga_spec_glob_len(const char *text)
 {
 	size_t n = strlen(text);
 	const char *open = strrchr(text, '(');
+
+	/* "main.(*T).M(a, b)": a trailing "(...)" not right after a '.' */
+	if (n && text[n - 1] == ')' && open && open > text && open[-1] != '.')
+		return (size_t)(open - text);
+	return n;
+}
+
+static int parse_spec(const char *text, struct spec *sp, char *why, size_t whylen)
+{
+	size_t n = strlen(text), gl = ga_spec_glob_len(text);
+	const char *open = text + gl;
 	char *body, *tok, *save = NULL;
 
 	memset(sp, 0, sizeof(*sp));
-	/* "main.(*T).M(a, b)": a trailing "(...)" not right after a '.' */
-	if (n && text[n - 1] == ')' && open && open > text && open[-1] != '.') {
+	if (gl < n) {
 		sp->glob = strndup(text, (size_t)(open - text));
 		sp->has_sel = true;
 		body = strndup(open + 1, (size_t)(text + n - 1 - open - 1));
@@ -215,9 +225,11 @@ static bool selected(struct ga_session *s, const char *name, bool *all, bool *ma
 {
 	bool any = false;
 
-	*all = s->c.mode == GA_MODE_ALL || s->c.mode == GA_MODE_RAW;
-	if (*all)
+	*all = false;
+	if (s->c.mode == GA_MODE_RAW) {
+		*all = true;
 		return true;
+	}
 	for (int i = 0; i < s->nspecs; i++) {
 		match[i] = gosym_glob_match(s->specs[i].glob, name);
 		if (!match[i])
@@ -227,6 +239,10 @@ static bool selected(struct ga_session *s, const char *name, bool *all, bool *ma
 		if (!s->specs[i].has_sel)
 			*all = true;
 	}
+	/* --args (all) and a selection for some functions: everything of
+	 * the others */
+	if (!any && s->c.mode == GA_MODE_ALL)
+		*all = any = true;
 	return any;
 }
 

@@ -22,10 +22,16 @@
 
 enum ga_mode {
 	GA_MODE_OFF,
-	GA_MODE_ALL,		/* --args: every argument and result */
+	GA_MODE_ALL,		/* --args: every argument and result (of the
+				 * functions no spec selects from) */
 	GA_MODE_SELECT,		/* --args=SPEC: those of matching functions */
 	GA_MODE_RAW,		/* --args=raw: the integer argument registers */
 };
+
+/* The length of the glob of a spec "GLOB(name, ...)" (the whole text when
+ * it has no selection): a trailing "(...)" not right after a '.', so that
+ * "main.(*T).M" is a name and "main.(*T).M(a)" a selection. */
+size_t ga_spec_glob_len(const char *text);
 
 struct ga_config {
 	enum ga_mode mode;

@@ -61,6 +61,7 @@ struct fg_args {
 	enum fg_mode_opt mode;
 	struct ga_config args;	/* --args, --filter and their limits */
 	char **arg_specs, **filters;
+	char **inc_owned;	/* inc, selections taken off (ninc, owned) */
 };
 
 static void usage(FILE *f)
@@ -105,7 +106,8 @@ static void usage(FILE *f)
 "                           (the default), 'raw' (the integer argument\n"
 "                           registers: binaries without DWARF), or 'GLOB' or\n"
 "                           'GLOB(name, name.field, $ret, result)' to read only\n"
-"                           those of the matching functions (repeatable)\n"
+"                           those of the matching functions (repeatable); a\n"
+"                           PATTERN may end in such a selection too\n"
 "      --filter EXPR        only calls whose arguments match, tested in BPF:\n"
 "                           'key == \"user:42\"', 'n > 10 && ok == true',\n"
 "                           'path ^= \"/api/\"' (prefix); == != < <= > >= on\n"
@@ -139,6 +141,7 @@ static void usage(FILE *f)
 "  gotrace funcgraph --stack --format=jsonl --unwind=fp 'main.marker' ./bin\n"
 "  gotrace funcgraph --args 'main.(*Store).*' ./server\n"
 "  gotrace funcgraph --args='main.parse(b, $ret)' --string-size 256 'main.*' ./bin\n"
+"  gotrace funcgraph 'main.(*Store).Get(key, opts.TTL, $ret)' -- ./server\n"
 "  gotrace funcgraph --args --filter 'key ^= \"user:\"' 'main.(*Store).Get' ./bin\n",
 		GT_STACK_DEFAULT, GT_STACK_MIN, GT_STACK_MAX, DEFAULT_MAX_PROBES);
 }
@@ -248,6 +251,38 @@ static int parse_args_opt(int c, const char *arg, struct fg_args *a)
 		return gt_error("funcgraph: out of memory");
 	g->specs = a->arg_specs;
 	g->filters = a->filters;
+	return 0;
+}
+
+/* A pattern with a selection, 'main.F(key, opts.TTL, $ret)', is the
+ * pattern 'main.F' plus --args='main.F(...)'.  0 or -1 (reported). */
+static int split_selections(struct fg_args *a)
+{
+	char **inc;
+
+	for (int k = 0; k < a->ninc; k++)
+		if (ga_spec_glob_len(a->inc[k]) < strlen(a->inc[k]) && a->args.mode == GA_MODE_RAW)
+			return gt_error("funcgraph: '%s': --args=raw has no names to select",
+					a->inc[k]);
+	inc = calloc(a->ninc, sizeof(*inc));
+	if (!inc)
+		return gt_error("funcgraph: out of memory");
+	for (int k = 0; k < a->ninc; k++) {
+		size_t gl = ga_spec_glob_len(a->inc[k]);
+
+		inc[k] = strndup(a->inc[k], gl);
+		if (!inc[k] || (gl < strlen(a->inc[k]) &&
+				push_str(&a->arg_specs, &a->args.nspecs, a->inc[k]))) {
+			for (int j = 0; j <= k; j++)
+				free(inc[j]);
+			free(inc);
+			return gt_error("funcgraph: out of memory");
+		}
+		if (gl < strlen(a->inc[k]) && a->args.mode == GA_MODE_OFF)
+			a->args.mode = GA_MODE_SELECT;
+	}
+	a->inc = a->inc_owned = inc;
+	a->args.specs = a->arg_specs;
 	return 0;
 }
 
@@ -451,7 +486,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		short_usage();
 		return EXIT_USAGE;
 	}
-	return 0;
+	return split_selections(a) ? EXIT_USAGE : 0;
 }
 
 struct fg_run {
@@ -1210,6 +1245,9 @@ cleanup:
 	free(run.entry_site);
 	free(a.arg_specs);
 	free(a.filters);
+	for (int k = 0; a.inc_owned && k < a.ninc; k++)
+		free(a.inc_owned[k]);
+	free(a.inc_owned);
 	gt_stacks_free(run.stacks);
 	if (run.dump)
 		fclose(run.dump);

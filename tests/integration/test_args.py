@@ -441,6 +441,16 @@ def test_select():
             if [v["name"] for v in call["ret"]] != ["~r0", "~r1"]:
                 errs.append("ret %r" % call["ret"])
     check("select:values", calls and not errs, "; ".join(errs[:4]))
+    # the same selection written in the pattern, next to a function with
+    # --args' everything
+    p, calls = trace(b["path"], ["--args", "main.argBools"],
+                     pattern="main.argStructs(o.TTL, o.Name, $ret)")
+    by = collections.defaultdict(set)
+    for c in calls:
+        by[c["func"]].add(tuple(v["name"] for v in c.get("args") or []))
+    check("select:in-pattern", p.returncode == 0 and
+          by["main.argStructs"] == {("o.TTL", "o.Name")} and by["main.argBools"] == {("a", "b")},
+          "%r\n%s" % (dict(by), p.stderr[-500:]))
     p = subprocess.run([harness.GOTRACE, "funcgraph", "--args=main.argStructs(nosuch)",
                         "main.argStructs", "--", b["path"]],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
