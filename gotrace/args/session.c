@@ -101,6 +101,17 @@ static int parse_spec(const char *text, struct spec *sp, char *why, size_t whyle
 	return sp->glob ? 0 : -ENOMEM;
 }
 
+static int parse_filter(const char *text, struct filter *fl, char *why, size_t whylen);
+
+int ga_filter_check(const char *text, char *why, size_t whylen)
+{
+	struct filter fl;
+	int err = parse_filter(text, &fl, why, whylen);
+
+	free(fl.text);
+	return err;
+}
+
 static int parse_filter(const char *text, struct filter *fl, char *why, size_t whylen)
 {
 	char *copy = strdup(text), *p, *next;
@@ -123,6 +134,12 @@ static int parse_filter(const char *text, struct filter *fl, char *why, size_t w
 			break;
 		}
 		err = ga_filter_parse(p, &fl->t[fl->n++], why, whylen);
+		if (err) {
+			char inner[256];
+
+			snprintf(inner, sizeof(inner), "%s", why);
+			snprintf(why, whylen, "--filter %s", inner);
+		}
 	}
 	free(copy);
 	return err ? err : fl->text ? 0 : -ENOMEM;
@@ -141,7 +158,7 @@ int ga_session_open(struct gosym *gs, const char *path, const struct ga_config *
 	s->c = *c;
 	err = gosym_abi(gs, &s->abi);
 	if (err) {
-		snprintf(why, whylen, "%s", gosym_errmsg());
+		snprintf(why, whylen, "--args: %s", gosym_errmsg());
 		goto fail;
 	}
 	if (gosym_types_base(gs, &s->types))
@@ -157,10 +174,10 @@ int ga_session_open(struct gosym *gs, const char *path, const struct ga_config *
 	if (c->mode != GA_MODE_RAW) {
 		err = ga_dwarf_open(path, (uint8_t)s->abi.ptr_size, &s->dw);
 		if (err == -ENOENT)
-			snprintf(why, whylen, "'%s' has no DWARF (stripped?): --args=raw shows the "
+			snprintf(why, whylen, "--args: '%s' has no DWARF (stripped?): --args=raw shows the "
 				 "argument registers instead", path);
 		else if (err)
-			snprintf(why, whylen, "cannot read the DWARF of '%s': %s", path, strerror(-err));
+			snprintf(why, whylen, "--args: cannot read the DWARF of '%s': %s", path, strerror(-err));
 		if (err)
 			goto fail;
 	}

@@ -28,6 +28,10 @@ enum ga_mode {
 	GA_MODE_RAW,		/* --args=raw: the integer argument registers */
 };
 
+/* Check a --filter expression alone (for the command line): 0, or
+ * -EINVAL with why. */
+int ga_filter_check(const char *text, char *why, size_t whylen);
+
 /* The length of the glob of a spec "GLOB(name, ...)" (the whole text when
  * it has no selection): a trailing "(...)" not right after a '.', so that
  * "main.(*T).M" is a name and "main.(*T).M(a)" a selection. */

@@ -14,7 +14,10 @@
  * DW_AT_variable_parameter set; blank ones are named "~p<N>" (arguments)
  * or "~b<N>"/"~r<N>" (results); a generic function compiled for a shape
  * has a DW_TAG_typedef child with DW_AT_go_dict_index, and its dictionary
- * as a parameter named ".dict" from Go 1.27 on (none before).  Go's own attributes give each type its reflect kind
+ * as a parameter named ".dict" from Go 1.27 on (none before).  Before Go
+ * 1.22 DWARF leaves blank parameters out; Go 1.17 leaves unnamed results
+ * out; Go 1.20 and 1.21 list some results twice (the reader drops the
+ * repetition).  Go's own attributes give each type its reflect kind
  * (DW_AT_go_kind), a map's key and element, a slice's element, and the
  * offset of its runtime type descriptor (DW_AT_go_runtime_type).
  *

@@ -225,9 +225,14 @@ static int parse_args_opt(int c, const char *arg, struct fg_args *a)
 		if (m == GA_MODE_SELECT)
 			err = push_str(&a->arg_specs, &g->nspecs, (char *)arg);
 		break;
-	case O_FILTER:
+	case O_FILTER: {
+		char why[256];
+
+		if (ga_filter_check(arg, why, sizeof(why)))
+			return gt_error("funcgraph: %s", why);
 		err = push_str(&a->filters, &g->nfilters, (char *)arg);
 		break;
+	}
 	case O_STRSIZE:
 		if (!parse_u32(arg, 1, GA_READ_MAX, &g->opts.string_size))
 			return gt_error("funcgraph: invalid --string-size '%s' (1 to %d bytes)", arg,
@@ -823,7 +828,7 @@ static int setup_args(const struct fg_args *a, struct gosym *gs, const char *exe
 	}
 	err = ga_session_open(gs, exe, &a->args, &s, why, sizeof(why));
 	if (err) {
-		gt_error("funcgraph: --args: %s", err == -ENOMEM ? "out of memory" : why);
+		gt_error("funcgraph: %s", err == -ENOMEM ? "out of memory" : why);
 		goto out;
 	}
 	for (uint32_t i = 0; i < pr->nfuncs; i++) {

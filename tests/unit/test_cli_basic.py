@@ -77,6 +77,17 @@ def test_usage_errors():
         ("funcs without BIN", ["funcs"], None),
         ("info bad option", ["info", "--no-such-option", binp], None),
         ("sym bad option", ["sym", "--no-such-option", binp], None),
+        # funcgraph --args / --filter: rejected while parsing, before any
+        # program runs
+        ("filter no operand", ["funcgraph", "--filter", "key ==", "main.f", "--", binp], "key =="),
+        ("filter prefix of int", ["funcgraph", "--filter", "n ^= 5", "main.f", "--", binp], "^="),
+        ("filter long string", ["funcgraph", "--filter", 's == "%s"' % ("x" * 40), "main.f", "--",
+                                binp], "32 bytes"),
+        ("string-size 0", ["funcgraph", "--string-size", "0", "main.f", "--", binp], "string-size"),
+        ("args-size too small", ["funcgraph", "--args-size", "16", "main.f", "--", binp],
+         "args-size"),
+        ("args raw and spec", ["funcgraph", "--args=raw", "--args=main.f(x)", "main.f", "--",
+                               binp], "--args"),
     ]
     for name, args, subject in cases:
         p = gotrace(*args)
