@@ -41,6 +41,15 @@ void retsites_free(struct retsites *r);
 int retsites_find(struct retsites *r, const uint8_t *code, size_t len, uint64_t addr,
 		  uint64_t *out, size_t max, uint64_t *bad_addr);
 
+/*
+ * After a successful retsites_find(): the lowest address above `addr` that
+ * a direct jump, branch or call in the decoded code targets, UINT64_MAX if
+ * none does.  Indirect jumps (Go's jump tables) are not seen: their targets
+ * are case bodies, never a function's prologue.  sites_entry() keeps entry
+ * probes below it.
+ */
+uint64_t retsites_min_target(const struct retsites *r);
+
 /* The architecture of a Go binary by GOARCH name; -EOPNOTSUPP for others. */
 int retsites_arch_from_goarch(const char *goarch, enum retsites_arch *arch);
 
