@@ -25,6 +25,7 @@
 #include "gosym.h"
 #include "gotrace.h"
 #include "tracing/target.h"
+#include "probes/probe_cost.h"
 #include "probes/uprobe_multi.h"
 
 #ifndef CAP_PERFMON
@@ -38,7 +39,9 @@ static const char usage_text[] =
 "usage: gotrace doctor [-q] [--json] [BINARY | -p PID]\n"
 "\n"
 "Check that this machine can trace Go programs: kernel version, BTF, the\n"
-"bpf() system call, BPF ring buffers, the uprobe PMU, privileges.  Given a\n"
+"bpf() system call, BPF ring buffers, the uprobe PMU, privileges, and what a\n"
+"probe hit costs here (a self-test of about a second: emulated and\n"
+"single-stepped probe sites, see docs/probes.md).  Given a\n"
 "binary or a pid, also check the target: that it is Go, its version, that\n"
 "runtime.casgstatus is there, and where each runtime offset comes from.\n"
 "Exit status 0 only if every check passes.\n"
@@ -203,6 +206,37 @@ static void check_uprobe_pmu(struct doctor *d)
 	       type >= 0 ? "%s = %d" : "%s missing", path, type);
 }
 
+/*
+ * What a probe hit costs here, by class (probes/probe_cost.h): the numbers
+ * a user multiplies by a trace's hit rate.  Informational: a machine that
+ * cannot run the self-test already failed a check above.
+ */
+static void check_probe_cost(struct doctor *d)
+{
+	struct probe_cost pc;
+	int err = probe_cost_measure(600, &pc);
+	const double e = pc.hit_ns[PROBE_EMULATED], s = pc.hit_ns[PROBE_SSTEP];
+
+	if (err) {
+		report(d, "probe-cost", true, NULL, "not measured: %s", strerror(-err));
+		return;
+	}
+	report(d, "probe-cost", true, NULL,
+	       "per probe hit here: emulated %.2f us (%s), single-stepped %.2f us (%s)%s%.0fx; "
+	       "a funcgraph call costs about one of each, a states transition one emulated "
+	       "(docs/probes.md)", e / 1e3, pc.insn[PROBE_EMULATED], s / 1e3,
+	       pc.insn[PROBE_SSTEP], e > 0 ? ": " : "", e > 0 ? s / e : 0.0);
+	if (d->json) {
+		json_t *c = json_array_get(d->checks, json_array_size(d->checks) - 1);
+
+		json_object_set_new(c, "emulated_ns", json_real(e));
+		json_object_set_new(c, "sstep_ns", json_real(s));
+		json_object_set_new(c, "call_ns", json_real(pc.call_ns));
+		json_object_set_new(c, "hits", json_pack("[I,I]", (json_int_t)pc.hits[0],
+							 (json_int_t)pc.hits[1]));
+	}
+}
+
 static void check_target(struct doctor *d, const char *path, const char *label)
 {
 	struct gosym *gs = NULL;
@@ -329,6 +363,8 @@ int cmd_doctor(int argc, char **argv)
 	check_caps(&d);
 	check_bpf(&d);
 	check_uprobe_pmu(&d);
+	if (!d.quiet)	/* -q only answers "can this machine trace": keep it fast */
+		check_probe_cost(&d);
 	if (pid) {
 		char label[64];
 
