@@ -541,6 +541,12 @@ def test_doctor():
     harness.check("doctor/root-ok", p.returncode == 0 and all(
         k in names for k in ("kernel", "btf", "privileges", "bpf", "ringbuf", "uprobe-pmu")),
         p.stdout[-1000:])
+    # the probe-cost self-test: both sites hit, and the single-stepped one
+    # (a second trap per hit) costs more than the emulated one
+    pc = names.get("probe-cost", {})
+    harness.check("doctor/probe-cost", pc.get("ok") is True and "emulated_ns" in pc and
+                  min(pc.get("hits", [0, 0])) > 0 and
+                  0 < pc["emulated_ns"] < pc["sstep_ns"], repr(pc))
     q = harness.run([harness.GOTRACE, "doctor", "-q"], check_rc=False)
     harness.check("doctor/quiet", q.returncode == 0 and q.stdout == "" and q.stderr == "",
                   repr((q.returncode, q.stdout, q.stderr)))
@@ -553,6 +559,10 @@ def test_doctor():
         d, failed = None, set()
     harness.check("doctor/nobody", p.returncode == 1 and d is not None and not d["ok"]
                   and {"privileges", "bpf"} <= failed, "exit %d, failed %s" % (p.returncode, failed))
+    # without privileges the self-test is skipped, not one more failure
+    pc = {c["check"]: c for c in d["checks"]}.get("probe-cost", {}) if d else {}
+    harness.check("doctor/nobody/probe-cost", pc.get("ok") is True and
+                  pc.get("detail", "").startswith("not measured"), repr(pc))
     for b in [newest(), newest("pie")]:
         prog, pid = start_waiting(b, "-n", "1")
         try:
