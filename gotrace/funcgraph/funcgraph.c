@@ -499,7 +499,7 @@ struct fg_run {
 				 * (ts kind goid dist func tid flags), for debugging */
 	struct pairing *pr;
 	struct gt_stacks *stacks;	/* --stack */
-	const struct fg_func *funcs;	/* link-time entries, for --stack */
+	const struct fg_func *funcs;	/* link-time entry sites, for --stack */
 	uint32_t nfuncs;
 	struct ga_session *args;	/* --args */
 	uint64_t *entry_site;		/* --args: link-time address of each entry probe */
@@ -556,7 +556,7 @@ static int on_event(void *ctx, void *data, size_t size)
 				r->stacks, (const void *)(e + 1),
 				size - sizeof(*e) - sizeof(struct gt_stack_hdr), e->ts_ns,
 				((const struct gt_stack_hdr *)(e + 1))->regs.pc,
-				e->func < r->nfuncs ? r->funcs[e->func].entry : 0);
+				e->func < r->nfuncs ? r->funcs[e->func].site : 0);
 
 			err = pairing_entry(r->pr, e->goid, g0, e->dist, e->func, e->ts_ns);
 			if (!st)
@@ -1138,7 +1138,10 @@ int cmd_funcgraph(int argc, char **argv)
 	tstart = gt_now_ns();
 	if (attach_probes(&a, skel, &pr, &t, &ups, &multi))
 		goto cleanup;
-	gt_progress("funcgraph: attached %zu probes with %s in %.1f ms; tracing pid %d%s", pr.n,
+	/* what each hit will cost: docs/probes.md, `gotrace doctor` */
+	gt_progress("funcgraph: attached %zu probes (%zu emulated, %zu single-stepped) with %s in "
+		    "%.1f ms; tracing pid %d%s", pr.n, fg_probes_count(&pr, PROBE_EMULATED, false),
+		    fg_probes_count(&pr, PROBE_SSTEP, false),
 		    uprobes_mode_name(multi ? UPROBES_MULTI : UPROBES_SINGLE),
 		    (gt_now_ns() - tstart) / 1e6, (int)t.pid,
 		    a.pid ? ", Ctrl-C to stop" : "");

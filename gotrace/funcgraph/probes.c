@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* funcgraph probe placement (see funcgraph_probes.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,14 @@
 #include "funcgraph/probes.h"
 #include "gotrace.h"
 #include "probes/retsites.h"
+#include "probes/sites.h"
 
-static int push(struct fg_probes *p, uint64_t off, uint64_t cookie)
+static int push(struct fg_probes *p, uint64_t off, uint64_t cookie, enum probe_class cls)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1024;
 		uint64_t *o = realloc(p->offsets, cap * sizeof(*o));
+		uint8_t *c;
 
 		if (!o)
 			return -ENOMEM;
@@ -24,10 +27,15 @@ static int push(struct fg_probes *p, uint64_t off, uint64_t cookie)
 		if (!o)
 			return -ENOMEM;
 		p->cookies = o;
+		c = realloc(p->classes, cap);
+		if (!c)
+			return -ENOMEM;
+		p->classes = c;
 		p->cap = cap;
 	}
 	p->offsets[p->n] = off;
 	p->cookies[p->n] = cookie;
+	p->classes[p->n] = (uint8_t)cls;
 	p->n++;
 	return 0;
 }
@@ -41,45 +49,8 @@ static int add_func(struct fg_probes *p, const struct gosym_func *f)
 			return -ENOMEM;
 		p->funcs = n;
 	}
-	p->funcs[p->nfuncs] = (struct fg_func){ f->name, f->entry, f->end, f->flag, 0 };
+	p->funcs[p->nfuncs] = (struct fg_func){ f->name, f->entry, f->end, f->entry, f->flag, 0 };
 	return (int)p->nfuncs++;
-}
-
-/*
- * Instructions the kernel's x86 uprobe decoder refuses to probe
- * (arch/x86/kernel/uprobes.c): LOCK and CS/DS/ES/SS segment prefixes,
- * EVEX-encoded (0x62) instructions, int3/int n (runtime.abort, the
- * go:textfipsstart markers), hlt, ud2, and opcodes invalid in 64-bit mode.
- * A function whose entry is one of them is skipped up front; anything else
- * the kernel refuses is found by bisection when attaching.
- */
-static bool x86_unprobeable(const uint8_t *c, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len && i < 15; i++) {
-		switch (c[i]) {
-		case 0xf0: case 0x26: case 0x2e: case 0x36: case 0x3e:
-			return true;
-		case 0x66: case 0x67: case 0xf2: case 0xf3: case 0x64: case 0x65:
-			continue;	/* harmless legacy prefixes */
-		}
-		if ((c[i] & 0xf0) == 0x40)
-			continue;	/* REX */
-		break;
-	}
-	if (i >= len)
-		return true;
-	switch (c[i]) {
-	case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
-	case 0x27: case 0x2f: case 0x37: case 0x3f: case 0x60: case 0x61: case 0x62:
-	case 0x9a: case 0xcc: case 0xcd: case 0xce: case 0xd4: case 0xd5: case 0xd6:
-	case 0xea: case 0xf4:
-		return true;
-	case 0x0f:
-		return i + 1 < len && c[i + 1] == 0x0b;	/* ud2 */
-	}
-	return false;
 }
 
 /* Cookie flags for a function: where to find g, and whether it may run on
@@ -95,129 +66,204 @@ static uint64_t func_flags(const struct gosym_func *f)
 	return fl;
 }
 
+/* Decoding state shared by the functions of one fg_probes_build(). */
+struct placer {
+	struct gosym *gs;
+	struct retsites *rs;
+	uint64_t *rets;
+	size_t maxrets;
+	/* benchmark knobs (GOTRACE_BENCH_SITES, scripts/bench_funcgraph.sh):
+	 * entry probes at the first instruction as before probes/sites.h,
+	 * or no RET probes (the entry probe's cost alone) */
+	bool at_start, no_rets;
+};
+
+/* Count a skipped function; warn about the first few only. */
+static void skip(struct fg_probes *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void skip(struct fg_probes *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (p->skipped++ >= 5)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	gt_warn("%s", msg);
+}
+
+/* The RET sites of f into pl->rets (growing it); their number, or a
+ * negative errno (-EILSEQ: f does not decode; *bad says where). */
+static int find_rets(struct placer *pl, const struct gosym_func *f, const uint8_t *code,
+		     uint64_t *bad)
+{
+	size_t len = f->end - f->entry;
+	int n = retsites_find(pl->rs, code, len, f->entry, pl->rets, pl->maxrets, bad);
+
+	if (n > (int)pl->maxrets) {
+		uint64_t *r = realloc(pl->rets, n * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		pl->rets = r;
+		pl->maxrets = n;
+		n = retsites_find(pl->rs, code, len, f->entry, pl->rets, pl->maxrets, bad);
+	}
+	return n;
+}
+
+/* Probes for one selected function: its entry site and every RET.  A
+ * function that cannot be probed safely is skipped with a warning (0). */
+static int place_func(struct placer *pl, struct fg_probes *p, const struct gosym_func *f)
+{
+	size_t len = f->end - f->entry;
+	const uint8_t *code = gosym_bytes(pl->gs, f->entry, len);
+	struct entry_site site;
+	uint64_t off, bad = 0, fl;
+	int n, idx, err;
+
+	if (!code || gosym_vaddr_to_offset(pl->gs, f->entry, &off)) {
+		skip(p, "skipping %s: its code is not in the file", f->name);
+		return 0;
+	}
+	n = find_rets(pl, f, code, &bad);
+	if (n == -ENOMEM)
+		return n;
+	if (n < 0 || sites_entry(p->sites, code, len, f->entry,
+				 pl->at_start ? f->entry : retsites_min_target(pl->rs), 0, &site)) {
+		/* never guess where instructions start: skip it */
+		skip(p, "skipping %s: cannot decode the instruction at 0x%llx (+0x%llx)", f->name,
+		     (unsigned long long)bad, (unsigned long long)(bad - f->entry));
+		return 0;
+	}
+	if (site.cls == PROBE_REFUSED || gosym_vaddr_to_offset(pl->gs, site.addr, &off)) {
+		skip(p, "skipping %s: the kernel can't probe its entry (0x%llx)", f->name,
+		     (unsigned long long)site.addr);
+		return 0;
+	}
+	for (int r = 0; r < n; r++) {
+		if (sites_class(p->sites, code + (pl->rets[r] - f->entry),
+				len - (pl->rets[r] - f->entry)) == PROBE_REFUSED) {
+			skip(p, "skipping %s: the kernel can't probe its return at 0x%llx", f->name,
+			     (unsigned long long)pl->rets[r]);
+			return 0;
+		}
+	}
+	if (pl->no_rets)
+		n = 0;
+	idx = add_func(p, f);
+	if (idx < 0)
+		return idx;
+	p->funcs[idx].site = site.addr;
+	p->funcs[idx].nrets = n;
+	fl = func_flags(f);
+	err = push(p, off, FG_COOKIE(idx, FG_KIND_ENTRY, fl), site.cls);
+	for (int r = 0; r < n && !err; r++) {
+		uint64_t roff, at = pl->rets[r] - f->entry;
+
+		if (gosym_vaddr_to_offset(pl->gs, pl->rets[r], &roff))
+			return -EPROTO;
+		err = push(p, roff, FG_COOKIE(idx, FG_KIND_RET, fl),
+			   sites_class(p->sites, code + at, len - at));
+	}
+	return err;
+}
+
+/* Whether f is selected: matches an include pattern (counted per
+ * pattern) and no exclude pattern. */
+static bool selected(struct fg_probes *p, const struct gosym_func *f, char *const *inc, int ninc,
+		     char *const *exc, int nexc)
+{
+	bool hit = false;
+
+	for (int k = 0; k < ninc; k++) {
+		if (gosym_glob_match(inc[k], f->name)) {
+			p->pattern_hits[k]++;
+			hit = true;
+		}
+	}
+	for (int k = 0; k < nexc && hit; k++)
+		if (gosym_glob_match(exc[k], f->name))
+			hit = false;
+	return hit;
+}
+
+static int ensure_sites(struct gosym *gs, struct fg_probes *p, enum retsites_arch *arch)
+{
+	int err = retsites_arch_from_goarch(gosym_info(gs)->arch, arch);
+
+	if (!err && !p->sites)
+		err = sites_new(*arch, 0, &p->sites);
+	return err;
+}
+
 int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *exc, int nexc,
 		    struct fg_probes *p)
 {
 	const struct gosym_info *info = gosym_info(gs);
+	struct placer pl = { .gs = gs, .maxrets = 256 };
+	const char *knob = getenv("GOTRACE_BENCH_SITES");
 	enum retsites_arch arch;
-	struct retsites *rs = NULL;
-	uint64_t *rets = NULL;
-	size_t maxrets = 256;
 	int err;
 
-	err = retsites_arch_from_goarch(info->arch, &arch);
+	pl.at_start = knob && !strcmp(knob, "start");
+	pl.no_rets = knob && !strcmp(knob, "entry-only");
+	err = ensure_sites(gs, p, &arch);
+	if (!err)
+		err = retsites_new(arch, &pl.rs);
 	if (err)
 		return err;
-	err = retsites_new(arch, &rs);
-	if (err)
-		return err;
-	rets = malloc(maxrets * sizeof(*rets));
+	pl.rets = malloc(pl.maxrets * sizeof(*pl.rets));
 	p->pattern_hits = calloc(ninc ? ninc : 1, sizeof(size_t));
-	if (!rets || !p->pattern_hits) {
+	if (!pl.rets || !p->pattern_hits) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < info->nfuncs; i++) {
+	for (size_t i = 0; i < info->nfuncs && !err; i++) {
 		struct gosym_func f;
-		const void *code;
-		uint64_t off, bad = 0, fl;
-		bool hit = false;
-		int n, idx;
 
-		if (gosym_func_at(gs, i, &f))
-			continue;
-		for (int k = 0; k < ninc; k++) {
-			if (gosym_glob_match(inc[k], f.name)) {
-				p->pattern_hits[k]++;
-				hit = true;
-			}
-		}
-		if (!hit)
-			continue;
-		for (int k = 0; k < nexc && hit; k++)
-			if (gosym_glob_match(exc[k], f.name))
-				hit = false;
-		if (!hit || f.end <= f.entry)
+		if (gosym_func_at(gs, i, &f) || !selected(p, &f, inc, ninc, exc, nexc) ||
+		    f.end <= f.entry)
 			continue;
 		p->matched++;
-		code = gosym_bytes(gs, f.entry, f.end - f.entry);
-		if (!code || gosym_vaddr_to_offset(gs, f.entry, &off)) {
-			gt_warn("skipping %s: its code is not in the file", f.name);
-			p->skipped++;
-			continue;
-		}
-		n = retsites_find(rs, code, f.end - f.entry, f.entry, rets, maxrets, &bad);
-		if (n > (int)maxrets) {
-			uint64_t *r = realloc(rets, n * sizeof(*r));
-
-			if (!r) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			rets = r;
-			maxrets = n;
-			n = retsites_find(rs, code, f.end - f.entry, f.entry, rets, maxrets, &bad);
-		}
-		if (n < 0) {
-			/* never guess where instructions start: skip it */
-			if (p->skipped < 5)
-				gt_warn("skipping %s: cannot decode the instruction at 0x%llx (+0x%llx)",
-					f.name, (unsigned long long)bad,
-					(unsigned long long)(bad - f.entry));
-			p->skipped++;
-			continue;
-		}
-		if (arch == RETSITES_X86_64 && x86_unprobeable(code, f.end - f.entry)) {
-			if (p->skipped < 5)
-				gt_warn("skipping %s: the kernel can't probe its first instruction",
-					f.name);
-			p->skipped++;
-			continue;
-		}
-		idx = add_func(p, &f);
-		if (idx < 0) {
-			err = idx;
-			goto cleanup;
-		}
-		fl = func_flags(&f);
-		err = push(p, off, FG_COOKIE(idx, FG_KIND_ENTRY, fl));
-		for (int r = 0; r < n && !err; r++) {
-			uint64_t roff;
-
-			if (gosym_vaddr_to_offset(gs, rets[r], &roff)) {
-				err = -EPROTO;
-				break;
-			}
-			err = push(p, roff, FG_COOKIE(idx, FG_KIND_RET, fl));
-		}
-		if (err)
-			goto cleanup;
-		p->funcs[idx].nrets = n;
+		err = place_func(&pl, p, &f);
 	}
+	if (err)
+		goto cleanup;
 	if (p->skipped > 5)
-		gt_warn("skipping %zu more functions that cannot be decoded", p->skipped - 5);
+		gt_warn("skipping %zu more functions that cannot be probed", p->skipped - 5);
 	for (int k = 0; k < ninc; k++)
 		if (!p->pattern_hits[k])
 			err = -ENOENT;
 cleanup:
-	free(rets);
-	retsites_free(rs);
+	free(pl.rets);
+	retsites_free(pl.rs);
 	return err;
 }
 
 int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *name,
 			  uint32_t kind, uint64_t flags)
 {
+	enum retsites_arch arch;
+	struct entry_site site;
 	struct gosym_func f;
 	uint64_t off;
+	int err;
 
 	/* a probe of these kinds in the wrong function would close frames
 	 * at random: insist on the exact name */
-	if (gosym_lookup_name(gs, name, &f) || strcmp(f.name, name) ||
-	    gosym_vaddr_to_offset(gs, f.entry, &off))
+	if (gosym_lookup_name(gs, name, &f) || strcmp(f.name, name))
+		return -ENOENT;
+	err = ensure_sites(gs, p, &arch);
+	if (!err)
+		err = sites_func_entry(p->sites, gs, &f, 0, &site, &off);
+	if (err == -ENOMEM || err == -EOPNOTSUPP)
+		return err;
+	if (err || site.cls == PROBE_REFUSED)
 		return -ENOENT;
 	/* function index 0xffffffff: not a traced function */
-	return push(p, off, FG_COOKIE(0xffffffffu, kind, flags));
+	return push(p, off, FG_COOKIE(0xffffffffu, kind, flags), site.cls);
 }
 
 size_t fg_probes_drop(struct fg_probes *p, const bool *bad)
@@ -247,6 +293,7 @@ size_t fg_probes_drop(struct fg_probes *p, const bool *bad)
 			continue;
 		p->offsets[w] = p->offsets[i];
 		p->cookies[w] = p->cookies[i];
+		p->classes[w] = p->classes[i];
 		w++;
 	}
 	p->n = w;
@@ -260,8 +307,22 @@ void fg_probes_release(struct fg_probes *p)
 	free(p->funcs);
 	free(p->offsets);
 	free(p->cookies);
+	free(p->classes);
 	free(p->pattern_hits);
+	sites_free(p->sites);
 	memset(p, 0, sizeof(*p));
+}
+
+size_t fg_probes_count(const struct fg_probes *p, enum probe_class c, bool entries_only)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->classes[i] == c &&
+		    (!entries_only ||
+		     ((p->cookies[i] >> FG_COOKIE_KIND_SHIFT) & 0xff) == FG_KIND_ENTRY))
+			n++;
+	return n;
 }
 
 /* --- suggestions -------------------------------------------------------- */

@@ -24,6 +24,8 @@
 /* The pieces of the CLI this benchmark drives, compiled in. */
 #include "probes/uprobe_multi.c"
 #include "probes/retsites.c"
+#include "probes/probe_class.c"
+#include "probes/sites.c"
 #include "funcgraph/probes.c"
 #include "bpf/funcgraph.skel.h"
 

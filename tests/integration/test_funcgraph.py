@@ -15,6 +15,7 @@ manifest entry the test builds the newest Go and Debian's Go 1.19 itself.
 Environment: GOTRACE_SOAK_SECONDS (default 20) for test_soak.
 """
 import collections
+import fnmatch
 import json
 import os
 import re
@@ -158,6 +159,38 @@ def run_untraced(path):
     return _untraced[path]
 
 
+# The Go assembler's stack-bound check and frame setup, as objdump prints a
+# function's first instruction: where probes/sites.h moves the entry probe
+# to an emulated instruction (docs/probes.md), or where it already is one.
+EMULATED_ENTRY = re.compile(r"\t(cmp +0x1[08]\(%r14\),%(rsp|r12)|lea +-0x[0-9a-f]+\(%rsp\),%r12|"
+                            r"mov +%rsp,%r12|push +%rbp)$")
+
+
+def entries_expected_emulated(path):
+    """How many functions matching PATTERN start (by objdump, an independent
+    decoder) with a stack check or push %rbp: their entry probes must be
+    emulated.  None where the binary has no symbols."""
+    nm = subprocess.run(["nm", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                        text=True).stdout
+    addrs = {}
+    for line in nm.splitlines():
+        f = line.split(None, 2)
+        if len(f) == 3 and f[1] in "tT" and fnmatch.fnmatchcase(f[2], PATTERN):
+            addrs[int(f[0], 16)] = f[2]
+    if not addrs:
+        return None
+    od = subprocess.run(["objdump", "-d", "--no-show-raw-insn",
+                         "--start-address=0x%x" % min(addrs),
+                         "--stop-address=0x%x" % (max(addrs) + 64), path],
+                        stdout=subprocess.PIPE, text=True).stdout
+    n = 0
+    for a in addrs:
+        m = re.search(r"^ *%x:(\t[^\n]*)" % a, od, re.M)
+        if m and EMULATED_ENTRY.search(m.group(1).rstrip()):
+            n += 1
+    return n
+
+
 def test_launch():
     """Launch mode on every build: exact counts and depth, output and status unchanged."""
     harness.need_root()
@@ -193,6 +226,15 @@ def test_launch():
             check(name + ":no-drops", "events lost" not in p.stderr and
                   "could not read" not in p.stderr, p.stderr[-800:])
             dups += max(stat(p.stderr, "duplicate entries dropped"), 0)
+            # the attach line counts probes by class; every function that
+            # starts with a stack check (or push %rbp) has an emulated entry
+            m = re.search(r"attached (\d+) probes \((\d+) emulated, (\d+) single-stepped\)",
+                          p.stderr)
+            want = entries_expected_emulated(b["path"])
+            check(name + ":probe-classes", m is not None and
+                  int(m.group(2)) + int(m.group(3)) == int(m.group(1)) and
+                  (want is None or int(m.group(2)) >= want > 0),
+                  "attach line %r, objdump: %s entries to emulate" % (m and m.group(0), want))
         # The program grows its stacks in fgGrow's prologue: the entry probe
         # fires twice; make sure the suite exercised that path.
         check("morestack-duplicates-seen", dups > 0, "no duplicate entry was dropped in any run")
