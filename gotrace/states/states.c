@@ -27,6 +27,7 @@
 #include "output/trace_report.h"
 #include "output/chrome_trace.h"
 #include "tracing/target.h"
+#include "probes/sites.h"
 #include "probes/uprobe_multi.h"
 #include "states/model.h"
 #include "states/output.h"
@@ -486,37 +487,47 @@ static const struct probe_spec probe_specs[] = {
 };
 #define NR_PROBES (sizeof(probe_specs) / sizeof(probe_specs[0]))
 
-/* Offsets and cookies of one program's probes. */
+/* Offsets and cookies of one program's probes, and their cost classes. */
 struct probe_list {
 	uint64_t offsets[NR_PROBES], cookies[NR_PROBES];
 	const struct probe_spec *spec[NR_PROBES];
+	enum probe_class cls[NR_PROBES];
 	size_t n;
 };
+
+/* Where the probe of function `name` goes: its entry site (probes/sites.h),
+ * the cheapest place where the arguments, g and SP are still those of the
+ * entry.  regabi: the probe reads them from registers. */
+static int probe_site(struct gosym *gs, const char *name, bool regabi, struct entry_site *site,
+		      uint64_t *off)
+{
+	int err = sites_entry_of(gs, name, regabi ? SITES_KEEP_ARGS : 0, site, off);
+
+	return err ? err : site->cls == PROBE_REFUSED ? -ENOTSUP : 0;
+}
 
 /* Fill trans/sys with the probes the binary has.  syscalls: whether the
  * fast-path functions are wanted.  A missing required function is an
  * error (-ENOENT); a missing optional one is skipped. */
-static int resolve_probes(struct gosym *gs, bool syscalls, struct probe_list *trans,
+static int resolve_probes(struct gosym *gs, bool syscalls, bool regabi, struct probe_list *trans,
 			  struct probe_list *sys)
 {
 	for (size_t i = 0; i < NR_PROBES; i++) {
 		const struct probe_spec *p = &probe_specs[i];
 		struct probe_list *l = p->syscall ? sys : trans;
-		struct gosym_func fn;
+		struct entry_site site;
 		uint64_t off;
 		int err;
 
 		if (p->syscall && !syscalls)
 			continue;
-		if (gosym_lookup_name(gs, p->func, &fn)) {
-			if (p->required)
-				return -ENOENT;
+		err = probe_site(gs, p->func, regabi, &site, &off);
+		if (err == -ENOENT && !p->required) {
 			if (p->syscall)
 				gt_warn("no %s in the binary: syscall transitions may be missed",
 					p->func);
 			continue;
 		}
-		err = gosym_vaddr_to_offset(gs, fn.entry, &off);
 		if (err) {
 			if (p->required)
 				return err;
@@ -524,9 +535,23 @@ static int resolve_probes(struct gosym *gs, bool syscalls, struct probe_list *tr
 		}
 		l->offsets[l->n] = off;
 		l->cookies[l->n] = p->cookie;
+		l->cls[l->n] = site.cls;
 		l->spec[l->n++] = p;
 	}
 	return 0;
+}
+
+/* How many probes of both lists are of class c. */
+static size_t count_class(const struct probe_list *a, const struct probe_list *b,
+			  enum probe_class c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		n += a->cls[i] == c;
+	for (size_t i = 0; i < b->n; i++)
+		n += b->cls[i] == c;
+	return n;
 }
 
 /* One perf-event uprobe per function (kernels without uprobe_multi). */
@@ -736,7 +761,20 @@ int cmd_states(int argc, char **argv)
 		goto cleanup;
 	}
 
-	st_resolver_init(&run.res, gs, casg.entry);
+	{
+		/* the resolver finds the load bias from casgstatus's probe
+		 * address, --stack places the program by the probes' */
+		struct entry_site site;
+		uint64_t off;
+
+		err = probe_site(gs, "runtime.casgstatus", regabi, &site, &off);
+		if (err) {
+			gt_error("states: '%s': cannot probe runtime.casgstatus: %s", t.exe,
+				 errstr(err));
+			goto cleanup;
+		}
+		st_resolver_init(&run.res, gs, site.addr);
+	}
 	if (o.stack) {
 		static const struct { const char *name; uint32_t cookie; } pf[] = {
 			{ "runtime.casgstatus", STATES_COOKIE_CASGSTATUS },
@@ -750,10 +788,11 @@ int cmd_states(int argc, char **argv)
 			goto cleanup;
 		}
 		for (size_t i = 0; i < sizeof(pf) / sizeof(pf[0]); i++) {
-			struct gosym_func fn;
+			struct entry_site site;
+			uint64_t off;
 
-			if (!gosym_lookup_name(gs, pf[i].name, &fn))
-				run.probe_vaddr[pf[i].cookie & 3] = fn.entry;
+			if (!probe_site(gs, pf[i].name, regabi, &site, &off))
+				run.probe_vaddr[pf[i].cookie & 3] = site.addr;
 		}
 	}
 	run.out.stream = gt_quiet ? NULL : out;
@@ -812,7 +851,7 @@ int cmd_states(int argc, char **argv)
 	/* reentersyscall/exitsyscall CAS running<->syscall themselves
 	 * (docs/go-runtime.md).  Where they call casgstatus instead, the
 	 * model drops the duplicate. */
-	err = resolve_probes(gs, regabi && facts.syscall_fastpath, &trans, &sys);
+	err = resolve_probes(gs, regabi && facts.syscall_fastpath, regabi, &trans, &sys);
 	if (err) {
 		gt_error("states: '%s': cannot locate runtime.casgstatus: %s", t.exe, errstr(err));
 		goto cleanup;
@@ -848,8 +887,10 @@ int cmd_states(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	gt_progress("attached %zu probes (%s); tracing%s", uprobes_count(ups),
-		    multi ? "uprobe_multi" : "one uprobe each", o.pid ? ", Ctrl-C to stop" : "");
+	gt_progress("attached %zu probes (%s): %zu emulated, %zu single-stepped; tracing%s",
+		    uprobes_count(ups), multi ? "uprobe_multi" : "one uprobe each",
+		    count_class(&trans, &sys, PROBE_EMULATED), count_class(&trans, &sys, PROBE_SSTEP),
+		    o.pid ? ", Ctrl-C to stop" : "");
 
 	if (run.stacks)
 		gt_stacks_preload(run.stacks, t.pid, t.exe_open);
