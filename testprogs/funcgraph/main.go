@@ -19,7 +19,11 @@
 //	-loop   repeat the workload until killed, without the per-goroutine
 //	        report (soak tests)
 //	-bench N  call main.benchTarget N times, print
-//	        "funcgraph: bench N calls in T ns" and exit (overhead benchmark)
+//	        "funcgraph: bench N calls in T ns (cpu C ns, sum S)" and exit
+//	        (overhead benchmark; C is the calling thread's CPU time, which
+//	        the kernel's probe traps are charged to)
+//	-bench-func checked  call main.benchChecked instead: a function with
+//	        the stack check most Go functions start with
 //
 // Output, one line each:
 //
@@ -41,7 +45,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 // tally is one goroutine's own record of its traced calls.
@@ -287,13 +293,32 @@ func runRound(workers, depth int, exitDepth int) {
 //go:noinline
 func benchTarget(x int) int { return x*3 + 1 }
 
-func bench(n int) {
-	start := time.Now()
+// benchChecked is the benchmark function shaped like most Go functions: a
+// frame, so it starts with the stack-bound check (cmp; jbe), and a call.
+//
+//go:noinline
+func benchChecked(x int) int { return benchTarget(x) + 1 }
+
+// threadCPU is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+func threadCPU() int64 {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 3, uintptr(unsafe.Pointer(&ts)), 0)
+	return ts.Nano()
+}
+
+func bench(n int, fn string) {
+	f := benchTarget
+	if fn == "checked" {
+		f = benchChecked
+	}
+	runtime.LockOSThread()
+	start, cpu := time.Now(), threadCPU()
 	s := 0
 	for i := 0; i < n; i++ {
-		s += benchTarget(i)
+		s += f(i)
 	}
-	fmt.Printf("funcgraph: bench %d calls in %d ns (sum %d)\n", n, time.Since(start).Nanoseconds(), s)
+	fmt.Printf("funcgraph: bench %d calls in %d ns (cpu %d ns, sum %d)\n", n,
+		time.Since(start).Nanoseconds(), threadCPU()-cpu, s)
 }
 
 func main() {
@@ -303,10 +328,11 @@ func main() {
 	loop := flag.Bool("loop", false, "repeat until killed")
 	exit := flag.Int("exit", 0, "exit status")
 	benchN := flag.Int("bench", 0, "call benchTarget N times and exit")
+	benchFunc := flag.String("bench-func", "leaf", "leaf (benchTarget) or checked (benchChecked)")
 	flag.Parse()
 
 	if *benchN > 0 {
-		bench(*benchN)
+		bench(*benchN, *benchFunc)
 		return
 	}
 
