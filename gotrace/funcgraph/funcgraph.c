@@ -32,6 +32,7 @@
 #include "args/session.h"
 #include "tracing/stacks.h"
 #include "tracing/target.h"
+#include "probes/sites.h"
 #include "probes/uprobe_multi.h"
 
 #define DEFAULT_MAX_PROBES 5000
@@ -967,6 +968,10 @@ int cmd_funcgraph(int argc, char **argv)
 
 	/* probes */
 	gt_progress("funcgraph: decoding functions of %s (%s)", t.exe, info->goversion);
+	/* --args reads the arguments at the entry probe: its site may skip no
+	 * instruction that writes an argument register (docs/probes.md) */
+	if (a.args.mode != GA_MODE_OFF || a.args.nfilters)
+		pr.site_flags = SITES_KEEP_ARGS;
 	err = fg_probes_build(gs, a.inc, a.ninc, a.exc, a.nexc, &pr);
 	if (err == -ENOENT && pr.pattern_hits) {
 		for (int k = 0; k < a.ninc; k++) {

@@ -131,7 +131,8 @@ static int place_func(struct placer *pl, struct fg_probes *p, const struct gosym
 	if (n == -ENOMEM)
 		return n;
 	if (n < 0 || sites_entry(p->sites, code, len, f->entry,
-				 pl->at_start ? f->entry : retsites_min_target(pl->rs), 0, &site)) {
+				 pl->at_start ? f->entry : retsites_min_target(pl->rs), p->site_flags,
+				 &site)) {
 		/* never guess where instructions start: skip it */
 		skip(p, "skipping %s: cannot decode the instruction at 0x%llx (+0x%llx)", f->name,
 		     (unsigned long long)bad, (unsigned long long)(bad - f->entry));

@@ -34,6 +34,8 @@ struct fg_probes {
 	size_t matched;		/* functions the patterns matched */
 	size_t *pattern_hits;	/* per include pattern */
 	struct sites *sites;	/* the site finder (kept for the specials) */
+	unsigned int site_flags;/* SITES_* for the entry sites, set before
+				 * fg_probes_build (--args: SITES_KEEP_ARGS) */
 };
 
 /*
