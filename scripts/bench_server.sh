@@ -12,7 +12,10 @@
 #           BENCH_SRV_CONNS connections for BENCH_SRV_SECONDS per row.
 #   rows    untraced, `gotrace states -p`, `gotrace funcgraph -p` on the
 #           handler package, and the same funcgraph probes running an empty
-#           BPF program (--bench-floor: what the probes alone cost).  Rows
+#           BPF program (--bench-floor: what the probes alone cost); both
+#           again with the entry probes at each function's first instruction
+#           (GOTRACE_BENCH_SITES=start, the placement before
+#           docs/probes.md).  A row may start with VAR=value words.  Rows
 #           of the in-kernel aggregation commands go in the marked hook.
 #           Each round runs every row once; the median of the rounds is
 #           reported.
@@ -60,8 +63,10 @@ bench_server_row() {
 	local tpid="" t0 t1 out reqs rps hits i
 	if [ "$row" != untraced ]; then
 		: >"$tmp/row.err"
+		local envv=(GOTRACE_NOTHING=)
+		while [[ $1 == *=* ]]; do envv+=("$1"); shift; done
 		# the command first, then -p: patterns and options follow it
-		"$gotrace" "$1" -p "$pid" "${@:2}" >"$tmp/row.out" 2>"$tmp/row.err" &
+		env "${envv[@]}" "$gotrace" "$1" -p "$pid" "${@:2}" >"$tmp/row.out" 2>"$tmp/row.err" &
 		tpid=$!
 		# attached once it says it is tracing (or gives up)
 		for ((i = 0; i < 600; i++)); do
@@ -140,6 +145,9 @@ EOF
 		"gotrace states|states --no-summary -o /dev/null"
 		"gotrace funcgraph $BENCH_SRV_PKG|funcgraph --yes --no-summary -o /dev/null $BENCH_SRV_PKG"
 		"  its probes, empty BPF program|funcgraph --yes --no-summary --bench-floor -o /dev/null $BENCH_SRV_PKG"
+		# the entry probes at the first instruction, as before docs/probes.md
+		"  entries at +0 (before)|GOTRACE_BENCH_SITES=start funcgraph --yes --no-summary -o /dev/null $BENCH_SRV_PKG"
+		"  entries at +0, empty BPF program|GOTRACE_BENCH_SITES=start funcgraph --yes --no-summary --bench-floor -o /dev/null $BENCH_SRV_PKG"
 		# HOOK (issue 12 item 3): the in-kernel aggregation rows go here,
 		# e.g. "gotrace states --aggregate|states --aggregate ...",
 		# "gotrace funccount ...|funccount $BENCH_SRV_PKG",
