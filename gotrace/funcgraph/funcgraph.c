@@ -1209,6 +1209,16 @@ int cmd_funcgraph(int argc, char **argv)
 		if (st->bad_goid > rf)
 			gt_progress("funcgraph: %" PRIu64 " probe hits on the scheduler stack with "
 				    "no goroutine were ignored", st->bad_goid - rf);
+		if (run.args) {
+			uint64_t lost = counter_sum(skel, FG_CNT_ARGS_LOST);
+			uint64_t filt = counter_sum(skel, FG_CNT_FILTERED);
+
+			if (lost)
+				gt_warn("%" PRIu64 " probe hits could not read their values (no "
+					"per-thread buffer): those calls show <values lost>", lost);
+			if (a.args.nfilters)
+				gt_progress("funcgraph: --filter left out %" PRIu64 " calls", filt);
+		}
 		if (err) {
 			gt_error("funcgraph: cannot write '%s': %s", what ? what : "output",
 				 strerror(-err));
