@@ -472,6 +472,35 @@ static int make_site(struct ga_session *s, struct ga_input *in, uint32_t n, bool
 	return err;
 }
 
+/* --args=raw: the integer argument registers, at the entry and at RETs. */
+static int raw_sites(struct ga_session *s, struct ga_input *in, uint32_t *entry, uint32_t *ret,
+		     bool *filter)
+{
+	char why[256];
+	uint32_t n = 0;
+	int err;
+
+	for (int i = 0; i < s->abi.nint && i < GA_NREGS; i++)
+		in[n++] = (struct ga_input){ s->abi.int_regs[i], &s->regtype, &s->regloc[i], NULL };
+	err = make_site(s, in, n, false, entry, filter, why, sizeof(why));
+	return err ? err : make_site(s, in, n, false, ret, filter, why, sizeof(why));
+}
+
+/* Is f an ABI0 function?  The symbol table says ("<name>.abi0"); without
+ * one, assembly functions are taken for ABI0, the rest is unknown (-1). */
+static int abi0_hint(const struct ga_session *s, const struct gosym_func *f)
+{
+	char sym[1024];
+	uint64_t addr;
+
+	snprintf(sym, sizeof(sym), "%s.abi0", f->name);
+	if (!gosym_symbol(s->gs, sym, &addr, NULL))
+		return addr == f->entry;
+	if (!gosym_info(s->gs)->stripped)
+		return 0;
+	return (f->flag & GOSYM_FLAG_ASM) ? 1 : -1;
+}
+
 int ga_session_func(struct ga_session *s, uint32_t fidx, const struct gosym_func *f,
 		    uint32_t *entry, uint32_t *ret, bool *filter, const char **note)
 {
@@ -484,7 +513,7 @@ int ga_session_func(struct ga_session *s, uint32_t fidx, const struct gosym_func
 	uint32_t nin = 0;
 	char why[256] = "";
 	unsigned flags = 0;
-	int err = 0, hint;
+	int err = 0;
 
 	*entry = *ret = 0;
 	*filter = false;
@@ -503,11 +532,7 @@ int ga_session_func(struct ga_session *s, uint32_t fidx, const struct gosym_func
 	}
 	if (s->c.mode == GA_MODE_RAW) {
 		st->selected = true;
-		for (int i = 0; i < s->abi.nint && i < GA_NREGS; i++)
-			in[nin++] = (struct ga_input){ s->abi.int_regs[i], &s->regtype, &s->regloc[i], NULL };
-		err = make_site(s, in, nin, false, entry, filter, why, sizeof(why));
-		if (!err)
-			err = make_site(s, in, nin, false, ret, filter, why, sizeof(why));
+		err = raw_sites(s, in, entry, ret, filter);
 		goto out;
 	}
 	if (ga_dwarf_func(s->dw, f->entry, &df)) {
@@ -522,16 +547,9 @@ int ga_session_func(struct ga_session *s, uint32_t fidx, const struct gosym_func
 		err = -ENOMEM;
 		goto out;
 	}
-	{
-		char sym[1024];
-		uint64_t addr;
-
-		snprintf(sym, sizeof(sym), "%s.abi0", f->name);
-		hint = !gosym_symbol(s->gs, sym, &addr, NULL) ? addr == f->entry :
-		       gosym_info(s->gs)->stripped ? ((f->flag & GOSYM_FLAG_ASM) ? 1 : -1) : 0;
-	}
-	err = ga_abi_resolve(&s->abi, df, hint, ga_arginfo_of(s->gs, &s->abi, f->entry, &ai) ? &ai : NULL,
-			     locs, &recv, &flags, why, sizeof(why));
+	err = ga_abi_resolve(&s->abi, df, abi0_hint(s, f),
+			     ga_arginfo_of(s->gs, &s->abi, f->entry, &ai) ? &ai : NULL, locs, &recv,
+			     &flags, why, sizeof(why));
 	if (err && !sel) {
 		err = 0;	/* only a --filter candidate: leave it alone */
 		goto out;
