@@ -22,6 +22,10 @@ the manifest (Go 1.17-1.27 x default / PIE / stripped / PIE-stripped):
   goroutine of the dump;
 - Go 1.26+: with GODEBUG=tracebacklabels=1 the header carries the labels
   as the runtime prints them;
+- --watch (parked -leak): the leaking group reported as growing with its
+  creation site and counts within the program's own totals; goroutines
+  blocked longer than --blocked-over reported once each, not a goroutine
+  that sleeps briefly again and again at the same place;
 - a moving target (parked -churn: goroutines changing state and stack size
   all the time): no garbage frame in any stack over 30 dumps, checked
   against the program's source (function order and call lines), and the
@@ -355,6 +359,59 @@ def test_moving_target():
         finally:
             p.kill()
             p.wait()
+
+
+def test_watch_leak():
+    """parked -leak 100ms leaks a goroutine (blocked in main.leakOne, started
+    by main.leaker) every 100 ms and prints its running total.  --watch
+    300ms --count 8 --json --blocked-over 1s must report that group as
+    growing, with its counts within the program's own totals, and report
+    the goroutines parked for ever (main.sleeper's hour-long sleep among
+    them) as blocked, but not main.leaker's own goroutine, which sleeps
+    100 ms at a time (same place, yet it runs in between)."""
+    harness.need_root(hint="run make")
+    b = [b for b in _builds() if b["variant"] == "default"][-1]
+    p = subprocess.Popen([b["path"], "-leak", "100ms"], stdout=subprocess.PIPE, text=True)
+    totals = []
+
+    def reader():
+        for line in p.stdout:
+            ev = json.loads(line)
+            if ev.get("event") == "leaked":
+                totals.append(ev["total"])
+
+    try:
+        json.loads(p.stdout.readline())
+        import threading
+        threading.Thread(target=reader, daemon=True).start()
+        r = _gotrace(["-p", str(p.pid), "--watch", "300ms", "--count", "8", "--json",
+                      "--blocked-over", "1s"], timeout=120)
+        evs = [json.loads(l) for l in r.stdout.splitlines()]
+        snaps = [e for e in evs if e["type"] == "snapshot"]
+        grow = [e for e in evs if e["type"] == "growing" and "main.leakOne" in e["where"]]
+        harness.check("watch: 8 snapshots", len(snaps) == 8, str(len(snaps)))
+        ok = bool(grow) and all("main.leaker" in e["created_by"] for e in grow)
+        last = grow[-1]["counts"] if grow else []
+        ok = ok and all(x < y for x, y in zip(last, last[1:])) and totals and \
+            last[-1] <= totals[-1] and last[-1] >= 3
+        harness.check("watch: leak reported with its creation site", ok,
+                      "growing %s, program totals %s" % (grow[-1:] if grow else None, totals[-1:]))
+        blocked = [e for e in evs if e["type"] == "blocked"]
+        where = [e["where"] for e in blocked]
+        harness.check("watch: blocked goroutines reported, all over 1s",
+                      any("main.sleeper" in w or "time.Sleep" in w for w in where) and
+                      all(e["blocked_ns"] > 1e9 for e in blocked) and
+                      any("main.chanRecv" in w for w in where),
+                      "%d blocked: %s" % (len(blocked), where[:5]))
+        leaker = [e for e in blocked if "main.leaker" not in e["created_by"] and
+                  "time.Sleep" in e["where"] and e["created_by"].startswith("main.main")]
+        harness.check("watch: the leaker's short sleeps are not one long block", not leaker,
+                      str(leaker[:2]))
+        once = len({e["goid"] for e in blocked}) == len(blocked)
+        harness.check("watch: each blocked goroutine reported once", once, str(len(blocked)))
+    finally:
+        p.kill()
+        p.wait()
 
 
 def test_labels_in_header():
