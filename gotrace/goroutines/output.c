@@ -453,6 +453,9 @@ int gor_dump(struct gr_target *t, const struct gor_opts *o)
 	}
 	for (size_t i = 0; i < s->n; i++)
 		listed += gor_listed(t, s, i, o->system);
+	/* One dump, megabytes of text: not a write per line (main() made
+	 * stdout line-buffered for the streaming commands). */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 	if (o->group)
 		err = print_groups(t, tb, s, o, stdout);
 	else if (o->json)
@@ -461,6 +464,7 @@ int gor_dump(struct gr_target *t, const struct gor_opts *o)
 		err = print_text(t, tb, s, o, stdout);
 	if (fflush(stdout) || ferror(stdout))
 		err = -EIO;
+	setlinebuf(stdout);
 	if (err)
 		gt_error("writing the goroutines: %s", strerror(-err));
 	if (!err && o->pprof && (err = gor_pprof_write(t, tb, s, o)))

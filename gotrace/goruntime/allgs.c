@@ -449,13 +449,30 @@ const char *gr_status_string(const struct gr_target *t, const struct gr_g *g)
 	return "???";
 }
 
-bool gr_is_system(const struct gr_target *t, const struct gr_g *g)
+/* The startpc's function kind and whether it is a runtime.* function,
+ * cached per startpc (most goroutines share a few). */
+static const struct start_ent *start_get(const struct gr_target *t, uint64_t pc)
 {
+	struct gr_target *mt = (struct gr_target *)t; /* the cache only */
+	struct start_ent *e = &mt->start[(pc * 0x9E3779B97F4A7C15ULL) >> 54 & (START_CACHE - 1)];
 	struct gosym_func fn;
 
-	if (!g->startpc || gosym_lookup_pc(t->info.go, g->startpc - t->info.bias, &fn))
+	if (e->pc == pc)
+		return e;
+	e->pc = pc;
+	e->ok = !gosym_lookup_pc(t->info.go, pc, &fn);
+	e->special = e->ok ? (uint8_t)fn.special : 0;
+	e->runtime = e->ok && !strncmp(fn.name, "runtime.", 8);
+	return e;
+}
+
+bool gr_is_system(const struct gr_target *t, const struct gr_g *g)
+{
+	const struct start_ent *e;
+
+	if (!g->startpc || !(e = start_get(t, g->startpc - t->info.bias))->ok)
 		return false;
-	switch (fn.special) {
+	switch (e->special) {
 	case GOSYM_FN_RUNTIME_MAIN:
 	case GOSYM_FN_COROSTART:
 	case GOSYM_FN_HANDLEASYNCEVENT:
@@ -470,6 +487,6 @@ bool gr_is_system(const struct gr_target *t, const struct gr_g *g)
 	case GOSYM_FN_RUNCLEANUPS:
 		return !g->running_cleanups;
 	default:
-		return !strncmp(fn.name, "runtime.", 8);
+		return e->runtime;
 	}
 }

@@ -86,9 +86,71 @@ const char *gr_tb_callers_name(struct gr_tb *tb, const char *raw)
 	return mode ? name_pieces(tb->name, sizeof(tb->name), raw, mode) : raw;
 }
 
+/* Numbers without printf: the dump of 100,000 goroutines prints
+ * millions of them. */
 static void put_hex(FILE *f, uint64_t v)
 {
-	fprintf(f, "0x%llx", (unsigned long long)v);
+	char buf[20], *p = buf + sizeof(buf);
+
+	do {
+		*--p = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	*--p = 'x';
+	*--p = '0';
+	fwrite_unlocked(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+}
+
+static void put_dec(FILE *f, int64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	fwrite_unlocked(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+}
+
+/* "\n\tfile:line" */
+static void put_pos(FILE *f, const char *file, int line)
+{
+	fputs_unlocked("\n\t", f);
+	fputs_unlocked(file, f);
+	putc_unlocked(':', f);
+	put_dec(f, line);
+}
+
+/* What printArgs needs of a physical frame's pc, cached by sympc: the
+ * ArgInfo program, the liveness bitmaps and the liveness index there. */
+static const struct args_ent *args_get(struct gr_tb *p, const struct gosym *go,
+				       const struct dwunw_go_frame *pf)
+{
+	struct args_ent *e = &p->args[(pf->sympc * 0x9E3779B97F4A7C15ULL) >> 52 & (ARGS_CACHE - 1)];
+
+	if (e->sympc == pf->sympc && e->vaddr == pf->vaddr)
+		return e;
+	memset(e, 0, sizeof(*e));
+	e->sympc = pf->sympc;
+	e->vaddr = pf->vaddr;
+	e->live_idx = -1;
+	if (gosym_funcdata(go, pf->vaddr, GOSYM_FUNCDATA_ARGINFO, &e->prog, &e->avail)) {
+		e->prog = NULL;
+		return e;
+	}
+	if (e->avail > TRACE_ARGS_MAX_LEN)
+		e->avail = TRACE_ARGS_MAX_LEN;
+	if (p->in->facts.args_liveness &&
+	    !gosym_funcdata(go, pf->vaddr, GOSYM_FUNCDATA_ARGLIVEINFO, &e->live, &e->live_avail)) {
+		if (gosym_pcdata(go, pf->sympc, GOSYM_PCDATA_ARGLIVEINDEX, &e->live_idx))
+			e->live_idx = -1;
+	} else {
+		e->live = NULL;
+	}
+	return e;
 }
 
 /* runtime printArgs(): the argument words of a physical frame from its
@@ -96,23 +158,15 @@ static void put_hex(FILE *f, uint64_t v)
  * spilled register argument the liveness info says may be stale. */
 static void print_args(struct gr_tb *p, const struct dwunw_go_frame *pf, FILE *f)
 {
-	const struct gosym *go = p->in->go;
-	const uint8_t *prog, *live = NULL;
-	size_t avail, live_avail = 0;
-	int32_t live_idx = -1;
-	uint8_t start_off = 0xff, slot = 0;
+	const struct args_ent *ae = args_get(p, p->in->go, pf);
+	const uint8_t *prog = ae->prog, *live = ae->live;
+	size_t avail = ae->avail, live_avail = ae->live_avail;
+	int32_t live_idx = ae->live_idx;
+	uint8_t start_off = live ? live[0] : 0xff, slot = 0;
 	bool start = true;
 
-	if (gosym_funcdata(go, pf->vaddr, GOSYM_FUNCDATA_ARGINFO, &prog, &avail))
+	if (!prog)
 		return;
-	if (avail > TRACE_ARGS_MAX_LEN)
-		avail = TRACE_ARGS_MAX_LEN;
-	if (p->in->facts.args_liveness &&
-	    !gosym_funcdata(go, pf->vaddr, GOSYM_FUNCDATA_ARGLIVEINFO, &live, &live_avail)) {
-		start_off = live[0];
-		if (gosym_pcdata(go, pf->sympc, GOSYM_PCDATA_ARGLIVEINDEX, &live_idx))
-			live_idx = -1;
-	}
 	for (size_t pi = 0; pi < avail;) {
 		uint8_t o = prog[pi++];
 
@@ -228,7 +282,10 @@ void gr_tb_header(struct gr_tb *tb, const struct gr_snapshot *s, size_t i, FILE 
 
 	if ((st == GOSYM_G_WAITING || st == GOSYM_G_SYSCALL) && g->waitsince)
 		waitfor = ((int64_t)s->mono_ns - g->waitsince) / 60000000000LL;
-	fprintf(f, "goroutine %lld [%s", (long long)g->goid, gr_status_string(p->t, g));
+	fputs_unlocked("goroutine ", f);
+	put_dec(f, g->goid);
+	fputs_unlocked(" [", f);
+	fputs_unlocked(gr_status_string(p->t, g), f);
 	if (fx->leaked_suffix && st == GOSYM_G_LEAKED)
 		fputs(" (leaked)", f);
 	if (g->status & GOSYM_G_SCAN)
@@ -249,30 +306,37 @@ static void print_frame(struct gr_tb *p, const struct gr_stack *st, int k, FILE 
 {
 	const struct gr_frame *fr = &st->f[k];
 
-	fputs(func_name(p->name, sizeof(p->name), &p->in->facts, fr->func, fr->inlined), f);
-	fputc('(', f);
+	fputs_unlocked(func_name(p->name, sizeof(p->name), &p->in->facts, fr->func, fr->inlined), f);
+	putc_unlocked('(', f);
 	if (fr->inlined)
-		fputs("...", f);
+		fputs_unlocked("...", f);
 	else
 		print_args(p, &p->phys[fr->phys], f);
-	fprintf(f, ")\n\t%s:%d", fr->file, fr->line);
-	if (!fr->inlined && fr->pc > fr->entry)
-		fprintf(f, " +0x%llx", (unsigned long long)(fr->pc - fr->entry));
-	fputc('\n', f);
+	putc_unlocked(')', f);
+	put_pos(f, fr->file, fr->line);
+	if (!fr->inlined && fr->pc > fr->entry) {
+		fputs_unlocked(" +", f);
+		put_hex(f, fr->pc - fr->entry);
+	}
+	putc_unlocked('\n', f);
 }
 
 static void print_created(struct gr_tb *p, const struct gr_created *c, FILE *f)
 {
 	if (!c->shown)
 		return;
-	fprintf(f, "created by %s", func_name(p->name, sizeof(p->name), &p->in->facts, c->func,
-					      false));
-	if (p->in->facts.created_by_goid && c->goid)
-		fprintf(f, " in goroutine %lld", (long long)c->goid);
-	fprintf(f, "\n\t%s:%d", c->file, c->line);
-	if (c->off)
-		fprintf(f, " +0x%llx", (unsigned long long)c->off);
-	fputc('\n', f);
+	fputs_unlocked("created by ", f);
+	fputs_unlocked(func_name(p->name, sizeof(p->name), &p->in->facts, c->func, false), f);
+	if (p->in->facts.created_by_goid && c->goid) {
+		fputs_unlocked(" in goroutine ", f);
+		put_dec(f, c->goid);
+	}
+	put_pos(f, c->file, c->line);
+	if (c->off) {
+		fputs_unlocked(" +", f);
+		put_hex(f, c->off);
+	}
+	putc_unlocked('\n', f);
 }
 
 int gr_tb_print(struct gr_tb *tb, const struct gr_snapshot *s, size_t i, FILE *f)

@@ -9,8 +9,16 @@
 #include "goruntime/traceback.h"
 #include "goruntime/allgs.h"
 
+#define START_CACHE 1024
+struct start_ent {
+	uint64_t pc;		/* key: link-time startpc; 0 = empty */
+	bool ok, runtime;
+	uint8_t special;
+};
+
 struct gr_target {
 	struct gr_target_info info;
+	struct start_ent start[START_CACHE];	/* gr_is_system() */
 	struct gr_mem *mem;
 	char *exe;
 	bool own_go;
@@ -41,6 +49,15 @@ struct created_ent {
 	bool ok, shown;
 };
 
+/* printArgs() data of one pc (dumptext.c). */
+#define ARGS_CACHE 4096
+struct args_ent {
+	uint64_t sympc, vaddr;		/* key (link-time); 0 = empty */
+	const uint8_t *prog, *live;	/* ArgInfo, ArgLiveInfo (NULL: none) */
+	size_t avail, live_avail;
+	int32_t live_idx;
+};
+
 /* A traceback engine (traceback.h). */
 struct gr_tb {
 	struct gr_target *t;
@@ -57,6 +74,7 @@ struct gr_tb {
 	int f_cap;
 	struct gr_stack st;
 	struct created_ent *created;	/* CREATED_CACHE entries */
+	struct args_ent *args;		/* ARGS_CACHE entries */
 	char name[1024];
 	/* the stack the last gr_tb_stack walked (for args) */
 	const uint8_t *bytes;

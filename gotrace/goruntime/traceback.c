@@ -29,7 +29,8 @@ int gr_tb_new(struct gr_target *t, struct gr_tb **out)
 	tb->sym_mask = (1u << SYM_BUCKETS_LOG2) - 1;
 	tb->sym = calloc(tb->sym_mask + 1, sizeof(*tb->sym));
 	tb->created = calloc(CREATED_CACHE, sizeof(*tb->created));
-	if (!tb->sym || !tb->created || dwunw_go_cache_new(1 << 16, &tb->cache)) {
+	tb->args = calloc(ARGS_CACHE, sizeof(*tb->args));
+	if (!tb->sym || !tb->created || !tb->args || dwunw_go_cache_new(1 << 16, &tb->cache)) {
 		gr_tb_free(tb);
 		return -ENOMEM;
 	}
@@ -43,6 +44,7 @@ void gr_tb_free(struct gr_tb *tb)
 		return;
 	dwunw_go_cache_free(tb->cache);
 	free(tb->created);
+	free(tb->args);
 	free(tb->sym);
 	free(tb->pool);
 	free(tb->phys);
