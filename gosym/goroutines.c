@@ -28,8 +28,7 @@ int gosym_goroutine_facts(const struct gosym *g, struct gosym_goroutine_facts *o
 	if (!row) {
 		if (!v)
 			return gosym__err(-EOPNOTSUPP, "no Go version in the binary (no build info)");
-		return gosym__err(-EOPNOTSUPP, "no goroutine facts for %s (tables cover Go 1.%d to 1.%d)",
-				  g->info.goversion, gosym__vt_first_minor(), gosym__vt_last_minor());
+		return gosym__err(-EOPNOTSUPP, "a %s program", g->info.goversion);
 	}
 	out->source = row->source;
 	out->status_names = row->gstatus;

@@ -179,7 +179,7 @@ static int load_runtime(struct gr_target *t)
 		return gr__err(-EOPNOTSUPP, "%s: a %s program: only amd64 and arm64 are supported",
 			       t->exe, gi->arch);
 	if ((err = gosym_goroutine_facts(in->go, &in->facts)))
-		return gr__err(err, "%s: %s (goroutines are read for Go 1.17 and later)", t->exe,
+		return gr__err(err, "%s: %s: goroutines are read for Go 1.17 - 1.27", t->exe,
 			       gosym_errmsg());
 	if ((err = gosym_runtime_offsets(in->go, &in->off)))
 		return gr__err(err, "%s: %s", t->exe, gosym_errmsg());
@@ -201,10 +201,10 @@ static int probe_read(struct gr_target *t)
 	int err = gr_mem_read(t->mem, t->info.allgs.allglen + t->info.bias, &v, sizeof(v));
 
 	if (err == -EPERM || err == -EACCES)
-		return gr__err(err, "cannot read the memory of process %d (%s): %s: reading another "
-			       "process needs ptrace permission (same user and "
-			       "kernel.yama.ptrace_scope <= 1 with a parent relation, or root / "
-			       "CAP_SYS_PTRACE)", (int)t->info.pid, t->info.comm, strerror(-err));
+		return gr__err(err, "cannot read process %d (%s): %s: reading another process "
+			       "needs ptrace permission (same user and kernel.yama.ptrace_scope "
+			       "allowing it, or root / CAP_SYS_PTRACE)", (int)t->info.pid,
+			       t->info.comm, strerror(-err));
 	if (err == -ESRCH)
 		return gr__err(err, "process %d exited", (int)t->info.pid);
 	if (err)
@@ -240,6 +240,11 @@ int gr_target_open(pid_t pid, struct gr_target **out)
 				      (int)pid, t->info.comm);
 		else if (err == -ENOENT || err == -ESRCH)
 			err = gr__err(-ESRCH, "process %d exited", (int)pid);
+		else if (err == -EACCES || err == -EPERM)
+			err = gr__err(err, "cannot read process %d (%s): %s: reading another process "
+				      "needs ptrace permission (same user and kernel.yama.ptrace_scope "
+				      "allowing it, or root / CAP_SYS_PTRACE)", (int)pid, t->info.comm,
+				      strerror(-err));
 		else
 			err = gr__err(err, "cannot read %s: %s", path, strerror(-err));
 		goto fail;

@@ -440,7 +440,8 @@ def test_labels_in_header():
 
 
 def test_errors():
-    """Dead pid, non-Go process, kernel thread: one line, exit 1."""
+    """Dead pid, non-Go process, kernel thread, another user's process: one
+    line, exit 1 (2 for a bad pid)."""
     harness.need_root(hint="run make")
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
@@ -456,6 +457,38 @@ def test_errors():
             harness.check("error: " + what, p.returncode in (1, 2) and len(lines) == 1 and
                           want in lines[0] and not p.stdout,
                           "rc %d, stderr %r" % (p.returncode, p.stderr))
+        # A Go release we don't read (1.16: no table of its dump rules).
+        old = [b for b in harness.testprog_builds() if b["prog"] == "goroutines" and
+               b["variant"] == "default" and b["goarch"] == harness.HOSTARCH and
+               0 < harness.go_minor(b["go"]) < 17]
+        if old:
+            g = subprocess.Popen([old[0]["path"], "-loop"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(0.3)
+                p = harness.run([harness.GOTRACE, "goroutines", "-p", str(g.pid)], check_rc=False)
+                lines = p.stderr.strip().split("\n")
+                harness.check("error: Go %s" % old[0]["go"], p.returncode == 1 and
+                              len(lines) == 1 and "Go 1.17 - 1.27" in lines[0] and
+                              old[0]["go"] in lines[0], "rc %d, stderr %r" % (p.returncode, p.stderr))
+            finally:
+                g.kill()
+                g.wait()
+        # Another user's process: needs ptrace permission.
+        if shutil.which("setpriv"):
+            pk = Parked(_builds()[-1]["path"])
+            try:
+                p = harness.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 harness.GOTRACE, "goroutines", "-p", str(pk.pid)],
+                                check_rc=False)
+                lines = p.stderr.strip().split("\n")
+                harness.check("error: no permission", p.returncode == 1 and len(lines) == 1 and
+                              "ptrace permission" in lines[0] and not p.stdout,
+                              "rc %d, stderr %r" % (p.returncode, p.stderr))
+            finally:
+                pk.close()
+        else:
+            harness.skip("error: no permission", "no setpriv to run gotrace as another user")
     finally:
         sleeper.kill()
         sleeper.wait()
