@@ -68,6 +68,9 @@ struct fg_output {
 	char pp_comment[2][512];
 	const char *pp_comments[2];
 	bool header_done;	/* text: column titles printed */
+	FILE *ms;		/* --args: one memstream reused for every call */
+	char *ms_buf;
+	size_t ms_len;
 	uint64_t last_key;	/* text: track of the last block printed */
 	int err;
 };
@@ -262,19 +265,37 @@ static void fold_add(struct fg_output *o, const struct pairing_call *c)
 
 static void flush_track(struct fg_output *o, struct tbuf *t);
 
+/* The memstream the values of one call are written to (rewound each
+ * time: opening one per call costs more than the formatting). */
+static FILE *ms_begin(struct fg_output *o)
+{
+	if (!o->ms && !(o->ms = open_memstream(&o->ms_buf, &o->ms_len)))
+		return NULL;
+	rewind(o->ms);
+	return o->ms;
+}
+
+/* What was written since ms_begin(), as a new string (NULL on failure). */
+static char *ms_take(struct fg_output *o)
+{
+	long n;
+
+	if (fflush(o->ms) || (n = ftell(o->ms)) < 0)
+		return NULL;
+	return strndup(o->ms_buf, (size_t)n);
+}
+
 /* --args, text: "(a=1, b=\"x\") -> (r=2)"; NULL when the function shows
  * no values (or on allocation failure). */
 static char *vals_text(struct fg_output *o, const struct pairing_call *c)
 {
 	const struct fg_vals *in = c->entry_data, *out = c->ret_data;
 	const char *why = ga_session_unsupported(o->o.args, c->func);
-	char *buf = NULL;
-	size_t len = 0;
 	FILE *f;
 
 	if (!ga_session_selected(o->o.args, c->func))
 		return NULL;
-	f = open_memstream(&buf, &len);
+	f = ms_begin(o);
 	if (!f)
 		return NULL;
 	fputc('(', f);
@@ -292,11 +313,7 @@ static char *vals_text(struct fg_output *o, const struct pairing_call *c)
 			fputs("<values lost>", f);
 		fputc(')', f);
 	}
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return ms_take(o);
 }
 
 /* --args, JSON: the "args" or "ret" array ([] when there is nothing to
@@ -317,18 +334,12 @@ static void vals_json(struct fg_output *o, const struct pairing_call *c, FILE *f
 
 static char *vals_json_str(struct fg_output *o, const struct pairing_call *c, const char *which)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = ms_begin(o);
 
 	if (!f)
 		return NULL;
 	vals_json(o, c, f, false, which);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return ms_take(o);
 }
 
 static void free_vals(const struct pairing_call *c)
@@ -759,6 +770,9 @@ void fg_output_free(struct fg_output *o)
 	}
 	free(o->fold);
 	pprof_free(o->pp);
+	if (o->ms)
+		fclose(o->ms);
+	free(o->ms_buf);
 	free(o);
 }
 
