@@ -12,25 +12,25 @@
 #ifndef GOTRACE_FUNCGRAPH_H
 #define GOTRACE_FUNCGRAPH_H
 
-/* Probe kinds (cookie bits 32-39, event.kind). */
-#define FG_KIND_ENTRY		0 /* first instruction of a traced function */
-#define FG_KIND_RET		1 /* a RET instruction of a traced function */
-#define FG_KIND_MORESTACK	2 /* runtime.morestack: the caller's entry will fire again */
-#define FG_KIND_GEXIT		3 /* runtime.goexit0: the goroutine is gone */
-#define FG_KIND_UNWIND		4 /* runtime.deferreturn: frames deeper than
-				   * its caller are gone (a recovered panic
-				   * resumes there) */
+#include "func_probe.h"
 
-/* Cookie: func index (bits 0-31) | kind << 32 | flags. */
-#define FG_COOKIE_KIND_SHIFT	32
-#define FG_COOKIE_TLS		(1ULL << 40) /* ABI0 code: g from TLS, not R14 */
-#define FG_COOKIE_G0		(1ULL << 41) /* may run on g0: use g.m.curg's goid */
+/* Probe kinds (cookie bits 32-39, event.kind): bpf/func_probe.h's. */
+#define FG_KIND_ENTRY		FP_KIND_ENTRY
+#define FG_KIND_RET		FP_KIND_RET
+#define FG_KIND_MORESTACK	FP_KIND_MORESTACK
+#define FG_KIND_GEXIT		FP_KIND_GEXIT
+#define FG_KIND_UNWIND		FP_KIND_UNWIND
+
+/* Cookie: func index (bits 0-31) | kind << 32 | flags (func_probe.h) |
+ * funcgraph's own bits. */
+#define FG_COOKIE_KIND_SHIFT	FP_COOKIE_KIND_SHIFT
+#define FG_COOKIE_TLS		FP_COOKIE_TLS
+#define FG_COOKIE_G0		FP_COOKIE_G0
 #define FG_COOKIE_FILTER	(1ULL << 42) /* --filter applies: a RET whose entry
 					      * was filtered out is not sent */
 #define FG_COOKIE_PLAN_SHIFT	48	     /* --args: read plan index (0 = none) */
 #define FG_COOKIE_PLAN(p)	((__u64)(p) << FG_COOKIE_PLAN_SHIFT)
-#define FG_COOKIE(idx, kind, flags) \
-	((__u64)(__u32)(idx) | ((__u64)(kind) << FG_COOKIE_KIND_SHIFT) | (flags))
+#define FG_COOKIE(idx, kind, flags) FP_COOKIE(idx, kind, flags)
 
 /* fg_event.flags */
 #define FG_F_G0			0x1 /* ran on the scheduler stack (g0) */
