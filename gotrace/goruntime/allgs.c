@@ -2,12 +2,12 @@
 /*
  * gr_snapshot_take(): the goroutine list of a live process (see allgs.h).
  *
- * Rounds over the goroutines still to settle: read their g (one batch),
- * decode and validate, copy the stacks of those with a saved context
- * (one batch), read the g again (one batch) and keep the goroutines whose
- * status, saved context and stack bounds did not move; the others go to
- * the next round.  A system call per GR_MEM_BATCH reads, whatever the
- * number of goroutines.
+ * A round over the goroutines: read their g (one batch), decode and
+ * validate, copy the stacks of those with a saved context (one batch),
+ * read the g again (one batch) and keep the goroutines whose status, saved
+ * context and stack bounds did not move.  A system call per GR_MEM_BATCH
+ * reads, whatever the number of goroutines.  The ones that moved are read
+ * again one at a time (reread_each).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 #define MAX_ALLGLEN (1u << 26)		/* 64M goroutines: more is not a list */
 #define MAX_STACK_SPAN (1ULL << 30)	/* the runtime's maxstacksize on 64-bit */
 #define DEFAULT_STACK_MAX (16u << 20)
-#define DEFAULT_RETRIES 3
+#define DEFAULT_RETRIES 8
 
 static uint64_t mono_ns(void)
 {
@@ -284,6 +284,31 @@ static int round_run(struct gr_target *t, struct gr_snapshot *s, struct round *r
 	return 0;
 }
 
+/* The goroutines the batched round found changed, read again one at a
+ * time, each up to o->retries times, then skipped.  One goroutine's round
+ * (its g, its stack, its g again) lasts a few microseconds; the batched
+ * round's window spans every stack it copies, which with many deep stacks
+ * is longer than a busy goroutine stays parked, so re-reading the changed
+ * ones as a batch again would mostly see them change again. */
+static int reread_each(struct gr_target *t, struct gr_snapshot *s, const struct round *r,
+		       const struct gr_snapshot_opts *o)
+{
+	for (size_t k = 0; k < r->n; k++) {
+		size_t i = r->idx[k], cur = i;
+		struct round one = *r;
+		int err;
+
+		one.idx = &cur;
+		one.n = 1;
+		for (int a = 0; a < o->retries && one.n; a++)
+			if ((err = round_run(t, s, &one, o)))
+				return err;
+		if (one.n)
+			s->g[i].state = GR_G_SKIPPED;
+	}
+	return 0;
+}
+
 /* Thread ids of running goroutines: their M's procid. */
 static void read_tids(struct gr_target *t, struct gr_snapshot *s)
 {
@@ -375,16 +400,11 @@ int gr_snapshot_take(struct gr_target *t, const struct gr_snapshot_opts *opts,
 	}
 	for (size_t i = 0; i < s->n; i++)
 		r.idx[i] = i;
-	for (int round = 0; round <= o.retries && r.n; round++) {
-		if ((err = round_run(t, s, &r, &o))) {
-			err = gr__err(err, err == -ESRCH ? "process %d exited" :
-					   "cannot read process %d: %s", (int)t->info.pid,
-				      strerror(-err));
-			goto fail;
-		}
+	if ((err = round_run(t, s, &r, &o)) || (err = reread_each(t, s, &r, &o))) {
+		err = gr__err(err, err == -ESRCH ? "process %d exited" : "cannot read process %d: %s",
+			      (int)t->info.pid, strerror(-err));
+		goto fail;
 	}
-	for (size_t k = 0; k < r.n; k++)
-		s->g[r.idx[k]].state = GR_G_SKIPPED;
 	read_tids(t, s);
 	if (o.labels)
 		gr_labels__read(t, s);

@@ -21,8 +21,9 @@
  *   - every g is validated (status in range, stack bounds sane, the saved
  *     SP inside the stack, the saved PC non-zero) and re-read after its
  *     stack was: a g whose status, saved context or stack bounds changed
- *     in between is read again, up to `retries` times, then skipped and
- *     counted (stats.inconsistent), never reported with stale frames;
+ *     in between is read again, alone (a window of a few microseconds),
+ *     up to `retries` times, then skipped and counted
+ *     (stats.inconsistent), never reported with stale frames;
  *   - goroutines created after allglen was read are not in the snapshot,
  *     and one that exits during the read shows as dead (skipped);
  *   - a running goroutine has no saved context: it is reported with its
@@ -124,7 +125,7 @@ struct gr_g {
 struct gr_snapshot_opts {
 	bool stacks;			/* copy each stack (for unwinding) */
 	bool labels;			/* read pprof labels */
-	int retries;			/* re-reads of a g that changed (default 3) */
+	int retries;			/* re-reads of a g that changed (default 8) */
 	size_t stack_max;		/* bytes copied per stack at most (default 16 MiB) */
 };
 
