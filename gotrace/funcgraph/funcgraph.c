@@ -31,6 +31,8 @@
 #include "funcgraph/pairing.h"
 #include "args/session.h"
 #include "tracing/stacks.h"
+#include "tracing/clock.h"
+#include "tracing/signals.h"
 #include "tracing/target.h"
 #include "probes/sites.h"
 #include "probes/uprobe_multi.h"

@@ -13,6 +13,7 @@
 
 #include "goroutines/goroutines.h"
 #include "gotrace.h"
+#include "tracing/clock.h"
 #include "tracing/target.h"
 
 static void usage(FILE *f)

@@ -24,10 +24,8 @@
 #include <zlib.h>
 
 #include "output/chrome_trace.h"
-
-#ifndef GOTRACE_VERSION
-#define GOTRACE_VERSION "unknown"
-#endif
+#include "output/chrome_trace_internal.h"
+#include "output/speedscope.h"
 
 #define CT_OUTBUF (64 * 1024)
 /* Bytes of one slice's JSON besides its strings, for the size estimate:
@@ -40,82 +38,6 @@
 #define CT_ARENA 0x80000000u
 /* Don't scan more children than this looking for a free point in a slice. */
 #define CT_GAP_SCAN 4096
-
-/* One buffered slice or instant.  ts is absolute ns (origin applied when
- * written).  track = goroutine index * 2 + enum chrome_trace_track. */
-struct ct_ev {
-	uint64_t ts;
-	uint64_t dur;
-	uint32_t name;		/* string id */
-	uint32_t args;		/* args fragment: string id, or CT_ARENA | arena
-				 * offset; 0 = none */
-	uint32_t track;
-	uint32_t cat : 31;	/* string id */
-	uint32_t instant : 1;
-};
-
-struct ct_flow {
-	uint64_t from_ns, to_ns;
-	uint32_t from_track, to_track;
-	uint32_t name;
-};
-
-struct ct_str {
-	char *s;		/* JSON-escaped, without quotes */
-	uint32_t len;
-	uint32_t hash;
-};
-
-struct ct_gor {
-	uint64_t goid;
-	uint32_t start_func;	/* string id, 0 = unknown */
-	uint32_t rank;		/* 1-based position by goid, set at close */
-	uint64_t nev[2];	/* events per track */
-};
-
-struct ct_meta {
-	char *key, *value;	/* escaped */
-};
-
-struct chrome_trace {
-	gzFile gz;
-	char *path, *tmp_path;
-	int err;		/* first write error */
-
-	/* strings: id 0 is "" */
-	struct ct_str *strs;
-	uint32_t nr_strs, cap_strs;
-	uint32_t *str_hash;	/* open addressing: id + 1, 0 = empty */
-	uint32_t str_hash_cap;
-
-	struct ct_gor *gors;
-	uint32_t nr_gors, cap_gors;
-	uint32_t *gor_hash;	/* open addressing: index + 1 */
-	uint32_t gor_hash_cap;
-
-	struct ct_ev *evs;
-	size_t nr_evs, cap_evs;
-	struct ct_flow *flows;
-	size_t nr_flows, cap_flows;
-
-	char *arena;		/* NUL-terminated args fragments */
-	size_t arena_len, arena_cap;
-
-	struct ct_meta *meta;
-	size_t nr_meta;
-
-	uint64_t *goids;	/* sorted filter, NULL = all */
-	size_t nr_goids;
-	struct chrome_trace_opts opts;
-	uint64_t min_ts;	/* earliest time seen */
-	uint64_t est_bytes;
-	struct chrome_trace_stats stats;
-
-	uint32_t sid_state, sid_call, sid_flow;
-
-	char *out;
-	size_t out_len;
-};
 
 /* --- strings ------------------------------------------------------------ */
 
@@ -424,7 +346,7 @@ bool chrome_trace_wants_goid(const struct chrome_trace *ct, uint64_t goid)
 
 /* --- open --------------------------------------------------------------- */
 
-static bool ends_with(const char *s, const char *suffix)
+bool ct_ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 
@@ -545,7 +467,7 @@ int chrome_trace_open(struct chrome_trace **ctp, const char *path,
 	}
 	/* "T": zlib writes plain bytes (transparent mode), so one code path
 	 * serves both; gzdopen owns fd from here on. */
-	ct->gz = gzdopen(fd, opts->gzip || ends_with(path, ".gz") ? "wb6" : "wbT");
+	ct->gz = gzdopen(fd, opts->gzip || ct_ends_with(path, ".gz") ? "wb6" : "wbT");
 	if (!ct->gz) {
 		close(fd);
 		unlink(ct->tmp_path);
@@ -751,7 +673,7 @@ void chrome_trace_stats(const struct chrome_trace *ct, struct chrome_trace_stats
 
 /* --- output ------------------------------------------------------------- */
 
-static void out_flush(struct chrome_trace *ct)
+void ct_out_flush(struct chrome_trace *ct)
 {
 	if (ct->out_len && !ct->err) {
 		if (gzwrite(ct->gz, ct->out, ct->out_len) != (int)ct->out_len) {
@@ -764,7 +686,7 @@ static void out_flush(struct chrome_trace *ct)
 	ct->out_len = 0;
 }
 
-static void out_mem(struct chrome_trace *ct, const char *s, size_t n)
+void ct_out_mem(struct chrome_trace *ct, const char *s, size_t n)
 {
 	while (n) {
 		size_t room = CT_OUTBUF - ct->out_len, k = n < room ? n : room;
@@ -774,24 +696,24 @@ static void out_mem(struct chrome_trace *ct, const char *s, size_t n)
 		s += k;
 		n -= k;
 		if (ct->out_len == CT_OUTBUF)
-			out_flush(ct);
+			ct_out_flush(ct);
 	}
 }
 
-static void out_str(struct chrome_trace *ct, const char *s)
+void ct_out_str(struct chrome_trace *ct, const char *s)
 {
-	out_mem(ct, s, strlen(s));
+	ct_out_mem(ct, s, strlen(s));
 }
 
 /* A quoted interned string. */
-static void out_sid(struct chrome_trace *ct, uint32_t id)
+void ct_out_sid(struct chrome_trace *ct, uint32_t id)
 {
-	out_mem(ct, "\"", 1);
-	out_mem(ct, ct->strs[id].s, ct->strs[id].len);
-	out_mem(ct, "\"", 1);
+	ct_out_mem(ct, "\"", 1);
+	ct_out_mem(ct, ct->strs[id].s, ct->strs[id].len);
+	ct_out_mem(ct, "\"", 1);
 }
 
-static void out_u64(struct chrome_trace *ct, uint64_t v)
+void ct_out_u64(struct chrome_trace *ct, uint64_t v)
 {
 	char buf[24], *p = buf + sizeof(buf);
 
@@ -799,20 +721,20 @@ static void out_u64(struct chrome_trace *ct, uint64_t v)
 		*--p = '0' + v % 10;
 		v /= 10;
 	} while (v);
-	out_mem(ct, p, buf + sizeof(buf) - p);
+	ct_out_mem(ct, p, buf + sizeof(buf) - p);
 }
 
 /* ns as microseconds with exactly 3 decimals, from integers. */
-static void out_us(struct chrome_trace *ct, uint64_t ns)
+static void ct_out_us(struct chrome_trace *ct, uint64_t ns)
 {
 	char frac[4] = { '.', '0' + ns / 100 % 10, '0' + ns / 10 % 10, '0' + ns % 10 };
 
-	out_u64(ct, ns / 1000);
-	out_mem(ct, frac, 4);
+	ct_out_u64(ct, ns / 1000);
+	ct_out_mem(ct, frac, 4);
 }
 
 /* Escaped copy of a plain C string, quoted. */
-static void out_cstr(struct chrome_trace *ct, const char *s)
+void ct_out_cstr(struct chrome_trace *ct, const char *s)
 {
 	size_t len;
 	char *e = json_escape(s, &len);
@@ -822,31 +744,24 @@ static void out_cstr(struct chrome_trace *ct, const char *s)
 			ct->err = -ENOMEM;
 		return;
 	}
-	out_mem(ct, "\"", 1);
-	out_mem(ct, e, len);
-	out_mem(ct, "\"", 1);
+	ct_out_mem(ct, "\"", 1);
+	ct_out_mem(ct, e, len);
+	ct_out_mem(ct, "\"", 1);
 	free(e);
 }
 
-static void out_ev_head(struct chrome_trace *ct, const char *ph, uint32_t tid, uint64_t ts)
+static void ct_out_ev_head(struct chrome_trace *ct, const char *ph, uint32_t tid, uint64_t ts)
 {
-	out_str(ct, ",\n{\"ph\":\"");
-	out_str(ct, ph);
-	out_str(ct, "\",\"pid\":1,\"tid\":");
-	out_u64(ct, tid);
-	out_str(ct, ",\"ts\":");
-	out_us(ct, ts);
+	ct_out_str(ct, ",\n{\"ph\":\"");
+	ct_out_str(ct, ph);
+	ct_out_str(ct, "\",\"pid\":1,\"tid\":");
+	ct_out_u64(ct, tid);
+	ct_out_str(ct, ",\"ts\":");
+	ct_out_us(ct, ts);
 }
 
 /* --- close: sort, nest, resolve flows, write ------------------------------ */
 
-struct ct_sorted {
-	struct chrome_trace *ct;
-	uint32_t *order;	/* event indexes sorted by (tid, ts, dur desc, seq) */
-	uint32_t *parent;	/* per sorted position: parent position + 1, 0 = top */
-	uint32_t *track_start;	/* per track (goroutine index*2+kind): first position */
-	uint32_t *track_end;
-};
 
 static __thread struct chrome_trace *sort_ct;
 
@@ -883,7 +798,7 @@ static int cmp_gor(const void *a, const void *b)
 /* Whether the slice open at the top of the stack ends before e starts.
  * Closed intervals: a slice [a,b] still holds a zero-length event at b, but
  * a slice that starts at b and lasts is its sibling. */
-static bool ended_before(const struct ct_ev *top, const struct ct_ev *e)
+bool ct_ended_before(const struct ct_ev *top, const struct ct_ev *e)
 {
 	uint64_t end = top->ts + top->dur;
 
@@ -910,7 +825,7 @@ static int nest(struct ct_sorted *s)
 			s->track_start[cur_track] = pos;
 			depth = 0;
 		}
-		while (depth && ended_before(&ct->evs[s->order[stack[depth - 1]]], e))
+		while (depth && ct_ended_before(&ct->evs[s->order[stack[depth - 1]]], e))
 			depth--;
 		if (depth) {
 			struct ct_ev *p = &ct->evs[s->order[stack[depth - 1]]];
@@ -930,7 +845,7 @@ static int nest(struct ct_sorted *s)
 	return 0;
 }
 
-static const struct ct_ev *ev_at(const struct ct_sorted *s, uint32_t pos)
+const struct ct_ev *ct_ev_at(const struct ct_sorted *s, uint32_t pos)
 {
 	return &s->ct->evs[s->order[pos]];
 }
@@ -943,7 +858,7 @@ static int64_t last_start_le(const struct ct_sorted *s, uint32_t track, uint64_t
 	while (lo <= hi) {
 		int64_t mid = lo + (hi - lo) / 2;
 
-		if (ev_at(s, mid)->ts <= t)
+		if (ct_ev_at(s, mid)->ts <= t)
 			r = mid, lo = mid + 1;
 		else
 			hi = mid - 1;
@@ -957,7 +872,7 @@ static int64_t deepest_at(const struct ct_sorted *s, uint32_t track, uint64_t t)
 	int64_t pos = last_start_le(s, track, t);
 
 	while (pos >= 0) {
-		const struct ct_ev *e = ev_at(s, pos);
+		const struct ct_ev *e = ct_ev_at(s, pos);
 
 		if (!e->instant && e->ts + e->dur >= t)
 			return pos;
@@ -976,17 +891,17 @@ static int64_t target_at(const struct ct_sorted *s, uint32_t track, uint64_t t)
 
 	/* the first slice starting at or after t */
 	next = pos < 0 ? s->track_start[track] : (uint32_t)pos;
-	while (next < end && (ev_at(s, next)->ts < t || ev_at(s, next)->instant))
+	while (next < end && (ct_ev_at(s, next)->ts < t || ct_ev_at(s, next)->instant))
 		next++;
-	if (next < end && ev_at(s, next)->ts == t) {
+	if (next < end && ct_ev_at(s, next)->ts == t) {
 		/* the outermost of those starting at t comes first */
-		while (next > s->track_start[track] && ev_at(s, next - 1)->ts == t &&
-		       !ev_at(s, next - 1)->instant)
+		while (next > s->track_start[track] && ct_ev_at(s, next - 1)->ts == t &&
+		       !ct_ev_at(s, next - 1)->instant)
 			next--;
 		return next;
 	}
 	for (; pos >= 0; pos = (int64_t)s->parent[pos] - 1) {
-		const struct ct_ev *e = ev_at(s, pos);
+		const struct ct_ev *e = ct_ev_at(s, pos);
 
 		if (!e->instant && e->ts < t && e->ts + e->dur > t)
 			outer = pos;
@@ -1001,14 +916,14 @@ static int64_t target_at(const struct ct_sorted *s, uint32_t track, uint64_t t)
  * instant sits at t (viewers treat instants as zero-length slices). */
 static bool binds_to(const struct ct_sorted *s, uint32_t pos, uint64_t t)
 {
-	const struct ct_ev *p = ev_at(s, pos);
+	const struct ct_ev *p = ct_ev_at(s, pos);
 	int64_t k;
 
 	if (t <= p->ts || t >= p->ts + p->dur || deepest_at(s, p->track, t) != (int64_t)pos)
 		return false;
 	/* instants sort last among events starting at the same time */
 	k = last_start_le(s, p->track, t);
-	return !(k > (int64_t)pos && ev_at(s, k)->ts == t && ev_at(s, k)->instant);
+	return !(k > (int64_t)pos && ct_ev_at(s, k)->ts == t && ct_ev_at(s, k)->instant);
 }
 
 /* A time that binds to slice pos (see binds_to()): want or a neighbour of
@@ -1016,7 +931,7 @@ static bool binds_to(const struct ct_sorted *s, uint32_t pos, uint64_t t)
  * slice has none. */
 static bool free_point(const struct ct_sorted *s, uint32_t pos, uint64_t want, uint64_t *tp)
 {
-	const struct ct_ev *p = ev_at(s, pos);
+	const struct ct_ev *p = ct_ev_at(s, pos);
 	uint64_t end = p->ts + p->dur, cur = p->ts;
 	uint32_t tend = s->track_end[p->track];
 	const uint64_t cand[] = { want, want + 1, want - 1 };
@@ -1028,7 +943,7 @@ static bool free_point(const struct ct_sorted *s, uint32_t pos, uint64_t want, u
 		}
 	}
 	for (uint32_t c = pos + 1, n = 0; c < tend && n < CT_GAP_SCAN; c++, n++) {
-		const struct ct_ev *e = ev_at(s, c);
+		const struct ct_ev *e = ct_ev_at(s, c);
 
 		if (e->ts > end)
 			break;
@@ -1066,44 +981,44 @@ static void write_flows(struct ct_sorted *s, uint64_t origin)
 			continue;
 		}
 		id++;
-		out_ev_head(ct, "s", ev_tid(ct, f->from_track), ts_src - origin);
-		out_str(ct, ",\"id\":");
-		out_u64(ct, id);
-		out_str(ct, ",\"cat\":\"flow\",\"name\":");
-		out_sid(ct, f->name);
-		out_str(ct, "}");
-		out_ev_head(ct, "f", ev_tid(ct, f->to_track), ts_dst - origin);
-		out_str(ct, ",\"bp\":\"e\",\"id\":");
-		out_u64(ct, id);
-		out_str(ct, ",\"cat\":\"flow\",\"name\":");
-		out_sid(ct, f->name);
-		out_str(ct, "}");
+		ct_out_ev_head(ct, "s", ev_tid(ct, f->from_track), ts_src - origin);
+		ct_out_str(ct, ",\"id\":");
+		ct_out_u64(ct, id);
+		ct_out_str(ct, ",\"cat\":\"flow\",\"name\":");
+		ct_out_sid(ct, f->name);
+		ct_out_str(ct, "}");
+		ct_out_ev_head(ct, "f", ev_tid(ct, f->to_track), ts_dst - origin);
+		ct_out_str(ct, ",\"bp\":\"e\",\"id\":");
+		ct_out_u64(ct, id);
+		ct_out_str(ct, ",\"cat\":\"flow\",\"name\":");
+		ct_out_sid(ct, f->name);
+		ct_out_str(ct, "}");
 	}
 }
 
 static void write_meta_ev(struct chrome_trace *ct, const char *what, uint32_t tid)
 {
-	out_str(ct, ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":");
-	out_u64(ct, tid);
-	out_str(ct, ",\"name\":\"");
-	out_str(ct, what);
-	out_str(ct, "\",\"args\":{");
+	ct_out_str(ct, ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":");
+	ct_out_u64(ct, tid);
+	ct_out_str(ct, ",\"name\":\"");
+	ct_out_str(ct, what);
+	ct_out_str(ct, "\",\"args\":{");
 }
 
 /* A track's name, quoted: "G<goid> <start function>" or "G<goid> calls". */
-static void out_track_name(struct chrome_trace *ct, const struct ct_gor *gr, int k)
+void ct_out_track_name(struct chrome_trace *ct, const struct ct_gor *gr, int k)
 {
 	char buf[48];
 
 	snprintf(buf, sizeof(buf), "\"G%llu", (unsigned long long)gr->goid);
-	out_str(ct, buf);
+	ct_out_str(ct, buf);
 	if (k == CHROME_TRACE_CALLS) {
-		out_str(ct, " calls");
+		ct_out_str(ct, " calls");
 	} else if (gr->start_func) {
-		out_str(ct, " ");
-		out_mem(ct, ct->strs[gr->start_func].s, ct->strs[gr->start_func].len);
+		ct_out_str(ct, " ");
+		ct_out_mem(ct, ct->strs[gr->start_func].s, ct->strs[gr->start_func].len);
 	}
-	out_str(ct, "\"");
+	ct_out_str(ct, "\"");
 }
 
 static void write_tracks(struct chrome_trace *ct, struct ct_gor **by_goid)
@@ -1117,13 +1032,13 @@ static void write_tracks(struct chrome_trace *ct, struct ct_gor **by_goid)
 			if (!gr->nev[k])
 				continue;
 			write_meta_ev(ct, "thread_name", tid);
-			out_str(ct, "\"name\":");
-			out_track_name(ct, gr, k);
-			out_str(ct, "}}");
+			ct_out_str(ct, "\"name\":");
+			ct_out_track_name(ct, gr, k);
+			ct_out_str(ct, "}}");
 			write_meta_ev(ct, "thread_sort_index", tid);
-			out_str(ct, "\"sort_index\":");
-			out_u64(ct, tid);
-			out_str(ct, "}}");
+			ct_out_str(ct, "\"sort_index\":");
+			ct_out_u64(ct, tid);
+			ct_out_str(ct, "}}");
 		}
 	}
 }
@@ -1133,29 +1048,29 @@ static void write_events(struct ct_sorted *s, uint64_t origin)
 	struct chrome_trace *ct = s->ct;
 
 	for (uint32_t pos = 0; pos < ct->nr_evs; pos++) {
-		const struct ct_ev *e = ev_at(s, pos);
+		const struct ct_ev *e = ct_ev_at(s, pos);
 
-		out_ev_head(ct, e->instant ? "i" : "X", ev_tid(ct, e->track), e->ts - origin);
+		ct_out_ev_head(ct, e->instant ? "i" : "X", ev_tid(ct, e->track), e->ts - origin);
 		if (e->instant) {
-			out_str(ct, ",\"s\":\"t\"");
+			ct_out_str(ct, ",\"s\":\"t\"");
 		} else {
-			out_str(ct, ",\"dur\":");
-			out_us(ct, e->dur);
+			ct_out_str(ct, ",\"dur\":");
+			ct_out_us(ct, e->dur);
 		}
-		out_str(ct, ",\"name\":");
-		out_sid(ct, e->name);
-		out_str(ct, ",\"cat\":");
-		out_sid(ct, e->cat);
-		out_str(ct, ",\"args\":{\"goid\":");
-		out_u64(ct, ct->gors[e->track / 2].goid);
+		ct_out_str(ct, ",\"name\":");
+		ct_out_sid(ct, e->name);
+		ct_out_str(ct, ",\"cat\":");
+		ct_out_sid(ct, e->cat);
+		ct_out_str(ct, ",\"args\":{\"goid\":");
+		ct_out_u64(ct, ct->gors[e->track / 2].goid);
 		if (e->args) {
 			size_t len;
 			const char *a = args_str(ct, e->args, &len);
 
-			out_str(ct, ",");
-			out_mem(ct, a, len);
+			ct_out_str(ct, ",");
+			ct_out_mem(ct, a, len);
 		}
-		out_str(ct, "}}");
+		ct_out_str(ct, "}}");
 	}
 }
 
@@ -1171,173 +1086,44 @@ static void write_other(struct chrome_trace *ct, uint64_t origin)
 	const struct chrome_trace_opts *o = &ct->opts;
 	char num[24];
 
-	out_str(ct, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"gotrace_version\":\"");
-	out_str(ct, GOTRACE_VERSION);
-	out_str(ct, "\"");
+	ct_out_str(ct, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"gotrace_version\":\"");
+	ct_out_str(ct, GOTRACE_VERSION);
+	ct_out_str(ct, "\"");
 	if (o->binary) {
-		out_str(ct, ",\"binary\":");
-		out_cstr(ct, o->binary);
+		ct_out_str(ct, ",\"binary\":");
+		ct_out_cstr(ct, o->binary);
 	}
 	if (o->go_version) {
-		out_str(ct, ",\"go_version\":");
-		out_cstr(ct, o->go_version);
+		ct_out_str(ct, ",\"go_version\":");
+		ct_out_cstr(ct, o->go_version);
 	}
 	if (o->command_line) {
-		out_str(ct, ",\"command_line\":");
-		out_cstr(ct, o->command_line);
+		ct_out_str(ct, ",\"command_line\":");
+		ct_out_cstr(ct, o->command_line);
 	}
 	/* strings: viewers show otherData as text, and 64-bit values would
 	 * lose precision as JSON numbers */
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)origin);
-	out_str(ct, ",\"time_origin_ns\":\"");
-	out_str(ct, num);
+	ct_out_str(ct, ",\"time_origin_ns\":\"");
+	ct_out_str(ct, num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.clamped);
-	out_str(ct, "\",\"clamped_slices\":\"");
-	out_str(ct, num);
+	ct_out_str(ct, "\",\"clamped_slices\":\"");
+	ct_out_str(ct, num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.flows_dropped);
-	out_str(ct, "\",\"dropped_flows\":\"");
-	out_str(ct, num);
+	ct_out_str(ct, "\",\"dropped_flows\":\"");
+	ct_out_str(ct, num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.dropped);
-	out_str(ct, "\",\"dropped_events\":\"");
-	out_str(ct, num);
-	out_str(ct, "\"");
+	ct_out_str(ct, "\",\"dropped_events\":\"");
+	ct_out_str(ct, num);
+	ct_out_str(ct, "\"");
 	for (size_t i = 0; i < ct->nr_meta; i++) {
-		out_str(ct, ",\"");
-		out_str(ct, ct->meta[i].key);
-		out_str(ct, "\":\"");
-		out_str(ct, ct->meta[i].value);
-		out_str(ct, "\"");
+		ct_out_str(ct, ",\"");
+		ct_out_str(ct, ct->meta[i].key);
+		ct_out_str(ct, "\":\"");
+		ct_out_str(ct, ct->meta[i].value);
+		ct_out_str(ct, "\"");
 	}
-	out_str(ct, "}}\n");
-}
-
-/* speedscope's close event of slice t (opened earlier in the same track). */
-static void out_speedscope_close(struct chrome_trace *ct, const struct ct_ev *t, uint64_t origin,
-				 const uint32_t *frame_of)
-{
-	out_str(ct, ",{\"type\":\"C\",\"frame\":");
-	out_u64(ct, frame_of[t->name] - 1);
-	out_str(ct, ",\"at\":");
-	out_u64(ct, t->ts + t->dur - origin);
-	out_str(ct, "}");
-}
-
-/* speedscope's own format: one "evented" profile per track with slices,
- * open/close events at integer nanoseconds (exact, unlike speedscope's
- * import of Chrome JSON, which adds ts + dur in floating point).  Instants,
- * flows and args have no place in it. */
-static void write_speedscope_track(struct ct_sorted *s, uint32_t track, uint64_t origin,
-				   const uint32_t *frame_of, uint32_t *stack, bool *first)
-{
-	struct chrome_trace *ct = s->ct;
-	uint32_t depth = 0, end = s->track_end[track];
-	uint64_t last = 0;
-	bool any = false;
-
-	for (uint32_t pos = s->track_start[track]; pos < end; pos++) {
-		const struct ct_ev *e = ev_at(s, pos);
-
-		if (e->instant)
-			continue;
-		if (!any) {
-			out_str(ct, *first ? "\n{" : ",\n{");
-			*first = false;
-			out_str(ct, "\"type\":\"evented\",\"unit\":\"nanoseconds\",\"name\":");
-			out_track_name(ct, &ct->gors[track / 2], track & 1);
-			out_str(ct, ",\"startValue\":");
-			out_u64(ct, e->ts - origin);
-			out_str(ct, ",\"events\":[");
-		}
-		while (depth && ended_before(ev_at(s, stack[depth - 1]), e))
-			out_speedscope_close(ct, ev_at(s, stack[--depth]), origin, frame_of);
-		out_str(ct, any ? ",{\"type\":\"O\",\"frame\":" : "{\"type\":\"O\",\"frame\":");
-		out_u64(ct, frame_of[e->name] - 1);
-		out_str(ct, ",\"at\":");
-		out_u64(ct, e->ts - origin);
-		out_str(ct, "}");
-		stack[depth++] = pos;
-		if (e->ts + e->dur > last)
-			last = e->ts + e->dur;
-		any = true;
-	}
-	while (depth)
-		out_speedscope_close(ct, ev_at(s, stack[--depth]), origin, frame_of);
-	if (any) {
-		out_str(ct, "],\"endValue\":");
-		out_u64(ct, last - origin);
-		out_str(ct, "}");
-	}
-}
-
-static int write_speedscope(struct ct_sorted *s, struct ct_gor **by_goid, uint64_t origin,
-			    const char *pname)
-{
-	struct chrome_trace *ct = s->ct;
-	const char *path = ct->opts.speedscope_path;
-	uint32_t *frame_of = calloc(ct->nr_strs + 1, sizeof(*frame_of));
-	uint32_t *stack = malloc((ct->nr_evs + 1) * sizeof(*stack));
-	uint32_t nr_frames = 0;
-	char *tmp = NULL;
-	bool first = true;
-	int fd = -1, err = 0, zerr;
-
-	if (!frame_of || !stack || asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		err = -ENOMEM;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	ct->gz = gzdopen(fd, ends_with(path, ".gz") ? "wb6" : "wbT");
-	if (!ct->gz) {
-		close(fd);
-		unlink(tmp);
-		err = -ENOMEM;
-		goto out;
-	}
-	ct->err = 0;
-	out_str(ct, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
-		    "\"exporter\":\"gotrace " GOTRACE_VERSION "\",\"name\":");
-	out_cstr(ct, pname);
-	out_str(ct, ",\"activeProfileIndex\":0,\n\"shared\":{\"frames\":[");
-	for (uint32_t i = 0; i < ct->nr_evs; i++) {
-		const struct ct_ev *e = &ct->evs[i];
-
-		if (e->instant || frame_of[e->name])
-			continue;
-		frame_of[e->name] = ++nr_frames;
-		out_str(ct, nr_frames > 1 ? ",\n{\"name\":" : "\n{\"name\":");
-		out_sid(ct, e->name);
-		out_str(ct, "}");
-	}
-	out_str(ct, "]},\n\"profiles\":[");
-	for (uint32_t g = 0; g < ct->nr_gors; g++) {
-		uint32_t idx = (uint32_t)(by_goid[g] - ct->gors);
-
-		for (uint32_t k = 0; k < 2; k++) {
-			if (by_goid[g]->nev[k])
-				write_speedscope_track(s, idx * 2 + k, origin, frame_of, stack, &first);
-		}
-	}
-	out_str(ct, "\n]}\n");
-	out_flush(ct);
-	err = ct->err;
-	zerr = gzclose(ct->gz);
-	ct->gz = NULL;
-	if (!err && zerr != Z_OK)
-		err = zerr == Z_ERRNO ? -errno : -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-out:
-	free(tmp);
-	free(stack);
-	free(frame_of);
-	return err;
+	ct_out_str(ct, "}}\n");
 }
 
 int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats)
@@ -1379,15 +1165,15 @@ int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats
 	pname = ct->opts.process_name ? ct->opts.process_name :
 		ct->opts.binary ? base_name(ct->opts.binary) : "go";
 	/* tid 1, not 0: some importers make a thread of every tid they see */
-	out_str(ct, "{\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":1,"
+	ct_out_str(ct, "{\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":1,"
 		    "\"name\":\"process_name\",\"args\":{\"name\":");
-	out_cstr(ct, pname);
-	out_str(ct, "}}");
+	ct_out_cstr(ct, pname);
+	ct_out_str(ct, "}}");
 	write_tracks(ct, by_goid);
 	write_events(&s, origin);
 	write_flows(&s, origin);
 	write_other(ct, origin);
-	out_flush(ct);
+	ct_out_flush(ct);
 	err = ct->err;
 out:
 	if (stats)
@@ -1401,7 +1187,7 @@ out:
 	if (err)
 		unlink(ct->tmp_path);
 	if (!err && ct->opts.speedscope_path)
-		err = write_speedscope(&s, by_goid, origin, pname);
+		err = speedscope_write(&s, by_goid, origin, pname);
 	free(by_goid);
 	free(s.order);
 	free(s.parent);

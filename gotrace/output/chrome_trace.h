@@ -55,7 +55,7 @@
  * path that exists but is not a regular file (/dev/null, a FIFO) is refused
  * with -EINVAL, since the rename would replace it.  The
  * file is gzipped when the path ends in ".gz" or opts.gzip is set.  With
- * opts.speedscope_path, close then writes that second file the same way
+ * opts.speedscope_path, close then writes that second file (speedscope.h)
  * (an error there is returned; the Chrome file stays).
  *
  * Ctrl-C: nothing here is async-signal-safe.  The CLI's signal handler only

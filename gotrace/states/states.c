@@ -26,6 +26,8 @@
 #include "gotrace.h"
 #include "output/trace_report.h"
 #include "output/chrome_trace.h"
+#include "tracing/clock.h"
+#include "tracing/signals.h"
 #include "tracing/target.h"
 #include "probes/sites.h"
 #include "probes/uprobe_multi.h"
@@ -606,7 +608,7 @@ int cmd_states(int argc, char **argv)
 	struct states_bpf *skel = NULL;
 	struct bpf_program *prog_trans = NULL, *prog_trans_m = NULL;
 	struct bpf_program *prog_sys = NULL, *prog_sys_m = NULL;
-	struct st_ring *rb = NULL;
+	struct gt_ring *rb = NULL;
 	struct uprobes *ups = NULL;
 	struct probe_list trans = { .n = 0 }, sys = { .n = 0 };
 	struct run run = { 0 };
@@ -839,7 +841,7 @@ int cmd_states(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	err = st_ring_open(bpf_map__fd(skel->maps.events), &rb);
+	err = gt_ring_open(bpf_map__fd(skel->maps.events), &rb);
 	if (err) {
 		gt_error("states: cannot map the ring buffer: %s", errstr(err));
 		goto cleanup;
@@ -911,8 +913,8 @@ int cmd_states(int argc, char **argv)
 		/* Events arrive without wakeups (bpf/go_runtime.h): sleep
 		 * STATES_POLL_MS unless the buffer fills up first (a signal
 		 * cuts it short too), then drain. */
-		st_ring_wait(rb, STATES_POLL_MS);
-		st_ring_drain(rb, on_event, &run);
+		gt_ring_wait(rb, STATES_POLL_MS);
+		gt_ring_drain(rb, on_event, &run);
 		if (gt_target_exited(&t)) {
 			target_gone = true;
 			break;
@@ -928,7 +930,7 @@ int cmd_states(int argc, char **argv)
 	gt_progress("detaching %zu probes", uprobes_count(ups));
 	uprobes_free(ups);
 	ups = NULL;
-	st_ring_drain(rb, on_event, &run);
+	gt_ring_drain(rb, on_event, &run);
 	/* A target that exited stopped at its last event, not when we noticed.
 	 * (Events that arrive while detaching are kept; the accounting of a
 	 * goroutine whose state began after end_ns stops at that state.) */
@@ -1013,7 +1015,7 @@ int cmd_states(int argc, char **argv)
 cleanup:
 	uprobes_free(ups);
 	chrome_trace_abort(run.out.ct);
-	st_ring_free(rb);
+	gt_ring_free(rb);
 	states_bpf__destroy(skel);
 	st_model_free(run.model);
 	gt_stacks_free(run.stacks);

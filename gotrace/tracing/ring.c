@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * states_ring: BPF ring buffer reader with one consumer-position store per
- * drain.  See states_ring.h.
+ * ring: BPF ring buffer reader with one consumer-position store per
+ * drain.  See ring.h.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 
 #include "tracing/ring.h"
 
-struct st_ring {
+struct gt_ring {
 	unsigned long *consumer_pos;	/* consumer page (read-write) */
 	unsigned long *producer_pos;	/* producer page (read-only) */
 	const char *data;		/* data area, mapped twice */
@@ -25,11 +25,11 @@ struct st_ring {
 	int epfd;			/* edge-triggered on the map: forced wakeups only */
 };
 
-int st_ring_open(int map_fd, struct st_ring **out)
+int gt_ring_open(int map_fd, struct gt_ring **out)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
-	struct st_ring *r;
+	struct gt_ring *r;
 	void *p;
 	int err;
 
@@ -82,7 +82,7 @@ int st_ring_open(int map_fd, struct st_ring **out)
 	return 0;
 }
 
-long st_ring_drain(struct st_ring *r, st_ring_fn fn, void *ctx)
+long gt_ring_drain(struct gt_ring *r, gt_ring_fn fn, void *ctx)
 {
 	unsigned long prod, published = r->cons;
 	size_t quarter = (r->mask + 1) / 4;
@@ -119,7 +119,7 @@ long st_ring_drain(struct st_ring *r, st_ring_fn fn, void *ctx)
 	return n;
 }
 
-int st_ring_wait(struct st_ring *r, int timeout_ms)
+int gt_ring_wait(struct gt_ring *r, int timeout_ms)
 {
 	struct epoll_event ev;
 	int n = epoll_wait(r->epfd, &ev, 1, timeout_ms);
@@ -127,12 +127,12 @@ int st_ring_wait(struct st_ring *r, int timeout_ms)
 	return n < 0 ? -errno : n;
 }
 
-size_t st_ring_pending(const struct st_ring *r)
+size_t gt_ring_pending(const struct gt_ring *r)
 {
 	return __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) - r->cons;
 }
 
-void st_ring_free(struct st_ring *r)
+void gt_ring_free(struct gt_ring *r)
 {
 	if (!r)
 		return;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * states_ring: a reader for a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF)
+ * ring: a reader for a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF)
  * that publishes its consumer position once per drain, not once per record.
  *
  * Why not libbpf's ring_buffer__consume: it stores consumer_pos after every
@@ -19,33 +19,33 @@
  * u32 is the length with BPF_RINGBUF_BUSY_BIT (not yet submitted) and
  * BPF_RINGBUF_DISCARD_BIT, then the data, padded to 8 bytes.
  */
-#ifndef GOTRACE_STATES_RING_H
-#define GOTRACE_STATES_RING_H
+#ifndef GOTRACE_RING_H
+#define GOTRACE_RING_H
 
 #include <stddef.h>
 
-struct st_ring;
+struct gt_ring;
 
 /* Called for each submitted record, in ring order.  A non-zero return
  * stops the drain there (the record counts as consumed). */
-typedef int (*st_ring_fn)(void *ctx, const void *data, size_t len);
+typedef int (*gt_ring_fn)(void *ctx, const void *data, size_t len);
 
 /* Map the ring buffer map map_fd.  0 or -errno. */
-int st_ring_open(int map_fd, struct st_ring **out);
+int gt_ring_open(int map_fd, struct gt_ring **out);
 
 /* Hand every record submitted so far to fn, then publish the consumer
  * position.  Returns the number of records, or the callback's non-zero
  * return (negated if positive) when it stopped the drain. */
-long st_ring_drain(struct st_ring *r, st_ring_fn fn, void *ctx);
+long gt_ring_drain(struct gt_ring *r, gt_ring_fn fn, void *ctx);
 
 /* Sleep until the BPF side forces a wakeup (it wakes the reader only as the
- * unread data grows: bpf/go_runtime.h, gr_submit) or timeout_ms pass.  1 woken, 0 timeout,
- * -EINTR on a signal, other -errno on failure. */
-int st_ring_wait(struct st_ring *r, int timeout_ms);
+ * unread data grows: bpf/go_runtime.h, gr_submit) or timeout_ms pass.
+ * 1 woken, 0 timeout, -EINTR on a signal, other -errno on failure. */
+int gt_ring_wait(struct gt_ring *r, int timeout_ms);
 
 /* Bytes submitted or reserved but not yet consumed. */
-size_t st_ring_pending(const struct st_ring *r);
+size_t gt_ring_pending(const struct gt_ring *r);
 
-void st_ring_free(struct st_ring *r);
+void gt_ring_free(struct gt_ring *r);
 
-#endif /* GOTRACE_STATES_RING_H */
+#endif /* GOTRACE_RING_H */

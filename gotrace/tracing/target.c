@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * target: launch a program held before exec, or attach to a running pid;
- * SIGINT/SIGTERM flag; durations.  See target.h for the contract.
+ * target: launch a program held before exec, or attach to a running pid.
+ * See target.h for the contract.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,9 +15,10 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "tracing/clock.h"
+#include "tracing/signals.h"
 #include "tracing/target.h"
 
 #ifndef SYS_pidfd_open
@@ -299,18 +299,17 @@ int gt_target_fd(const struct gt_target *t)
 	return t->pidfd;
 }
 
-static volatile sig_atomic_t stop_sig, stop_count;
-static sig_atomic_t forwarded_count;
+static unsigned forwarded_count;
 
 void gt_target_forward_stop(struct gt_target *t)
 {
-	sig_atomic_t n = stop_count;
+	unsigned n = gt_stop_count();
 
-	if (!t->launched || !t->released || t->exited || !stop_sig || n == forwarded_count)
+	if (!t->launched || !t->released || t->exited || !gt_stop_signal() || n == forwarded_count)
 		return;
 	/* The first stop signal is passed on; another one after that means
 	 * the program didn't stop: kill it. */
-	kill(t->pid, forwarded_count ? SIGKILL : stop_sig);
+	kill(t->pid, forwarded_count ? SIGKILL : gt_stop_signal());
 	forwarded_count = n;
 }
 
@@ -352,74 +351,4 @@ void gt_target_free(struct gt_target *t)
 		close(t->pidfd);
 	t->err_fd = -1;
 	t->pidfd = -1;
-}
-
-/* --- signals ---------------------------------------------------------------- */
-
-static void on_stop(int sig)
-{
-	stop_sig = sig;
-	stop_count++;
-}
-
-int gt_signals_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: let poll() return EINTR */
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-		return -errno;
-	return 0;
-}
-
-bool gt_stop_requested(void)
-{
-	return stop_sig != 0;
-}
-
-int gt_stop_signal(void)
-{
-	return stop_sig;
-}
-
-uint64_t gt_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-int gt_parse_duration(const char *s, uint64_t *ns)
-{
-	static const struct {
-		const char *suffix;
-		double mult;
-	} units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 },
-		{ "h", 3600e9 }, { "", 1e9 },
-	};
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !(v > 0) || isinf(v))
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].suffix)) {
-			double r = v * units[i].mult;
-
-			if (r < 1 || r > 1e18)
-				return -EINVAL;
-			*ns = (uint64_t)r;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }

@@ -21,11 +21,8 @@
  * exit with.  gt_target_free() releases the descriptors and, for a launched
  * child that was never released, makes it exit without running the program.
  *
- * Signals: gt_signals_install() makes SIGINT and SIGTERM set a flag
- * (gt_stop_requested(); the handler does nothing else) and installs them
- * without SA_RESTART, so a blocking poll returns EINTR promptly.  The signal
- * number is kept so a launch-mode caller can forward it to the child
- * (gt_target_forward_stop()), and the count, so a second one can escalate.
+ * Signals (tracing/signals.h) are the caller's: gt_target_forward_stop()
+ * passes the stop signal the caller received on to a launched child.
  *
  * Errors: negative errno, and the functions never print; gt_target_errmsg()
  * returns a one-line description of the last failure ("no process with pid
@@ -101,20 +98,5 @@ int gt_target_finish(struct gt_target *t, int timeout_ms);
 void gt_target_free(struct gt_target *t);
 
 const char *gt_target_errmsg(void);
-
-/* --- signals and deadlines ------------------------------------------------ */
-
-/* SIGINT/SIGTERM -> set a flag.  Idempotent. */
-int gt_signals_install(void);
-bool gt_stop_requested(void);
-/* The signal that requested the stop (SIGINT/SIGTERM), 0 if none. */
-int gt_stop_signal(void);
-
-/* CLOCK_MONOTONIC in nanoseconds (the clock bpf_ktime_get_ns() uses). */
-uint64_t gt_now_ns(void);
-
-/* Parse a duration: "10" (seconds), "500ms", "2s", "1.5m", "1h", "250us".
- * -EINVAL on bad input or zero. */
-int gt_parse_duration(const char *s, uint64_t *ns);
 
 #endif /* GOTRACE_TARGET_H */

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tracing/clock.h"
+#include "tracing/signals.h"
 #include "tracing/target.h"
 
 static void test_launch_status(void)
