@@ -36,6 +36,7 @@
 #include "tracing/target.h"
 #include "probes/sites.h"
 #include "probes/uprobe_multi.h"
+#include "output/outfile.h"
 
 #define DEFAULT_MAX_PROBES 5000
 
@@ -776,11 +777,12 @@ static int attach_probes(const struct fg_args *a, struct funcgraph_bpf *skel,
 
 /*
  * Read events until the target exits, a stop is requested (in launch mode:
- * passed on to the program, which then exits), or the deadline passes.
+ * passed on to the program, which then exits), the deadline passes or the
+ * output stream fails.
  * 0, or -1 after printing an error.
  */
 static int trace_loop(struct ring_buffer *rb, struct fg_run *run, struct gt_target *t,
-		      uint64_t deadline)
+		      uint64_t deadline, const struct gt_outfile *stream)
 {
 	int err;
 
@@ -804,6 +806,9 @@ static int trace_loop(struct ring_buffer *rb, struct fg_run *run, struct gt_targ
 			gt_target_forward_stop(t);
 		}
 		if (deadline && gt_now_ns() >= deadline)
+			return 0;
+		/* the output failed (full disk): its commit reports it */
+		if (gt_outfile_error(stream))
 			return 0;
 	}
 }
@@ -893,8 +898,9 @@ int cmd_funcgraph(int argc, char **argv)
 	const char **names = NULL;
 	struct pprof_func *ppf = NULL;
 	bool *noret = NULL;
-	char out_tmp[PATH_MAX] = "";
-	FILE *outf = stdout;
+	enum { OUT_STREAM, OUT_FOLDED, OUT_JSON, OUT_SPEEDSCOPE, OUT_PPROF, NOUT };
+	struct gt_outfile *files[NOUT] = { NULL };
+	FILE *outf = NULL;
 	bool multi = false, ms_ok, gx_ok, failed;
 	uint64_t t0, deadline = 0, tstart;
 	size_t nfunc_probes;
@@ -913,16 +919,23 @@ int cmd_funcgraph(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto cleanup;
 	}
-	if (a.json && !fg_path_is_regular(a.json)) {
-		/* the Chrome trace writer renames <path>.tmp into place */
-		status = gt_error("funcgraph: --json '%s': not a regular file", a.json);
-		goto cleanup;
-	}
-	if (a.pprof && (err = fg_path_check_writable(a.pprof))) {
-		/* before the program runs, not after */
-		status = gt_error("funcgraph: cannot write --pprof '%s': %s", a.pprof,
-				  strerror(-err));
-		goto cleanup;
+	/* every output, before the program runs (output/outfile.h) */
+	{
+		const char *paths[NOUT] = { a.out_path ? a.out_path : "-", a.folded, a.json,
+					    a.speedscope, a.pprof };
+
+		for (int i = 0; i < NOUT; i++) {
+			if (paths[i] && gt_outfile_open(paths[i], &files[i])) {
+				gt_error("funcgraph: cannot open '%s': %s", paths[i],
+					 gt_outfile_errmsg());
+				goto cleanup;
+			}
+		}
+		outf = gt_outfile_stdio(files[OUT_STREAM]);
+		if (!outf) {
+			gt_error("funcgraph: out of memory");
+			goto cleanup;
+		}
 	}
 	libbpf_set_print(libbpf_quiet);
 	gt_signals_install();
@@ -1071,31 +1084,12 @@ int cmd_funcgraph(int argc, char **argv)
 			}
 		}
 	}
-	if (a.out_path && !fg_path_is_regular(a.out_path)) {
-		/* /dev/stdout, a fifo, /dev/null: write in place, never
-		 * rename over it */
-		outf = fopen(a.out_path, "w");
-		if (!outf) {
-			gt_error("funcgraph: cannot open '%s': %s", a.out_path, strerror(errno));
-			outf = stdout;
-			goto cleanup;
-		}
-	} else if (a.out_path) {
-		snprintf(out_tmp, sizeof(out_tmp), "%s.tmp", a.out_path);
-		outf = fopen(out_tmp, "w");
-		if (!outf) {
-			gt_error("funcgraph: cannot create '%s': %s", a.out_path, strerror(errno));
-			outf = stdout;
-			out_tmp[0] = 0;
-			goto cleanup;
-		}
-	}
 	{
 		struct fg_output_opts oo = {
 			.out = outf, .jsonl = a.jsonl, .summary = a.summary,
-			.folded_path = a.folded, .json_path = a.json, .json_gzip = a.json_gz,
-			.speedscope_path = a.speedscope,
-			.pprof_path = a.pprof, .pprof_funcs = ppf,
+			.folded = files[OUT_FOLDED], .json = files[OUT_JSON],
+			.json_gzip = a.json_gz, .speedscope = files[OUT_SPEEDSCOPE],
+			.pprof = files[OUT_PPROF], .pprof_funcs = ppf,
 			.goids = a.goids, .ngoids = a.ngoids, .min_dur_ns = a.min_dur,
 			.max_depth = a.depth, .names = names, .nfuncs = pr.nfuncs,
 			.binary = t.exe, .go_version = info->goversion, .args = run.args,
@@ -1115,6 +1109,8 @@ int cmd_funcgraph(int argc, char **argv)
 					   .on_idle = fg_output_idle, .noret = noret,
 					   .nfuncs = pr.nfuncs, .free_data = free };
 
+		/* the writers own these files from here on */
+		files[OUT_FOLDED] = files[OUT_JSON] = files[OUT_SPEEDSCOPE] = files[OUT_PPROF] = NULL;
 		err = fg_output_new(&oo, &out);
 		if (err == -EOPNOTSUPP) {
 			gt_error("funcgraph: --json is not available in this build (no Chrome trace writer)");
@@ -1173,7 +1169,7 @@ int cmd_funcgraph(int argc, char **argv)
 
 	/* trace */
 	getrusage(RUSAGE_SELF, &ru0);
-	failed = trace_loop(rb, &run, &t, deadline) < 0;
+	failed = trace_loop(rb, &run, &t, deadline, files[OUT_STREAM]) < 0;
 	ring_buffer__consume(rb);
 	if (a.timing)
 		report_timing(skel, &ru0, run.events);
@@ -1227,18 +1223,12 @@ int cmd_funcgraph(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (outf != stdout) {
-		if (fclose(outf)) {
-			outf = stdout;
-			gt_error("funcgraph: cannot write '%s': %s", a.out_path, strerror(errno));
-			goto cleanup;
-		}
-		outf = stdout;
-		if (out_tmp[0] && rename(out_tmp, a.out_path)) {
-			gt_error("funcgraph: cannot write '%s': %s", a.out_path, strerror(errno));
-			goto cleanup;
-		}
-		out_tmp[0] = 0;
+	err = gt_outfile_commit(files[OUT_STREAM]);
+	files[OUT_STREAM] = NULL;
+	if (err) {
+		gt_error("funcgraph: cannot write '%s': %s", a.out_path ? a.out_path : "stdout",
+			 gt_outfile_errmsg());
+		goto cleanup;
 	}
 	status = failed ? 1 : 0;
 	if (t.launched) {
@@ -1249,21 +1239,23 @@ int cmd_funcgraph(int argc, char **argv)
 		if (!gt_target_exited(&t))
 			gt_progress("funcgraph: tracing stopped; waiting for pid %d to exit",
 				    (int)t.pid);
-		while ((st = gt_target_finish(&t, 200)) == -ETIMEDOUT)
-			if (gt_stop_requested())
-				gt_target_forward_stop(&t);
+		st = gt_target_wait(&t);
 		if (st >= 0)
 			status = st;
 	}
 
 cleanup:
+	if (status && t.launched && t.released && !gt_target_exited(&t)) {
+		/* a failure while the program runs: it goes on untraced, and
+		 * gotrace still waits for it like a shell would */
+		gt_progress("funcgraph: waiting for pid %d to exit", (int)t.pid);
+		gt_target_wait(&t);
+	}
 	ring_buffer__free(rb);
 	uprobes_free(ups);
 	funcgraph_bpf__destroy(skel);
-	if (outf != stdout)
-		fclose(outf);
-	if (out_tmp[0])
-		unlink(out_tmp);
+	for (int i = 0; i < NOUT; i++)
+		gt_outfile_abort(files[i]);
 	pairing_free(run.pr);
 	fg_output_free(out);
 	ga_session_free(run.args);

@@ -63,6 +63,7 @@ struct fg_output {
 	struct folded **fold;
 	size_t nfold;
 	struct chrome_trace *ct;
+	char *json_path;	/* the trace's, for messages */
 	struct pprof *pp;
 	uint64_t last_end;	/* pprof: latest call end, for its duration */
 	char pp_comment[2][512];
@@ -95,14 +96,25 @@ static uint64_t hbucket_hi(int b)
 	return ((uint64_t)(16 + (b - 16) % 16 + 1) << (e - 4)) - 1;
 }
 
+/* The files opts hands over, when fg_output_new() cannot take them. */
+static void abort_files(const struct fg_output_opts *opts)
+{
+	gt_outfile_abort(opts->folded);
+	gt_outfile_abort(opts->json);
+	gt_outfile_abort(opts->speedscope);
+	gt_outfile_abort(opts->pprof);
+}
+
 int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 {
 	struct fg_output *o = calloc(1, sizeof(*o));
 	int err;
 
 	*out = NULL;
-	if (!o)
+	if (!o) {
+		abort_files(opts);
 		return -ENOMEM;
+	}
 	o->o = *opts;
 	o->ntb = 256;
 	o->tb = calloc(o->ntb, sizeof(*o->tb));
@@ -111,7 +123,7 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 		fg_output_free(o);
 		return -ENOMEM;
 	}
-	if (opts->folded_path) {
+	if (opts->folded) {
 		o->nfold = 4096;
 		o->fold = calloc(o->nfold, sizeof(*o->fold));
 		if (!o->fold) {
@@ -119,7 +131,7 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 			return -ENOMEM;
 		}
 	}
-	if (opts->pprof_path) {
+	if (opts->pprof) {
 		struct pprof_opts po = {
 			.funcs = opts->pprof_funcs, .nfuncs = opts->pprof_funcs ? opts->nfuncs : 0,
 			.comments = o->pp_comments, .binary = opts->binary,
@@ -142,7 +154,7 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 			return err;
 		}
 	}
-	if (opts->json_path) {
+	if (opts->json) {
 		struct chrome_trace_opts co = {
 			.start_ns = opts->t0,
 			.min_dur_ns = opts->min_dur_ns,
@@ -150,7 +162,7 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 			.go_version = opts->go_version,
 			.command_line = opts->command_line,
 			.max_events = GT_TRACE_MAX_EVENTS,
-			.speedscope_path = opts->speedscope_path,
+			.speedscope = opts->speedscope,
 			.gzip = opts->json_gzip,
 		};
 
@@ -159,7 +171,12 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out)
 			co.goids = (const uint64_t *)opts->goids;
 			co.nr_goids = opts->ngoids;
 		}
-		err = chrome_trace_open(&o->ct, opts->json_path, &co);
+		o->json_path = strdup(gt_outfile_path(opts->json));
+		/* the trace owns both files from here on */
+		o->o.json = o->o.speedscope = NULL;
+		err = chrome_trace_open(&o->ct, opts->json, &co);
+		if (!err && !o->json_path)
+			err = -ENOMEM;
 		if (err) {
 			fg_output_free(o);
 			return err;
@@ -629,73 +646,22 @@ static void write_summary(struct fg_output *o)
 	free(idx);
 }
 
-bool fg_path_is_regular(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st))
-		return errno == ENOENT;
-	return S_ISREG(st.st_mode);
-}
-
-int fg_path_check_writable(const char *path)
-{
-	char dir[4096];
-	struct stat st;
-	char *slash;
-
-	if (!*path)
-		return -ENOENT;
-	if (!stat(path, &st)) {
-		if (S_ISDIR(st.st_mode))
-			return -EISDIR;
-		if (!fg_path_is_regular(path))	/* written in place */
-			return access(path, W_OK) ? -errno : 0;
-		if (access(path, W_OK))
-			return -errno;
-		/* FILE.tmp is created next to it, then renamed */
-	} else if (errno != ENOENT) {
-		return -errno;
-	}
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = 0;
-	else
-		*slash = 0;
-	return access(dir, W_OK) ? -errno : 0;
-}
-
+/* The folded stacks into their file, committed. */
 static int write_folded(struct fg_output *o)
 {
-	char tmp[4096];
-	bool atomic = fg_path_is_regular(o->o.folded_path);
-	FILE *f;
-	int err = 0;
+	struct gt_outfile *file = o->o.folded;
+	FILE *f = gt_outfile_stdio(file);
 
-	if (atomic)
-		snprintf(tmp, sizeof(tmp), "%s.tmp", o->o.folded_path);
-	else
-		snprintf(tmp, sizeof(tmp), "%s", o->o.folded_path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
+	o->o.folded = NULL;
+	if (!f) {
+		gt_outfile_abort(file);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < o->nfold; i++)
 		for (struct folded *x = o->fold[i]; x; x = x->next)
 			if (x->ns)
 				fprintf(f, "%s %" PRIu64 "\n", x->stack, x->ns);
-	if (fclose(f))
-		err = -errno;
-	if (!atomic)
-		return err;
-	if (!err && rename(tmp, o->o.folded_path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return gt_outfile_commit(file);
 }
 
 int fg_output_finish(struct fg_output *o, const char **what)
@@ -714,17 +680,16 @@ int fg_output_finish(struct fg_output *o, const char **what)
 		gt_stacks_report(o->o.stacks, o->o.out, o->o.jsonl, "");
 	}
 	fflush(o->o.out);
-	if (o->fold && !err) {
+	if (o->o.folded && !err) {
+		*what = gt_outfile_path(o->o.folded);
 		err = write_folded(o);
-		if (err)
-			*what = o->o.folded_path;
 	}
-	if (o->pp && !err) {
+	if (o->o.pprof && !err) {
 		if (o->last_end > o->o.t0)
 			pprof_set_duration(o->pp, (int64_t)(o->last_end - o->o.t0));
-		err = pprof_write(o->pp, o->o.pprof_path);
-		if (err)
-			*what = o->o.pprof_path;
+		*what = gt_outfile_path(o->o.pprof);
+		err = pprof_write(o->pp, o->o.pprof);
+		o->o.pprof = NULL;
 	}
 	if (o->ct) {
 		struct chrome_trace_stats cs;
@@ -733,9 +698,9 @@ int fg_output_finish(struct fg_output *o, const char **what)
 		o->ct = NULL;
 		if (e && !err) {
 			err = e;
-			*what = o->o.json_path;
+			*what = o->json_path;
 		} else if (!e) {
-			gt_trace_report("funcgraph", o->o.json_path, &cs);
+			gt_trace_report("funcgraph", o->json_path, &cs);
 		}
 	}
 	return err;
@@ -745,8 +710,9 @@ void fg_output_free(struct fg_output *o)
 {
 	if (!o)
 		return;
-	if (o->ct)
-		chrome_trace_abort(o->ct);
+	chrome_trace_abort(o->ct);
+	abort_files(&o->o);	/* those not handed on or committed */
+	free(o->json_path);
 	for (size_t i = 0; i < o->ntb; i++) {
 		for (size_t k = 0; k < o->tb[i].n; k++) {
 			free(o->tb[i].c[k].stack);

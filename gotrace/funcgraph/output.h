@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "funcgraph/pairing.h"
+#include "output/outfile.h"
 #include "output/pprof.h"
 #include "tracing/stacks.h"
 
@@ -29,11 +30,13 @@ struct fg_output_opts {
 	FILE *out;			/* text or jsonl stream */
 	bool jsonl;
 	bool summary;			/* per-function summary at the end */
-	const char *folded_path;	/* NULL: none */
-	const char *json_path;		/* Chrome trace; NULL: none */
+	/* The files (output/outfile.h), owned by the fg_output from
+	 * fg_output_new() on (also when it fails); NULL: none. */
+	struct gt_outfile *folded;
+	struct gt_outfile *json;	/* Chrome trace */
 	bool json_gzip;			/* gzip it whatever its name (--json-gz) */
-	const char *speedscope_path;	/* with json_path: speedscope format too */
-	const char *pprof_path;		/* gzipped profile.proto; NULL: none */
+	struct gt_outfile *speedscope;	/* with json: speedscope format too */
+	struct gt_outfile *pprof;	/* gzipped profile.proto */
 	const struct pprof_func *pprof_funcs;	/* nfuncs names/files/lines */
 	const int64_t *goids;		/* --goid filter; NULL: all */
 	size_t ngoids;
@@ -57,23 +60,13 @@ int fg_output_new(const struct fg_output_opts *opts, struct fg_output **out);
 /* pairing callbacks (arg = the fg_output) */
 void fg_output_call(const struct pairing_call *c, void *arg);
 void fg_output_idle(int64_t goid, bool g0, void *arg);
-/* Write what is buffered, the summary, and the files; 0 or -errno (with
- * *what naming the file that failed). */
+/* Write what is buffered, the summary, and the files (committed, or
+ * aborted after a failure); 0 or -errno (with *what naming the file that
+ * failed). */
 int fg_output_finish(struct fg_output *o, const char **what);
 void fg_output_free(struct fg_output *o);
 
 /* Set the time origin (tracing start) once it is known. */
 void fg_output_set_t0(struct fg_output *o, uint64_t t0);
-
-/* True if path is a regular file or doesn't exist: output may then be
- * written to "<path>.tmp" and renamed into place.  Never rename over a
- * device, fifo or symlink target such as /dev/null. */
-bool fg_path_is_regular(const char *path);
-
-/* 0 if output to path can probably be written, else -errno: a device or
- * fifo must be writable; a regular file (or none yet) needs a writable
- * directory for "<path>.tmp".  Checked before tracing so that a typo
- * doesn't cost a whole run. */
-int fg_path_check_writable(const char *path);
 
 #endif

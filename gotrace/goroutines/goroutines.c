@@ -13,6 +13,7 @@
 
 #include "goroutines/goroutines.h"
 #include "gotrace.h"
+#include "output/outfile.h"
 #include "tracing/clock.h"
 #include "tracing/target.h"
 
@@ -147,8 +148,14 @@ int cmd_goroutines(int argc, char **argv)
 	err = parse_args(argc, argv, &o);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (gr_target_open(o.pid, &t))
+	/* the output file by the policy of every output (docs/output-files.md),
+	 * before the process is read */
+	if (o.pprof && gt_outfile_open(o.pprof, &o.pprof_file))
+		return gt_error("cannot open '%s': %s", o.pprof, gt_outfile_errmsg());
+	if (gr_target_open(o.pid, &t)) {
+		gt_outfile_abort(o.pprof_file);
 		return gt_error("%s", gr_errmsg());
+	}
 	{
 		const struct gr_target_info *in = gr_target_info(t);
 
@@ -157,6 +164,7 @@ int cmd_goroutines(int argc, char **argv)
 			    in->off.source);
 	}
 	err = o.watch_ns ? gor_watch(t, &o) : gor_dump(t, &o);
+	gt_outfile_abort(o.pprof_file);	/* not written: a failure before it */
 	gr_target_free(t);
 	return err;
 }

@@ -13,20 +13,25 @@
 #include "goruntime/allgs.h"
 #include "goruntime/traceback.h"
 
+struct gt_outfile;
+
 struct gor_opts {
 	pid_t pid;
 	bool group, json, system;
 	const char *pprof;
+	struct gt_outfile *pprof_file;	/* --pprof, opened before the target */
 	uint64_t watch_ns, blocked_ns;
 	long count;
 };
 
-/* One snapshot, printed in the chosen form.  Exit status. */
-int gor_dump(struct gr_target *t, const struct gor_opts *o);
+/* One snapshot, printed in the chosen form (o->pprof_file is used up).
+ * Exit status. */
+int gor_dump(struct gr_target *t, struct gor_opts *o);
 
-/* --pprof: write the snapshot as a goroutine profile to o->pprof. */
+/* --pprof: write the snapshot as a goroutine profile into f and commit it
+ * (f is consumed: committed, or aborted on failure). */
 int gor_pprof_write(struct gr_target *t, struct gr_tb *tb, const struct gr_snapshot *s,
-		    const struct gor_opts *o);
+		    const struct gor_opts *o, struct gt_outfile *f);
 
 /* --watch: snapshots every o->watch_ns until Ctrl-C or o->count.  Exit status. */
 int gor_watch(struct gr_target *t, const struct gor_opts *o);

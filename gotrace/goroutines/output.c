@@ -438,7 +438,7 @@ static void report(const struct gr_snapshot *s, struct gr_target *t, bool system
 	(void)t;
 }
 
-int gor_dump(struct gr_target *t, const struct gor_opts *o)
+int gor_dump(struct gr_target *t, struct gor_opts *o)
 {
 	struct gr_snapshot *s = NULL;
 	struct gr_tb *tb = NULL;
@@ -467,8 +467,13 @@ int gor_dump(struct gr_target *t, const struct gor_opts *o)
 	setlinebuf(stdout);
 	if (err)
 		gt_error("writing the goroutines: %s", strerror(-err));
-	if (!err && o->pprof && (err = gor_pprof_write(t, tb, s, o)))
-		gt_error("cannot write '%s': %s", o->pprof, strerror(-err));
+	if (!err && o->pprof_file) {
+		struct gt_outfile *f = o->pprof_file;
+
+		o->pprof_file = NULL;	/* used up by the writer */
+		if ((err = gor_pprof_write(t, tb, s, o, f)))
+			gt_error("cannot write '%s': %s", o->pprof, strerror(-err));
+	}
 	report(s, t, o->system, listed);
 	gr_tb_free(tb);
 	gr_snapshot_free(s);

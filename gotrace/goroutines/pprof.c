@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "goroutines/goroutines.h"
+#include "output/outfile.h"
 #include "output/pprof.h"
 
 #define MAX_LABELS 64
@@ -126,7 +127,7 @@ static int add_goroutine(struct pprof *pp, struct positions *pos, struct gr_tb *
 }
 
 int gor_pprof_write(struct gr_target *t, struct gr_tb *tb, const struct gr_snapshot *s,
-		    const struct gor_opts *o)
+		    const struct gor_opts *o, struct gt_outfile *f)
 {
 	struct positions pos = { 0 };
 	struct pprof *pp = NULL;
@@ -163,7 +164,9 @@ int gor_pprof_write(struct gr_target *t, struct gr_tb *tb, const struct gr_snaps
 		if (gor_listed(t, s, i, o->system))
 			err = add_goroutine(pp, &pos, tb, t, s, i, &ids, &cap);
 	if (!err)
-		err = pprof_write(pp, o->pprof);
+		err = pprof_write(pp, f);
+	else
+		gt_outfile_abort(f);
 	pprof_free(pp);
 	positions_free(&pos);
 	free(ids);

@@ -25,6 +25,7 @@
 
 #include "output/chrome_trace.h"
 #include "output/chrome_trace_internal.h"
+#include "output/outfile.h"
 #include "output/speedscope.h"
 
 #define CT_OUTBUF (64 * 1024)
@@ -388,60 +389,46 @@ static void ct_free(struct chrome_trace *ct)
 	free((char *)ct->opts.go_version);
 	free((char *)ct->opts.command_line);
 	free((char *)ct->opts.process_name);
-	free((char *)ct->opts.speedscope_path);
+	gt_gzclose(ct->gz);
+	gt_outfile_abort(ct->file);
+	gt_outfile_abort(ct->opts.speedscope);
 	free(ct->out);
-	free(ct->path);
-	free(ct->tmp_path);
 	free(ct);
 }
 
-/* The document is written to PATH.tmp and renamed over PATH at close; a
- * rename over a device or FIFO (-o /dev/null) would replace it, so such
- * paths are refused. */
-static int check_output_path(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return -EINVAL;
-	return 0;
-}
-
-int chrome_trace_open(struct chrome_trace **ctp, const char *path,
+int chrome_trace_open(struct chrome_trace **ctp, struct gt_outfile *file,
 		      const struct chrome_trace_opts *opts)
 {
 	struct chrome_trace_opts none = {};
 	struct chrome_trace *ct;
 	bool fail = false;
 	uint32_t id;
-	int fd, err;
+	int err;
 
-	if (!ctp)
-		return -EINVAL;
-	*ctp = NULL;
-	if (!path || !*path)
-		return -EINVAL;
 	if (!opts)
 		opts = &none;
+	if (!ctp || !file) {
+		gt_outfile_abort(file);
+		gt_outfile_abort(opts->speedscope);
+		return -EINVAL;
+	}
+	*ctp = NULL;
 	ct = calloc(1, sizeof(*ct));
-	if (!ct)
+	if (!ct) {
+		gt_outfile_abort(file);
+		gt_outfile_abort(opts->speedscope);
 		return -ENOMEM;
+	}
+	ct->file = file;
 	ct->opts = *opts;
 	ct->opts.goids = NULL;
 	ct->opts.binary = dup_opt(opts->binary, &fail);
 	ct->opts.go_version = dup_opt(opts->go_version, &fail);
 	ct->opts.command_line = dup_opt(opts->command_line, &fail);
 	ct->opts.process_name = dup_opt(opts->process_name, &fail);
-	ct->opts.speedscope_path = dup_opt(opts->speedscope_path, &fail);
-	if ((err = check_output_path(path)) ||
-	    (opts->speedscope_path && (err = check_output_path(opts->speedscope_path))))
-		goto fail;
-	ct->path = strdup(path);
 	ct->out = malloc(CT_OUTBUF);
 	ct->min_ts = UINT64_MAX;
-	if (fail || !ct->path || !ct->out ||
-	    asprintf(&ct->tmp_path, "%s.tmp", path) < 0) {
-		ct->tmp_path = NULL;
+	if (fail || !ct->out) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -459,22 +446,6 @@ int chrome_trace_open(struct chrome_trace **ctp, const char *path,
 	if ((err = intern(ct, "", &id)) || (err = intern(ct, "state", &ct->sid_state)) ||
 	    (err = intern(ct, "call", &ct->sid_call)) || (err = intern(ct, "flow", &ct->sid_flow)))
 		goto fail;
-
-	fd = open(ct->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	/* "T": zlib writes plain bytes (transparent mode), so one code path
-	 * serves both; gzdopen owns fd from here on. */
-	ct->gz = gzdopen(fd, opts->gzip || ct_ends_with(path, ".gz") ? "wb6" : "wbT");
-	if (!ct->gz) {
-		close(fd);
-		unlink(ct->tmp_path);
-		err = -ENOMEM;
-		goto fail;
-	}
-	gzbuffer(ct->gz, 256 * 1024);
 	ct->est_bytes = 256;
 	*ctp = ct;
 	return 0;
@@ -675,15 +646,36 @@ void chrome_trace_stats(const struct chrome_trace *ct, struct chrome_trace_stats
 
 void ct_out_flush(struct chrome_trace *ct)
 {
-	if (ct->out_len && !ct->err) {
-		if (gzwrite(ct->gz, ct->out, ct->out_len) != (int)ct->out_len) {
-			int zerr;
-
-			gzerror(ct->gz, &zerr);
-			ct->err = zerr == Z_ERRNO && errno ? -errno : -EIO;
-		}
-	}
+	if (ct->out_len && !ct->err)
+		ct->err = gt_gzwrite_all(ct->gz, ct->out, ct->out_len);
 	ct->out_len = 0;
+}
+
+int ct_out_begin(struct chrome_trace *ct, struct gt_outfile *f, bool gzip)
+{
+	ct->err = 0;
+	ct->out_len = 0;
+	ct->gz = gt_outfile_gzdopen(f, gzip || ct_ends_with(gt_outfile_path(f), ".gz"));
+	return ct->gz ? 0 : -errno;
+}
+
+int ct_out_end(struct chrome_trace *ct, struct gt_outfile *f, int err)
+{
+	int e;
+
+	if (!err) {
+		ct_out_flush(ct);
+		err = ct->err;
+	}
+	e = gt_gzclose(ct->gz);
+	ct->gz = NULL;
+	if (!err)
+		err = e;
+	if (err) {
+		gt_outfile_abort(f);
+		return err;
+	}
+	return gt_outfile_commit(f);
 }
 
 void ct_out_mem(struct chrome_trace *ct, const char *s, size_t n)
@@ -1126,13 +1118,29 @@ static void write_other(struct chrome_trace *ct, uint64_t origin)
 	ct_out_str(ct, "}}\n");
 }
 
+static void write_document(struct ct_sorted *s, struct ct_gor **by_goid, uint64_t origin,
+			   const char *pname)
+{
+	struct chrome_trace *ct = s->ct;
+
+	/* tid 1, not 0: some importers make a thread of every tid they see */
+	ct_out_str(ct, "{\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":1,"
+		    "\"name\":\"process_name\",\"args\":{\"name\":");
+	ct_out_cstr(ct, pname);
+	ct_out_str(ct, "}}");
+	write_tracks(ct, by_goid);
+	write_events(s, origin);
+	write_flows(s, origin);
+	write_other(ct, origin);
+}
+
 int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats)
 {
 	struct ct_sorted s = { .ct = ct };
 	struct ct_gor **by_goid = NULL;
 	uint64_t origin;
 	const char *pname = NULL;
-	int err = 0, zerr;
+	int err = 0;
 
 	if (!ct)
 		return 0;
@@ -1164,30 +1172,20 @@ int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats
 
 	pname = ct->opts.process_name ? ct->opts.process_name :
 		ct->opts.binary ? base_name(ct->opts.binary) : "go";
-	/* tid 1, not 0: some importers make a thread of every tid they see */
-	ct_out_str(ct, "{\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":1,"
-		    "\"name\":\"process_name\",\"args\":{\"name\":");
-	ct_out_cstr(ct, pname);
-	ct_out_str(ct, "}}");
-	write_tracks(ct, by_goid);
-	write_events(&s, origin);
-	write_flows(&s, origin);
-	write_other(ct, origin);
-	ct_out_flush(ct);
-	err = ct->err;
+	err = ct_out_begin(ct, ct->file, ct->opts.gzip);
+	if (!err)
+		write_document(&s, by_goid, origin, pname);
 out:
 	if (stats)
 		*stats = ct->stats;
-	zerr = gzclose(ct->gz);
-	ct->gz = NULL;
-	if (!err && zerr != Z_OK)
-		err = zerr == Z_ERRNO ? -errno : -EIO;
-	if (!err && rename(ct->tmp_path, ct->path))
-		err = -errno;
-	if (err)
-		unlink(ct->tmp_path);
-	if (!err && ct->opts.speedscope_path)
-		err = speedscope_write(&s, by_goid, origin, pname);
+	err = ct_out_end(ct, ct->file, err);
+	ct->file = NULL;
+	if (ct->opts.speedscope) {
+		if (!err)
+			err = speedscope_write(&s, by_goid, origin, pname);
+		gt_outfile_abort(ct->opts.speedscope);	/* after a failure */
+		ct->opts.speedscope = NULL;
+	}
 	free(by_goid);
 	free(s.order);
 	free(s.parent);
@@ -1199,10 +1197,5 @@ out:
 
 void chrome_trace_abort(struct chrome_trace *ct)
 {
-	if (!ct)
-		return;
-	if (ct->gz)
-		gzclose(ct->gz);
-	unlink(ct->tmp_path);
 	ct_free(ct);
 }

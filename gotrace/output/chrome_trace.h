@@ -49,14 +49,13 @@
  * every viewer binds it to the same slice; an arrow that would go back in
  * time is dropped too.
  *
- * Output file: chrome_trace_open() creates "<path>.tmp" at once (so a bad
- * path fails early) and chrome_trace_close() writes the whole document into
- * it and renames it to <path>: a reader never sees a half-written file.  A
- * path that exists but is not a regular file (/dev/null, a FIFO) is refused
- * with -EINVAL, since the rename would replace it.  The
- * file is gzipped when the path ends in ".gz" or opts.gzip is set.  With
- * opts.speedscope_path, close then writes that second file (speedscope.h)
- * (an error there is returned; the Chrome file stays).
+ * Output files (output/outfile.h): chrome_trace_open() takes an opened
+ * gt_outfile and owns it from then on; chrome_trace_close() writes the
+ * whole document into it and commits it (a reader never sees a
+ * half-written file), chrome_trace_abort() aborts it.  The file is gzipped
+ * when its path ends in ".gz" or opts.gzip is set.  With opts.speedscope,
+ * close then writes that second file the same way (speedscope.h; an error
+ * there is returned, the Chrome file stays).
  *
  * Ctrl-C: nothing here is async-signal-safe.  The CLI's signal handler only
  * sets a flag (gt_signals_install()); the main loop sees it, stops reading
@@ -80,6 +79,7 @@
 #include <stdint.h>
 
 struct chrome_trace;
+struct gt_outfile;
 
 /* Browsers' JSON viewers struggle past roughly this much (uncompressed) JSON;
  * callers warn when chrome_trace_estimate_size() goes beyond it. */
@@ -106,12 +106,13 @@ struct chrome_trace_opts {
 	const char *go_version;
 	const char *command_line;
 	const char *process_name;
-	/* Also write the slices in speedscope's own file format to this path
-	 * at close (gzipped if it ends in .gz): one profile per track, times
+	/* Also write the slices in speedscope's own file format to this file
+	 * at close (gzipped if its path ends in .gz; owned by the trace from
+	 * chrome_trace_open() on): one profile per track, times
 	 * in integer ns.  speedscope's import of Chrome JSON adds ts + dur in
 	 * floating point and mis-nests slices that touch (every state change);
 	 * its own format is exact.  No instants, flows or args.  NULL: none. */
-	const char *speedscope_path;
+	struct gt_outfile *speedscope;
 };
 
 /* One key/value pair of an event's "args".  str == NULL means the value is
@@ -134,10 +135,11 @@ struct chrome_trace_stats {
 	uint32_t goroutines;	/* goroutines with a track */
 };
 
-/* Create the output file (<path>.tmp until close) and an empty trace.
- * opts may be NULL.  Strings in opts are copied.  Returns 0 and sets *ctp,
- * or a negative errno (and *ctp = NULL). */
-int chrome_trace_open(struct chrome_trace **ctp, const char *path,
+/* An empty trace that will be written to file (and opts->speedscope).
+ * The trace owns both outfiles from here on, also when this fails (they
+ * are then aborted).  opts may be NULL; strings in it are copied.  Returns
+ * 0 and sets *ctp, or a negative errno (and *ctp = NULL). */
+int chrome_trace_open(struct chrome_trace **ctp, struct gt_outfile *file,
 		      const struct chrome_trace_opts *opts);
 
 /* Add one "key":"value" pair to otherData (both copied; later wins). */
@@ -184,13 +186,13 @@ uint64_t chrome_trace_estimate_size(const struct chrome_trace *ct);
 /* Counters so far (filtered/clamped/flows_dropped final after close). */
 void chrome_trace_stats(const struct chrome_trace *ct, struct chrome_trace_stats *stats);
 
-/* Sort, write the whole document, close it and rename it into place; then
- * free the trace.  stats (may be NULL) receives the final counters.
- * Returns 0 or a negative errno (the temporary file is then removed).
- * Accepts NULL (returns 0). */
+/* Sort, write the whole document and commit the file (then the speedscope
+ * file); then free the trace.  stats (may be NULL) receives the final
+ * counters.  Returns 0 or a negative errno (a file not complete is then
+ * aborted: the user's old file stays).  Accepts NULL (returns 0). */
 int chrome_trace_close(struct chrome_trace *ct, struct chrome_trace_stats *stats);
 
-/* Discard the trace: remove the temporary file and free.  Accepts NULL. */
+/* Discard the trace: abort its files and free.  Accepts NULL. */
 void chrome_trace_abort(struct chrome_trace *ct);
 
 #endif

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "output/chrome_trace.h"
+#include "output/outfile.h"
 
 #ifndef GOTRACE_VERSION
 #define GOTRACE_VERSION "unknown"
@@ -57,8 +58,8 @@ struct ct_meta {
 };
 
 struct chrome_trace {
-	gzFile gz;
-	char *path, *tmp_path;
+	struct gt_outfile *file;	/* the Chrome JSON, owned until close */
+	gzFile gz;		/* the file being written at close */
 	int err;		/* first write error */
 
 	/* strings: id 0 is "" */
@@ -113,6 +114,14 @@ const struct ct_ev *ct_ev_at(const struct ct_sorted *s, uint32_t pos);
 bool ct_ended_before(const struct ct_ev *top, const struct ct_ev *e);
 
 bool ct_ends_with(const char *s, const char *suffix);
+
+/* Write into f (gzipped if gzip is set or its name ends in .gz): the
+ * ct_out_* functions go there until ct_out_end().  0 or -errno. */
+int ct_out_begin(struct chrome_trace *ct, struct gt_outfile *f, bool gzip);
+/* Flush and close what ct_out_begin() opened, then commit f, or abort it
+ * when err (a failure of the caller's) or a write failed.  0 or -errno;
+ * f is consumed either way. */
+int ct_out_end(struct chrome_trace *ct, struct gt_outfile *f, int err);
 
 /* Buffered output to ct->gz; the first failure is kept in ct->err and
  * later writes are dropped. */

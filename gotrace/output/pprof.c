@@ -5,15 +5,13 @@
  * left out, and repeated scalars are packed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
+#include "output/outfile.h"
 #include "output/pprof.h"
 
 /* Profile */
@@ -552,63 +550,29 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 	return err;
 }
 
-static int write_gz(int fd, const uint8_t *buf, size_t len)
+int pprof_write(const struct pprof *p, struct gt_outfile *f)
 {
-	gzFile gz = gzdopen(fd, "wb");
-	int err = 0;
-
-	if (!gz) {
-		close(fd);
-		return -ENOMEM;
-	}
-	errno = 0;
-	while (len && !err) {
-		unsigned chunk = len > (1u << 30) ? 1u << 30 : (unsigned)len;
-
-		if (gzwrite(gz, buf, chunk) != (int)chunk)
-			err = errno ? -errno : -EIO;
-		buf += chunk;
-		len -= chunk;
-	}
-	errno = 0;
-	if (gzclose(gz) != Z_OK && !err)
-		err = errno ? -errno : -EIO;
-	return err;
-}
-
-int pprof_write(const struct pprof *p, const char *path)
-{
-	char tmp[4096];
-	struct stat sb;
-	bool atomic;
 	uint8_t *buf;
 	size_t len;
-	int fd, err;
+	gzFile gz;
+	int err;
 
-	/* regular file or none: write aside and rename; never rename over
-	 * /dev/null, a fifo or a symlink */
-	if (lstat(path, &sb))
-		atomic = errno == ENOENT;
-	else
-		atomic = S_ISREG(sb.st_mode);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, atomic ? ".tmp" : "") >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	err = pprof_encode(p, &buf, &len);
-	if (err)
-		return err;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		free(buf);
+	if (err) {
+		gt_outfile_abort(f);
 		return err;
 	}
-	err = write_gz(fd, buf, len);
+	gz = gt_outfile_gzdopen(f, true);
+	err = gz ? gt_gzwrite_all(gz, buf, len) : -errno;
 	free(buf);
-	if (!atomic)
+	if (gz) {
+		int e = gt_gzclose(gz);
+
+		err = err ? err : e;
+	}
+	if (err) {
+		gt_outfile_abort(f);
 		return err;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	}
+	return gt_outfile_commit(f);
 }

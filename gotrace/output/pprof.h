@@ -44,6 +44,7 @@ struct pprof_opts {
 };
 
 struct pprof;
+struct gt_outfile;
 
 /* The arrays in opts must outlive the builder. */
 int pprof_new(const struct pprof_opts *opts, struct pprof **out);
@@ -71,11 +72,10 @@ void pprof_set_duration(struct pprof *p, int64_t duration_ns);
 int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len);
 
 /*
- * Write the gzipped profile to path.  A regular file (or a new one) is
- * written to "<path>.tmp" and renamed into place, so a reader never sees a
- * half-written profile; anything else (/dev/stdout, a fifo) is written in
- * place.  Nothing is left behind on failure.
+ * Write the gzipped profile into f and commit it (output/outfile.h: a
+ * reader never sees a half-written profile, a failure leaves the user's
+ * old file).  f is consumed: committed, or aborted on failure.
  */
-int pprof_write(const struct pprof *p, const char *path);
+int pprof_write(const struct pprof *p, struct gt_outfile *f);
 
 #endif /* GOTRACE_PPROF_H */

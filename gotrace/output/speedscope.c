@@ -3,14 +3,8 @@
  * speedscope's own file format for the tracks of a Chrome trace: see
  * speedscope.h.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf */
-#endif
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "output/chrome_trace_internal.h"
 #include "output/speedscope.h"
@@ -74,35 +68,21 @@ static void write_speedscope_track(struct ct_sorted *s, uint32_t track, uint64_t
 }
 
 int speedscope_write(struct ct_sorted *s, struct ct_gor **by_goid, uint64_t origin,
-			    const char *pname)
+		     const char *pname)
 {
 	struct chrome_trace *ct = s->ct;
-	const char *path = ct->opts.speedscope_path;
+	struct gt_outfile *file = ct->opts.speedscope;
 	uint32_t *frame_of = calloc(ct->nr_strs + 1, sizeof(*frame_of));
 	uint32_t *stack = malloc((ct->nr_evs + 1) * sizeof(*stack));
 	uint32_t nr_frames = 0;
-	char *tmp = NULL;
 	bool first = true;
-	int fd = -1, err = 0, zerr;
+	int err = !frame_of || !stack ? -ENOMEM : 0;
 
-	if (!frame_of || !stack || asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		err = -ENOMEM;
+	ct->opts.speedscope = NULL;
+	if (!err)
+		err = ct_out_begin(ct, file, false);
+	if (err)
 		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	ct->gz = gzdopen(fd, ct_ends_with(path, ".gz") ? "wb6" : "wbT");
-	if (!ct->gz) {
-		close(fd);
-		unlink(tmp);
-		err = -ENOMEM;
-		goto out;
-	}
-	ct->err = 0;
 	ct_out_str(ct, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
 		    "\"exporter\":\"gotrace " GOTRACE_VERSION "\",\"name\":");
 	ct_out_cstr(ct, pname);
@@ -127,18 +107,8 @@ int speedscope_write(struct ct_sorted *s, struct ct_gor **by_goid, uint64_t orig
 		}
 	}
 	ct_out_str(ct, "\n]}\n");
-	ct_out_flush(ct);
-	err = ct->err;
-	zerr = gzclose(ct->gz);
-	ct->gz = NULL;
-	if (!err && zerr != Z_OK)
-		err = zerr == Z_ERRNO ? -errno : -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
 out:
-	free(tmp);
+	err = ct_out_end(ct, file, err);
 	free(stack);
 	free(frame_of);
 	return err;

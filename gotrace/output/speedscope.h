@@ -2,7 +2,7 @@
 /*
  * speedscope: the slices of a Chrome trace (chrome_trace.h) in
  * speedscope's own file format (https://www.speedscope.app/file-format-schema.json),
- * written when chrome_trace_opts.speedscope_path is set.
+ * written when chrome_trace_opts.speedscope is set.
  *
  * One "evented" profile per track (a goroutine's states, or its calls),
  * with open/close events at integer nanoseconds.  speedscope's importer of
@@ -18,9 +18,9 @@
 struct ct_sorted;
 struct ct_gor;
 
-/* Write the sorted, nested tracks of s to ct->opts.speedscope_path (times
- * relative to origin; pname names the file's profile set).  0 or -errno;
- * nothing is left behind on failure. */
+/* Write the sorted, nested tracks of s to ct->opts.speedscope and commit
+ * it (times relative to origin; pname names the file's profile set).  The
+ * outfile is consumed (committed, or aborted on failure).  0 or -errno. */
 int speedscope_write(struct ct_sorted *s, struct ct_gor **by_goid, uint64_t origin,
 		     const char *pname);
 

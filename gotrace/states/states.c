@@ -31,6 +31,7 @@
 #include "tracing/target.h"
 #include "probes/sites.h"
 #include "probes/uprobe_multi.h"
+#include "output/outfile.h"
 #include "states/model.h"
 #include "states/output.h"
 #include "states/resolve.h"
@@ -612,9 +613,11 @@ int cmd_states(int argc, char **argv)
 	struct uprobes *ups = NULL;
 	struct probe_list trans = { .n = 0 }, sys = { .n = 0 };
 	struct run run = { 0 };
-	FILE *out = stdout, *csvf = NULL;
+	enum { OUT_STREAM, OUT_CSV, OUT_RAW, OUT_JSON, OUT_SPEEDSCOPE, NOUT };
+	struct gt_outfile *files[NOUT] = { NULL };
+	FILE *out = NULL, *csvf = NULL;
 	uint64_t deadline = 0, end_ns, drops, readfail;
-	bool regabi, multi = false, target_gone = false, started = false;
+	bool regabi, multi = false, target_gone = false;
 	int nreasons, err, ret = 1, status;
 
 	ret = parse_args(argc, argv, &o);
@@ -622,18 +625,25 @@ int cmd_states(int argc, char **argv)
 		goto cleanup_opts;
 	ret = 1;
 
-	if (o.output && !(out = fopen(o.output, "w"))) {
-		gt_error("states: cannot open '%s': %s", o.output, strerror(errno));
-		out = NULL;
-		goto cleanup;
-	}
-	if (o.csv && !(csvf = fopen(o.csv, "w"))) {
-		gt_error("states: cannot open '%s': %s", o.csv, strerror(errno));
-		goto cleanup;
-	}
-	if (o.raw && !(run.raw = fopen(o.raw, "w"))) {
-		gt_error("states: cannot open '%s': %s", o.raw, strerror(errno));
-		goto cleanup;
+	/* every output, before the target is touched (output/outfile.h) */
+	{
+		const char *paths[NOUT] = { o.output ? o.output : "-", o.csv, o.raw, o.json,
+					    o.speedscope };
+
+		for (int i = 0; i < NOUT; i++) {
+			if (paths[i] && gt_outfile_open(paths[i], &files[i])) {
+				gt_error("states: cannot open '%s': %s", paths[i],
+					 gt_outfile_errmsg());
+				goto cleanup;
+			}
+		}
+		out = gt_outfile_stdio(files[OUT_STREAM]);
+		csvf = files[OUT_CSV] ? gt_outfile_stdio(files[OUT_CSV]) : NULL;
+		run.raw = files[OUT_RAW] ? gt_outfile_stdio(files[OUT_RAW]) : NULL;
+		if (!out || (o.csv && !csvf) || (o.raw && !run.raw)) {
+			gt_error("states: out of memory");
+			goto cleanup;
+		}
 	}
 	gt_signals_install();
 	libbpf_set_print(libbpf_print);
@@ -824,7 +834,7 @@ int cmd_states(int argc, char **argv)
 			.go_version = gi->goversion,
 			.command_line = o.argv ? o.argv[0] : NULL,
 			.max_events = GT_TRACE_MAX_EVENTS,
-			.speedscope_path = o.speedscope,
+			.speedscope = files[OUT_SPEEDSCOPE],
 			.gzip = o.json_gz,
 			.min_dur_ns = o.min_dur_ns,
 		};
@@ -835,7 +845,9 @@ int cmd_states(int argc, char **argv)
 			co.nr_goids = o.ngoids;
 		}
 		run.out.chrome = st_out_chrome_transition;
-		err = chrome_trace_open(&run.out.ct, o.json, &co);
+		/* the trace owns both files from here on */
+		err = chrome_trace_open(&run.out.ct, files[OUT_JSON], &co);
+		files[OUT_JSON] = files[OUT_SPEEDSCOPE] = NULL;
 		if (err) {
 			gt_error("states: cannot create '%s': %s", o.json, errstr(err));
 			goto cleanup;
@@ -896,7 +908,6 @@ int cmd_states(int argc, char **argv)
 
 	if (run.stacks)
 		gt_stacks_preload(run.stacks, t.pid, t.exe_open);
-	started = true;
 	run.out.t0_ns = gt_now_ns();
 	if (o.duration_ns)
 		deadline = run.out.t0_ns + o.duration_ns;
@@ -920,6 +931,11 @@ int cmd_states(int argc, char **argv)
 			break;
 		}
 		if (deadline && gt_now_ns() >= deadline)
+			break;
+		/* a live output that fails (full disk) ends the trace now;
+		 * the commit below reports it */
+		if (gt_outfile_error(files[OUT_STREAM]) ||
+		    (files[OUT_RAW] && gt_outfile_error(files[OUT_RAW])))
 			break;
 	}
 	/* Detaching takes an RCU grace period per probe: the trace ends now. */
@@ -997,9 +1013,17 @@ int cmd_states(int argc, char **argv)
 			    cs.slices);
 		gt_trace_report("states", o.json, &cs);
 	}
-	if (fflush(out) || run.out.write_error || (csvf && fflush(csvf))) {
-		gt_error("states: write error: %s", strerror(errno));
-		goto cleanup;
+	for (int i = 0; i < NOUT; i++) {
+		const char *path = files[i] ? gt_outfile_path(files[i]) : NULL;
+		char what[PATH_MAX];
+
+		snprintf(what, sizeof(what), "%s", path && strcmp(path, "-") ? path : "stdout");
+		err = gt_outfile_commit(files[i]);
+		files[i] = NULL;
+		if (err) {
+			gt_error("states: cannot write '%s': %s", what, gt_outfile_errmsg());
+			goto cleanup;
+		}
 	}
 
 	ret = 0;
@@ -1008,11 +1032,16 @@ int cmd_states(int argc, char **argv)
 		 * wait for it like a shell would, and exit with its status. */
 		if (!target_gone && !gt_stop_requested())
 			gt_progress("detached; waiting for pid %d to exit", (int)t.pid);
-		while ((status = gt_target_finish(&t, 200)) == -ETIMEDOUT)
-			gt_target_forward_stop(&t); /* Ctrl-C/SIGTERM while waiting */
+		status = gt_target_wait(&t);
 		ret = status < 0 ? 1 : status;
 	}
 cleanup:
+	if (ret && t.launched && t.released && !gt_target_exited(&t)) {
+		/* a failure while the program runs: it goes on untraced, and
+		 * gotrace still waits for it like a shell would */
+		gt_progress("waiting for pid %d to exit", (int)t.pid);
+		gt_target_wait(&t);
+	}
 	uprobes_free(ups);
 	chrome_trace_abort(run.out.ct);
 	gt_ring_free(rb);
@@ -1022,21 +1051,8 @@ cleanup:
 	st_resolver_release(&run.res);
 	gosym_free(gs);
 	gt_target_free(&t);
-	if (csvf)
-		fclose(csvf);
-	if (run.raw)
-		fclose(run.raw);
-	if (out && out != stdout)
-		fclose(out);
-	/* Failed before tracing began: leave no empty output files behind. */
-	if (ret && !started) {
-		if (out && o.output)
-			unlink(o.output);
-		if (csvf && o.csv)
-			unlink(o.csv);
-		if (run.raw && o.raw)
-			unlink(o.raw);
-	}
+	for (int i = 0; i < NOUT; i++)
+		gt_outfile_abort(files[i]);
 cleanup_opts:
 	free(o.goids);
 	return ret;

@@ -337,6 +337,15 @@ int gt_target_finish(struct gt_target *t, int timeout_ms)
 	return 1;
 }
 
+int gt_target_wait(struct gt_target *t)
+{
+	int st;
+
+	while ((st = gt_target_finish(t, 200)) == -ETIMEDOUT)
+		gt_target_forward_stop(t);
+	return st;
+}
+
 void gt_target_free(struct gt_target *t)
 {
 	if (t->hold_fd >= 0) {

@@ -93,6 +93,11 @@ void gt_target_forward_stop(struct gt_target *t);
  * target is left running. */
 int gt_target_finish(struct gt_target *t, int timeout_ms);
 
+/* Launch mode: gt_target_finish() without a time limit, passing stop
+ * signals on while waiting (a second one kills the program).  Returns what
+ * gt_target_finish() returns.  Attach mode: 0 at once. */
+int gt_target_wait(struct gt_target *t);
+
 /* Close descriptors; an unreleased launched child is made to _exit(127)
  * without exec'ing and is reaped.  Safe on a zeroed/initialised target. */
 void gt_target_free(struct gt_target *t);

@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "output/chrome_trace.h"
+#include "output/outfile.h"
 
 static char tmpdir[] = "/tmp/test_chrome_trace.XXXXXX";
 
@@ -33,6 +34,31 @@ static char *tpath(const char *name)
 	i = (i + 1) % 4;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmpdir, name);
 	return buf[i];
+}
+
+/* chrome_trace_open() as the commands call it: the file (and the speedscope
+ * file, with sspath) opened by the output-file policy first. */
+static int ct_open_ss(struct chrome_trace **ctp, const char *path,
+		      const struct chrome_trace_opts *opts, const char *sspath)
+{
+	struct chrome_trace_opts o = opts ? *opts : (struct chrome_trace_opts){ 0 };
+	struct gt_outfile *f = NULL;
+	int err;
+
+	*ctp = NULL;
+	if (sspath && (err = gt_outfile_open(sspath, &o.speedscope)))
+		return err;
+	if ((err = gt_outfile_open(path, &f))) {
+		gt_outfile_abort(o.speedscope);
+		return err;
+	}
+	return chrome_trace_open(ctp, f, &o);
+}
+
+static int ct_open(struct chrome_trace **ctp, const char *path,
+		   const struct chrome_trace_opts *opts)
+{
+	return ct_open_ss(ctp, path, opts, NULL);
 }
 
 static bool exists(const char *p)
@@ -142,7 +168,7 @@ static void test_ns_format(void)
 	size_t len;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("ns.json"), &o), 0);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("ns.json"), &o), 0);
 	/* ts 1234.567 us, dur 0.001 us; ts 0.005, dur 1000000.000 */
 	ok &= ASSERT_EQ(name, chrome_trace_slice(ct, 7, CHROME_TRACE_CALLS, 1001234567ULL,
 						 1001234568ULL, "a", NULL, NULL, 0), 0);
@@ -182,7 +208,7 @@ static void test_escaping(void)
 	json_t *doc = NULL, *e;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("esc.json"), &(struct chrome_trace_opts){
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("esc.json"), &(struct chrome_trace_opts){
 		.binary = "/bin/we\"ird\\name", .command_line = "a \"b\" c\n" }), 0);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		ok &= ASSERT_EQ(name, chrome_trace_slice(ct, 1, CHROME_TRACE_CALLS, 100 + 10 * i,
@@ -234,7 +260,7 @@ static void test_nesting_order(void)
 	size_t n = 0;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("nest.json"), NULL), 0);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("nest.json"), NULL), 0);
 	/* outer [1000,2000]: same-start [1000,1500] > child1 [1100,1200];
 	 * child2 [1600,1700]; late [1900,2300] outlives outer: clamped to 2000;
 	 * next [2000,2100] starts at outer's end: a sibling, not clamped. */
@@ -285,7 +311,7 @@ static void test_gzip(void)
 		/* by suffix, then by flag */
 		const char *p = k ? tpath("flag.json") : tpath("suffix.json.gz");
 
-		ok &= ASSERT_EQ(name, chrome_trace_open(&ct, p, &(struct chrome_trace_opts){ .gzip = k }), 0);
+		ok &= ASSERT_EQ(name, ct_open(&ct, p, &(struct chrome_trace_opts){ .gzip = k }), 0);
 		for (int i = 0; i < 1000; i++)
 			chrome_trace_state(ct, 1 + i % 3, 1000 * i, 1000 * i + 500, "waiting", "chan receive");
 		ok &= ASSERT_EQ(name, chrome_trace_close(ct, NULL), 0);
@@ -317,17 +343,17 @@ static void test_close_paths(void)
 	bool ok = true;
 
 	/* empty trace: still a complete document */
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("empty.json"), NULL), 0);
-	ok &= ASSERT_TRUE(name, exists(tpath("empty.json.tmp")) && !exists(tpath("empty.json")));
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("empty.json"), NULL), 0);
+	ok &= ASSERT_TRUE(name, !exists(tpath("empty.json")));
 	ok &= ASSERT_EQ(name, chrome_trace_close(ct, NULL), 0);
-	ok &= ASSERT_TRUE(name, !exists(tpath("empty.json.tmp")) && exists(tpath("empty.json")));
+	ok &= ASSERT_TRUE(name, exists(tpath("empty.json")));
 	doc = load(name, tpath("empty.json"));
 	ok &= ASSERT_TRUE(name, doc && json_array_size(events(doc)) == 1 &&
 			  !strcmp(sget(doc, "displayTimeUnit") ?: "", "ns") &&
 			  json_is_object(json_object_get(doc, "otherData")));
 	json_decref(doc);
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("aborted.json"), NULL), 0);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("aborted.json"), NULL), 0);
 	chrome_trace_state(ct, 1, 10, 20, "running", NULL);
 	chrome_trace_abort(ct);
 	ok &= ASSERT_TRUE(name, !exists(tpath("aborted.json.tmp")) && !exists(tpath("aborted.json")));
@@ -335,10 +361,10 @@ static void test_close_paths(void)
 	ok &= ASSERT_EQ(name, chrome_trace_close(NULL, NULL), 0);
 
 	/* errors: bad path, bad arguments, event limit */
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("no/such/dir.json"), NULL), -ENOENT);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("no/such/dir.json"), NULL), -ENOENT);
 	ok &= ASSERT_TRUE(name, ct == NULL);
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, "", NULL), -EINVAL);
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("lim.json"),
+	ok &= ASSERT_EQ(name, ct_open(&ct, "", NULL), -EINVAL);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("lim.json"),
 						&(struct chrome_trace_opts){ .max_events = 2 }), 0);
 	ok &= ASSERT_EQ(name, chrome_trace_slice(ct, 1, CHROME_TRACE_CALLS, 20, 10, "x", NULL, NULL, 0), -EINVAL);
 	ok &= ASSERT_EQ(name, chrome_trace_slice(ct, 1, CHROME_TRACE_CALLS, 10, 20, "", NULL, NULL, 0), -EINVAL);
@@ -374,7 +400,7 @@ static void test_write_error(void)
 		int err;
 
 		signal(SIGXFSZ, SIG_IGN);
-		if (setrlimit(RLIMIT_FSIZE, &rl) || chrome_trace_open(&ct, tpath("big.json"), NULL))
+		if (setrlimit(RLIMIT_FSIZE, &rl) || ct_open(&ct, tpath("big.json"), NULL))
 			_exit(3);
 		for (int i = 0; i < 10000; i++)
 			chrome_trace_state(ct, 1 + i % 5, i * 10, i * 10 + 10, "running", NULL);
@@ -413,7 +439,7 @@ static void test_sigint_close(void)
 		uint64_t t = 0;
 
 		signal(SIGINT, on_sigint);
-		if (chrome_trace_open(&ct, tpath("sigint.json"), NULL))
+		if (ct_open(&ct, tpath("sigint.json"), NULL))
 			_exit(3);
 		if (write(pfd[1], "r", 1) != 1)
 			_exit(4);
@@ -448,7 +474,7 @@ static void test_filters(void)
 	json_t *doc;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("filt.json"), &(struct chrome_trace_opts){
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("filt.json"), &(struct chrome_trace_opts){
 		.goids = keep, .nr_goids = 2, .min_dur_ns = 100 }), 0);
 	ok &= ASSERT_TRUE(name, chrome_trace_wants_goid(ct, 9) && !chrome_trace_wants_goid(ct, 3));
 	chrome_trace_state(ct, 2, 0, 100, "running", NULL);	/* kept: 100 >= 100 */
@@ -479,7 +505,7 @@ static void test_flows(void)
 	json_t *doc, *s, *f;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("flow.json"), NULL), 0);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("flow.json"), NULL), 0);
 	chrome_trace_goroutine(ct, 1, "main.main");
 	chrome_trace_goroutine(ct, 2, "main.worker");
 	chrome_trace_state(ct, 1, 0, 1000, "running", NULL);
@@ -549,7 +575,7 @@ static void test_estimate(void)
 	uint64_t est;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("est.json"), NULL), 0);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("est.json"), NULL), 0);
 	for (uint64_t i = 0; i < 20000; i++) {
 		struct chrome_trace_arg a = { "depth", NULL, (int64_t)(i % 7) };
 
@@ -623,14 +649,14 @@ static int write_sample(const char *path, const char *sspath, struct chrome_trac
 {
 	struct chrome_trace_opts o = { .binary = "/usr/local/bin/sample \"app\"", .go_version = "go1.26.8",
 				       .command_line = "gotrace states --json sample-trace.json -- ./sample",
-				       .speedscope_path = sspath };
+				       };
 	struct chrome_trace *ct = NULL;
 	const uint64_t T0 = SAMPLE_T0, US = 1000;
 	uint64_t reports[5 * 4][2];	/* time, goid */
 	int nr = 0, err;
 
 	sample_odd = odd;
-	if ((err = chrome_trace_open(&ct, path, &o)))
+	if ((err = ct_open_ss(&ct, path, &o, sspath)))
 		return err;
 	chrome_trace_set_meta(ct, "note", "synthetic sample written by tests/unit/test_chrome_trace.c");
 	chrome_trace_goroutine(ct, 1, "main.main");
@@ -825,7 +851,7 @@ static void test_random(const char *self)
 
 		rnd_state = seed * 0x9e3779b97f4a7c15ULL;
 		snprintf(path, sizeof(path), "%s/random-trace-%llu.json", dir, (unsigned long long)seed);
-		ok &= ASSERT_EQ(name, chrome_trace_open(&ct, path, &(struct chrome_trace_opts){
+		ok &= ASSERT_EQ(name, ct_open(&ct, path, &(struct chrome_trace_opts){
 			.min_dur_ns = seed == 3 ? 50 : 0 }), 0);
 		for (int i = 0; i < n && ct; i++) {
 			uint64_t g = 1 + rnd(3 + seed * 4), t = rnd(100000), d = rnd(4) ? rnd(2000) : rnd(3);

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "output/outfile.h"
 #include "output/pprof.h"
 
 struct rd {
@@ -270,6 +271,15 @@ out:
 	pprof_free(p);
 }
 
+/* pprof_write() on a path, the file opened by the output-file policy. */
+static int write_path(const struct pprof *p, const char *path)
+{
+	struct gt_outfile *f;
+	int err = gt_outfile_open(path, &f);
+
+	return err ? err : pprof_write(p, f);
+}
+
 static void test_write(void)
 {
 	char dir[] = "/tmp/test_pprof.XXXXXX", path[256], bad[300], tmp[300];
@@ -285,7 +295,7 @@ static void test_write(void)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	/* an existing file is replaced */
 	fclose(fopen(path, "w"));
-	if (!ASSERT_EQ("write:ok", pprof_write(p, path), 0))
+	if (!ASSERT_EQ("write:ok", write_path(p, path), 0))
 		goto out;
 	gz = gzopen(path, "rb");
 	n = gz ? gzread(gz, out, sizeof(out)) : -1;
@@ -296,7 +306,7 @@ static void test_write(void)
 	    ASSERT_TRUE("write:no-tmp", access(tmp, F_OK) != 0))
 		CHECK_PASS("write");
 	snprintf(bad, sizeof(bad), "%s/nodir/p.pb.gz", dir);
-	if (ASSERT_EQ("write:missing-dir", pprof_write(p, bad), -ENOENT))
+	if (ASSERT_EQ("write:missing-dir", write_path(p, bad), -ENOENT))
 		CHECK_PASS("write:missing-dir");
 	unlink(path);
 	rmdir(dir);

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "output/chrome_trace.h"
+#include "output/outfile.h"
 #include "states/model.h"
 #include "states/output.h"
 
@@ -81,13 +82,16 @@ static int write_trace(const char *path, const uint64_t *goids, size_t ngoids)
 	static struct st_out o;	/* 8 KB of thread slots: not on the stack */
 	struct chrome_trace_opts co = { .goids = goids, .nr_goids = ngoids };
 	struct st_model_opts mo = { .sink = st_out_transition, .ctx = &o };
+	struct gt_outfile *f = NULL;
 	struct st_model *m;
 	size_t n;
 	int err;
 
 	memset(&o, 0, sizeof(o));
 	o.chrome = st_out_chrome_transition;
-	err = chrome_trace_open(&o.ct, path, &co);
+	err = gt_outfile_open(path, &f);
+	if (!err)
+		err = chrome_trace_open(&o.ct, f, &co);
 	if (err)
 		return err;
 	m = st_model_new(&mo);
