@@ -42,3 +42,20 @@ int gt_error(const char *fmt, ...)
 	fputc('\n', stderr);
 	return 1;
 }
+
+static _Thread_local char errbuf[4096 + 128];
+
+int gt_set_errmsg(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *gt_errmsg(void)
+{
+	return errbuf;
+}

@@ -101,6 +101,8 @@ int gt_target_launch(char *const argv[], struct gt_target *t)
 	if (!argv || !argv[0])
 		return set_err(-EINVAL, "no program to launch");
 	err = resolve_exe(argv[0], t->exe, sizeof(t->exe));
+	if (err == -EACCES)
+		return set_err(err, "cannot run '%s': it is not executable", argv[0]);
 	if (err)
 		return set_err(err, "cannot run '%s': %s", argv[0], strerror(-err));
 	snprintf(t->exe_open, sizeof(t->exe_open), "%s", t->exe);
