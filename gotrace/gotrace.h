@@ -33,10 +33,10 @@ void gt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error on stderr: "gotrace: <msg>". Returns 1 for `return gt_error(...)`. */
 int gt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The last failure's message of a module that never prints, one line for
- * gt_error(): gt_set_errmsg() formats it and returns err (for `return
- * gt_set_errmsg(-EINVAL, ...)`), gt_errmsg() returns it ("" if none).
- * Per thread. */
+/* The last failure's message of a module that never prints (target,
+ * outfile, option value parsers), one line for gt_error(): gt_set_errmsg()
+ * formats it and returns err (for `return gt_set_errmsg(-EINVAL, ...)`),
+ * gt_errmsg() returns it ("" if none).  Per thread. */
 int gt_set_errmsg(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *gt_errmsg(void);
 

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: MIT
 /* Messages on stderr for every subcommand: progress (silenced by -q),
- * warnings and errors.  See gotrace.h. */
+ * warnings and errors; the last error message of the CLI's modules.  See
+ * gotrace.h. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "gotrace.h"
 
 bool gt_quiet;
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
 
 void gt_progress(const char *fmt, ...)
 {
@@ -15,31 +23,26 @@ void gt_progress(const char *fmt, ...)
 	if (gt_quiet)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void gt_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("gotrace: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("gotrace: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int gt_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("gotrace: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("gotrace: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
 }
 

@@ -218,6 +218,16 @@ static void idle(struct pairing *p, struct track *t)
 		p->opts.on_idle((int64_t)(t->key >> 1), t->key & 1, p->opts.arg);
 }
 
+/* A hit with no goroutine (the BPF side could not read one): counted, and
+ * ignored by every entry point. */
+static bool bad_goid(struct pairing *p, int64_t goid)
+{
+	if (goid >= 0)
+		return false;
+	p->stats.bad_goid++;
+	return true;
+}
+
 int pairing_entry(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
 		  uint64_t ts)
 {
@@ -230,8 +240,7 @@ int pairing_entry_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, 
 	struct track *t;
 	bool pending;
 
-	if (goid < 0) {
-		p->stats.bad_goid++;
+	if (bad_goid(p, goid)) {
 		drop_data(p, data);
 		return 0;
 	}
@@ -293,8 +302,7 @@ int pairing_ret_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, ui
 {
 	struct track *t;
 
-	if (goid < 0) {
-		p->stats.bad_goid++;
+	if (bad_goid(p, goid)) {
 		drop_data(p, data);
 		return 0;
 	}
@@ -322,10 +330,8 @@ int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
 {
 	struct track *t;
 
-	if (goid < 0) {
-		p->stats.bad_goid++;
+	if (bad_goid(p, goid))
 		return 0;
-	}
 	/* Only tracks with open frames can see a duplicate entry. */
 	t = lookup(p, KEY(goid, g0));
 	if (t) {
@@ -339,10 +345,8 @@ int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
 {
 	struct track *t;
 
-	if (goid < 0) {
-		p->stats.bad_goid++;
+	if (bad_goid(p, goid))
 		return 0;
-	}
 	t = lookup(p, KEY(goid, g0));
 	if (!t || !t->n || t->frames[t->n - 1].dist < dist)
 		return 0;
@@ -374,10 +378,8 @@ static void end_track(struct pairing *p, uint64_t key, uint64_t ts)
 
 int pairing_gexit(struct pairing *p, int64_t goid, uint64_t ts)
 {
-	if (goid < 0) {
-		p->stats.bad_goid++;
+	if (bad_goid(p, goid))
 		return 0;
-	}
 	p->stats.gexits++;
 	end_track(p, KEY(goid, false), ts);
 	end_track(p, KEY(goid, true), ts);

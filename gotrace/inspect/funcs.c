@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "inspect/binary.h"
+#include "tracing/options.h"
 #include "gotrace.h"
 
 static void usage(FILE *f)
@@ -26,28 +27,14 @@ static void usage(FILE *f)
 
 int cmd_funcs(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool json = false;
 	struct gosym *g;
 	size_t matched = 0;
-	int c;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	r = gt_inspect_args(argc, argv, usage, 1, -1, &json);
+	if (r != GT_OPTS_RUN)
+		return r;
 	g = gt_open_binary(argv[optind]);
 	if (!g)
 		return 1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "inspect/binary.h"
+#include "tracing/options.h"
 #include "gotrace.h"
 
 static void usage(FILE *f)
@@ -181,29 +182,13 @@ static void info_text(const char *path, const struct gosym *g)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ 0 },
-	};
 	bool json = false;
 	struct gosym *g;
-	int c;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jhq", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'q': gt_quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	r = gt_inspect_args(argc, argv, usage, 1, 1, &json);
+	if (r != GT_OPTS_RUN)
+		return r;
 	g = gt_open_binary(argv[optind]);
 	if (!g)
 		return 1;

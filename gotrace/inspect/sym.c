@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "inspect/binary.h"
+#include "tracing/options.h"
 #include "gotrace.h"
 
 #define MAX_FRAMES 64
@@ -100,28 +101,15 @@ static void sym_one(const struct gosym *g, unsigned long long addr, bool json)
 
 int cmd_sym(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool json = false;
 	struct gosym *g;
 	unsigned long long addr;
-	int c, ret = 0;
+	int ret = 0;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	r = gt_inspect_args(argc, argv, usage, 1, -1, &json);
+	if (r != GT_OPTS_RUN)
+		return r;
 	/* Validate addresses before opening, so a typo fails fast. */
 	for (int i = optind + 1; i < argc; i++)
 		if (!gt_parse_addr(argv[i], &addr))

@@ -123,24 +123,37 @@ static char *json_escape(const char *s, size_t *lenp)
 	return d;
 }
 
-static int str_hash_grow(struct chrome_trace *ct)
+/* Both hash indexes (strings, goroutines) map a hash to an entry index + 1
+ * with linear probing; growing rebuilds one from its entries' hashes. */
+static int index_grow(struct chrome_trace *ct, uint32_t **tab, uint32_t *capp, uint32_t min_cap,
+		      uint32_t n, uint32_t (*hash_of)(const struct chrome_trace *, uint32_t))
 {
-	uint32_t cap = ct->str_hash_cap ? ct->str_hash_cap * 2 : 1024;
+	uint32_t cap = *capp ? *capp * 2 : min_cap;
 	uint32_t *h = calloc(cap, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
-	for (uint32_t id = 0; id < ct->nr_strs; id++) {
-		uint32_t i = ct->strs[id].hash & (cap - 1);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = hash_of(ct, k) & (cap - 1);
 
 		while (h[i])
 			i = (i + 1) & (cap - 1);
-		h[i] = id + 1;
+		h[i] = k + 1;
 	}
-	free(ct->str_hash);
-	ct->str_hash = h;
-	ct->str_hash_cap = cap;
+	free(*tab);
+	*tab = h;
+	*capp = cap;
 	return 0;
+}
+
+static uint32_t str_hash_of(const struct chrome_trace *ct, uint32_t id)
+{
+	return ct->strs[id].hash;
+}
+
+static int str_hash_grow(struct chrome_trace *ct)
+{
+	return index_grow(ct, &ct->str_hash, &ct->str_hash_cap, 1024, ct->nr_strs, str_hash_of);
 }
 
 /* Intern an already escaped string (takes ownership of esc). */
@@ -280,24 +293,14 @@ static uint32_t hash_u64(uint64_t v)
 	return (uint32_t)v;
 }
 
+static uint32_t gor_hash_of(const struct chrome_trace *ct, uint32_t g)
+{
+	return hash_u64(ct->gors[g].goid);
+}
+
 static int gor_hash_grow(struct chrome_trace *ct)
 {
-	uint32_t cap = ct->gor_hash_cap ? ct->gor_hash_cap * 2 : 256;
-	uint32_t *h = calloc(cap, sizeof(*h));
-
-	if (!h)
-		return -ENOMEM;
-	for (uint32_t g = 0; g < ct->nr_gors; g++) {
-		uint32_t i = hash_u64(ct->gors[g].goid) & (cap - 1);
-
-		while (h[i])
-			i = (i + 1) & (cap - 1);
-		h[i] = g + 1;
-	}
-	free(ct->gor_hash);
-	ct->gor_hash = h;
-	ct->gor_hash_cap = cap;
-	return 0;
+	return index_grow(ct, &ct->gor_hash, &ct->gor_hash_cap, 256, ct->nr_gors, gor_hash_of);
 }
 
 /* The index of goid's record, created if new.  Returns 0 or -ENOMEM. */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "gotrace.h"
 #include "output/outfile.h"
 
 #ifndef O_TMPFILE
@@ -42,23 +42,6 @@ struct gt_outfile {
 
 bool gt_outfile_no_tmpfile;
 
-static _Thread_local char errbuf[PATH_MAX + 128];
-
-static int set_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int set_err(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-const char *gt_outfile_errmsg(void)
-{
-	return errbuf[0] ? errbuf : "unknown error";
-}
 
 /* --- streams -------------------------------------------------------------- */
 
@@ -91,12 +74,12 @@ static int open_descriptor(struct gt_outfile *f, int n)
 	int fl = fcntl(n, F_GETFL);
 
 	if (fl < 0)
-		return set_err(-EBADF, "descriptor %d is not open", n);
+		return gt_set_errmsg(-EBADF, "descriptor %d is not open", n);
 	if ((fl & O_ACCMODE) == O_RDONLY)
-		return set_err(-EBADF, "descriptor %d is open for reading only", n);
+		return gt_set_errmsg(-EBADF, "descriptor %d is open for reading only", n);
 	f->fd = fcntl(n, F_DUPFD_CLOEXEC, 3);
 	if (f->fd < 0)
-		return set_err(-errno, "%s", strerror(errno));
+		return gt_set_errmsg(-errno, "%s", strerror(errno));
 	f->stream = true;
 	return 0;
 }
@@ -117,20 +100,20 @@ static int open_special(struct gt_outfile *f, const struct stat *st)
 	struct stat now;
 
 	if (S_ISDIR(st->st_mode))
-		return set_err(-EISDIR, "it is a directory");
+		return gt_set_errmsg(-EISDIR, "it is a directory");
 	if (S_ISLNK(st->st_mode))
-		return set_err(-ELOOP, "it is a symbolic link, which could point anywhere: "
+		return gt_set_errmsg(-ELOOP, "it is a symbolic link, which could point anywhere: "
 				       "name the file itself");
 	if (S_ISCHR(st->st_mode) && !stream_device(st->st_rdev))
-		return set_err(-ENODEV, "it is a device, not a file ('-' writes to stdout)");
+		return gt_set_errmsg(-ENODEV, "it is a device, not a file ('-' writes to stdout)");
 	if (!S_ISCHR(st->st_mode) && !S_ISFIFO(st->st_mode))
-		return set_err(-ENODEV, "it is not a regular file ('-' writes to stdout)");
+		return gt_set_errmsg(-ENODEV, "it is not a regular file ('-' writes to stdout)");
 	f->fd = open(f->path, O_WRONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
 	if (f->fd < 0)
-		return set_err(-errno, "%s", strerror(errno));
+		return gt_set_errmsg(-errno, "%s", strerror(errno));
 	/* the same object lstat() saw, not one swapped in since */
 	if (fstat(f->fd, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
-		return set_err(-EAGAIN, "it changed while being opened");
+		return gt_set_errmsg(-EAGAIN, "it changed while being opened");
 	f->stream = true;
 	return 0;
 }
@@ -188,20 +171,20 @@ static int open_dir(struct gt_outfile *f)
 	const char *fs;
 
 	if (slash && !slash[1])
-		return set_err(-EISDIR, "it names a directory");
+		return gt_set_errmsg(-EISDIR, "it names a directory");
 	f->base = strdup(slash ? slash + 1 : f->path);
 	dir = slash ? strndup(f->path, slash == f->path ? 1 : (size_t)(slash - f->path))
 		    : strdup(".");
 	if (!f->base || !dir) {
 		free(dir);
-		return set_err(-ENOMEM, "out of memory");
+		return gt_set_errmsg(-ENOMEM, "out of memory");
 	}
 	f->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
 	if (f->dirfd < 0)
-		return set_err(-errno, "%s", strerror(errno));
+		return gt_set_errmsg(-errno, "%s", strerror(errno));
 	if (!fstatfs(f->dirfd, &sfs) && (fs = pseudo_fs((long)sfs.f_type)))
-		return set_err(-EPERM, "it is on %s, a kernel interface, not a file system for "
+		return gt_set_errmsg(-EPERM, "it is on %s, a kernel interface, not a file system for "
 				       "output", fs);
 	return 0;
 }
@@ -217,13 +200,13 @@ static int create_temp(struct gt_outfile *f, mode_t mode)
 	if (gt_outfile_no_tmpfile)
 		errno = EOPNOTSUPP;
 	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT)
-		return set_err(-errno, "cannot create a file in its directory: %s",
+		return gt_set_errmsg(-errno, "cannot create a file in its directory: %s",
 			       strerror(errno));
 	for (int tries = 0; tries < 16; tries++) {
 		free(f->tmpname);
 		f->tmpname = random_name(f->base);
 		if (!f->tmpname)
-			return set_err(-ENOMEM, "out of memory");
+			return gt_set_errmsg(-ENOMEM, "out of memory");
 		f->fd = openat(f->dirfd, f->tmpname,
 			       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (f->fd >= 0)
@@ -233,7 +216,7 @@ static int create_temp(struct gt_outfile *f, mode_t mode)
 	}
 	free(f->tmpname);
 	f->tmpname = NULL;
-	return set_err(-errno, "cannot create a file in its directory: %s", strerror(errno));
+	return gt_set_errmsg(-errno, "cannot create a file in its directory: %s", strerror(errno));
 }
 
 /* A regular file (st) or a new name (st NULL). */
@@ -244,7 +227,7 @@ static int open_file(struct gt_outfile *f, const struct stat *st)
 	if (err)
 		return err;
 	if (st && faccessat(f->dirfd, f->base, W_OK, AT_EACCESS))
-		return set_err(-errno, "%s", strerror(errno));
+		return gt_set_errmsg(-errno, "%s", strerror(errno));
 	if ((err = create_temp(f, 0666)))
 		return err;
 	f->keep_mode = st != NULL;
@@ -259,13 +242,12 @@ int gt_outfile_open(const char *path, struct gt_outfile **out)
 	int n, err;
 
 	*out = NULL;
-	errbuf[0] = 0;
 	if (!path || !*path)
-		return set_err(-EINVAL, "an empty name");
+		return gt_set_errmsg(-EINVAL, "an empty name");
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path))) {
 		free(f);
-		return set_err(-ENOMEM, "out of memory");
+		return gt_set_errmsg(-ENOMEM, "out of memory");
 	}
 	f->fd = f->dirfd = -1;
 	n = descriptor_name(path);
@@ -276,7 +258,7 @@ int gt_outfile_open(const char *path, struct gt_outfile **out)
 	else if (errno == ENOENT)
 		err = open_file(f, NULL);
 	else
-		err = set_err(-errno, "%s", strerror(errno));
+		err = gt_set_errmsg(-errno, "%s", strerror(errno));
 	if (err) {
 		gt_outfile_abort(f);
 		return err;
@@ -457,7 +439,6 @@ int gt_outfile_commit(struct gt_outfile *f)
 
 	if (!f)
 		return 0;
-	errbuf[0] = 0;
 	err = finish_writes(f);
 	if (!err && f->keep_mode && fchmod(f->fd, f->mode))
 		err = -errno;
@@ -474,7 +455,7 @@ int gt_outfile_commit(struct gt_outfile *f)
 			free(f->tmpname), f->tmpname = NULL;
 	}
 	if (err)
-		set_err(err, "%s", strerror(-err));
+		gt_set_errmsg(err, "%s", strerror(-err));
 	outfile_free(f);	/* removes the temporary if it is still there */
 	return err;
 }
@@ -483,4 +464,9 @@ void gt_outfile_abort(struct gt_outfile *f)
 {
 	if (f)
 		outfile_free(f);
+}
+
+const char *gt_outfile_errmsg(void)
+{
+	return *gt_errmsg() ? gt_errmsg() : "unknown error";
 }

@@ -18,6 +18,7 @@
 #include "output/json_out.h"
 #include "gosym.h"
 #include "tracing/stacks.h"
+#include "tracing/target.h"
 
 #define MAX_FRAMES	256	/* physical frames per walk */
 #define MAX_SYMS	512	/* logical frames (inlined calls expanded) */
@@ -186,12 +187,10 @@ static bool exited(pid_t pid)
 /* Does /proc/PID/maps map the file with inode ino executable? */
 static bool exe_mapped(pid_t pid, ino_t ino)
 {
-	char path[64], line[4096];
+	char line[4096];
 	bool found = false;
-	FILE *f;
+	FILE *f = gt_proc_fopen(pid, "maps");
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "r");
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {

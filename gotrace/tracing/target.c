@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gotrace.h"
 #include "tracing/clock.h"
 #include "tracing/signals.h"
 #include "tracing/target.h"
@@ -25,23 +25,6 @@
 #define SYS_pidfd_open 434
 #endif
 
-static _Thread_local char errbuf[PATH_MAX + 128];
-
-static int set_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int set_err(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-const char *gt_target_errmsg(void)
-{
-	return errbuf[0] ? errbuf : "unknown error";
-}
 
 void gt_target_init(struct gt_target *t)
 {
@@ -99,24 +82,24 @@ int gt_target_launch(char *const argv[], struct gt_target *t)
 	int err;
 
 	if (!argv || !argv[0])
-		return set_err(-EINVAL, "no program to launch");
+		return gt_set_errmsg(-EINVAL, "no program to launch");
 	err = resolve_exe(argv[0], t->exe, sizeof(t->exe));
 	if (err == -EACCES)
-		return set_err(err, "cannot run '%s': it is not executable", argv[0]);
+		return gt_set_errmsg(err, "cannot run '%s': it is not executable", argv[0]);
 	if (err)
-		return set_err(err, "cannot run '%s': %s", argv[0], strerror(-err));
+		return gt_set_errmsg(err, "cannot run '%s': %s", argv[0], strerror(-err));
 	snprintf(t->exe_open, sizeof(t->exe_open), "%s", t->exe);
 
 	if (pipe2(hold, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
 		err = -errno;
-		set_err(err, "pipe: %s", strerror(errno));
+		gt_set_errmsg(err, "pipe: %s", strerror(errno));
 		goto fail;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
-		set_err(err, "fork: %s", strerror(errno));
+		gt_set_errmsg(err, "fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (pid == 0) {
@@ -163,12 +146,10 @@ fail:
 /* The thread group (process) of a task id; tid itself if unknown. */
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], line[256];
+	char line[256];
 	pid_t tgid = tid;
-	FILE *f;
+	FILE *f = gt_proc_fopen(tid, "status");
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "r");
 	if (!f)
 		return tid;
 	while (fgets(line, sizeof(line), f)) {
@@ -189,20 +170,20 @@ int gt_target_attach(pid_t pid, struct gt_target *t)
 	ssize_t n;
 
 	if (pid <= 0)
-		return set_err(-EINVAL, "invalid pid %d", (int)pid);
+		return gt_set_errmsg(-EINVAL, "invalid pid %d", (int)pid);
 	if (pid == getpid())
-		return set_err(-EINVAL, "pid %d is gotrace itself", (int)pid);
+		return gt_set_errmsg(-EINVAL, "pid %d is gotrace itself", (int)pid);
 	if (kill(pid, 0)) {
 		if (errno == ESRCH)
-			return set_err(-ESRCH, "no process with pid %d", (int)pid);
+			return gt_set_errmsg(-ESRCH, "no process with pid %d", (int)pid);
 		if (errno == EPERM)
-			return set_err(-EPERM, "cannot trace pid %d: permission denied", (int)pid);
-		return set_err(-errno, "pid %d: %s", (int)pid, strerror(errno));
+			return gt_set_errmsg(-EPERM, "cannot trace pid %d: permission denied", (int)pid);
+		return gt_set_errmsg(-errno, "pid %d: %s", (int)pid, strerror(errno));
 	}
 	/* A thread id names its process: probes filter on the process. */
 	pid = tgid_of(pid);
 	if (pid == getpid())
-		return set_err(-EINVAL, "pid %d is gotrace itself", (int)pid);
+		return gt_set_errmsg(-EINVAL, "pid %d is gotrace itself", (int)pid);
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = readlink(link, t->exe, sizeof(t->exe) - 1);
 	if (n < 0) {
@@ -210,19 +191,19 @@ int gt_target_attach(pid_t pid, struct gt_target *t)
 
 		if (e == ENOENT) {
 			/* kernel threads have no exe; so do zombies */
-			return set_err(-ENOEXEC, "pid %d has no executable (kernel thread or exited)",
+			return gt_set_errmsg(-ENOEXEC, "pid %d has no executable (kernel thread or exited)",
 				       (int)pid);
 		}
 		if (e == EACCES || e == EPERM)
-			return set_err(-EACCES, "cannot trace pid %d: permission denied", (int)pid);
-		return set_err(-e, "cannot read %s: %s", link, strerror(e));
+			return gt_set_errmsg(-EACCES, "cannot trace pid %d: permission denied", (int)pid);
+		return gt_set_errmsg(-e, "cannot read %s: %s", link, strerror(e));
 	}
 	t->exe[n] = '\0';
 	snprintf(t->exe_open, sizeof(t->exe_open), "%s", link);
 	if (access(t->exe_open, R_OK)) {
 		int e = errno;
 
-		return set_err(-e, "cannot read executable of pid %d (%s): %s", (int)pid, t->exe,
+		return gt_set_errmsg(-e, "cannot read executable of pid %d (%s): %s", (int)pid, t->exe,
 			       strerror(e));
 	}
 	t->pid = pid;
@@ -261,7 +242,7 @@ int gt_target_release(struct gt_target *t)
 	t->hold_fd = -1;
 	t->released = true;
 	if (n != 1)
-		return set_err(-EPIPE, "cannot release pid %d: %s", (int)t->pid, strerror(errno));
+		return gt_set_errmsg(-EPIPE, "cannot release pid %d: %s", (int)t->pid, strerror(errno));
 	/* EOF on the CLOEXEC pipe means exec succeeded. */
 	do
 		n = read(t->err_fd, &child_errno, sizeof(child_errno));
@@ -270,7 +251,7 @@ int gt_target_release(struct gt_target *t)
 	t->err_fd = -1;
 	if (n == sizeof(child_errno)) {
 		reap(t, 0);
-		return set_err(-child_errno, "cannot execute '%s': %s", t->exe,
+		return gt_set_errmsg(-child_errno, "cannot execute '%s': %s", t->exe,
 			       strerror(child_errno));
 	}
 	return 0;
@@ -331,7 +312,7 @@ int gt_target_finish(struct gt_target *t, int timeout_ms)
 			usleep(10000);
 	}
 	if (!t->exited)
-		return set_err(-ETIMEDOUT, "pid %d did not exit", (int)t->pid);
+		return gt_set_errmsg(-ETIMEDOUT, "pid %d did not exit", (int)t->pid);
 	if (WIFEXITED(t->wait_status))
 		return WEXITSTATUS(t->wait_status);
 	if (WIFSIGNALED(t->wait_status))
@@ -362,4 +343,9 @@ void gt_target_free(struct gt_target *t)
 		close(t->pidfd);
 	t->err_fd = -1;
 	t->pidfd = -1;
+}
+
+const char *gt_target_errmsg(void)
+{
+	return *gt_errmsg() ? gt_errmsg() : "unknown error";
 }

@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct gt_target {
@@ -103,5 +104,15 @@ int gt_target_wait(struct gt_target *t);
 void gt_target_free(struct gt_target *t);
 
 const char *gt_target_errmsg(void);
+
+/* /proc/PID/NAME opened for reading ("status", "maps"), NULL if it cannot
+ * be (errno set).  Inline: stacks.c is also compiled alone into a bench. */
+static inline FILE *gt_proc_fopen(pid_t pid, const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	return fopen(path, "r");
+}
 
 #endif /* GOTRACE_TARGET_H */
