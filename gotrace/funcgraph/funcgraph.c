@@ -792,6 +792,8 @@ static int trace(struct fg_run *run)
 	return failed | commit_stream(run);
 }
 
+/* The steps of a tracing command (docs/architecture.md): cmd_states has
+ * this shape by design, each of its steps being its own. */
 int cmd_funcgraph(int argc, char **argv)
 {
 	struct fg_opts o = { 0 };

@@ -725,6 +725,7 @@ void fg_output_free(struct fg_output *o)
 		for (uint32_t i = 0; i < o->o.nfuncs; i++)
 			free(o->fs[i].hist);
 	free(o->fs);
+	/* the chains of a hash table of its own type (stacks.c frees its own) */
 	for (size_t i = 0; i < o->nfold; i++) {
 		struct folded *x = o->fold[i], *nx;
 

@@ -99,6 +99,8 @@ static struct track *lookup(const struct pairing *p, uint64_t key)
 	}
 }
 
+/* Boilerplate: the open-addressing rehash of this table; pprof.c keeps its
+ * own for its samples (a shared one would hash through a callback). */
 static int rehash(struct pairing *p)
 {
 	size_t n = p->nslots * 2;
@@ -190,6 +192,7 @@ static void close_top(struct pairing *p, struct track *t, enum pairing_end end, 
 	c.entry_data = f->data;
 	c.ret_data = ret_data;
 	f->data = NULL;
+	/* counted by how the call ended (stacks.c counts its own enum alike) */
 	switch (end) {
 	case PAIRING_RET:
 		p->stats.rets++;
@@ -265,6 +268,7 @@ int pairing_entry_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, 
 
 		close_top(p, t, tail ? PAIRING_RET : PAIRING_UNWOUND, ts, NULL);
 	}
+	/* two parallel arrays grown together (element types differ) */
 	if (t->n == t->cap) {
 		int cap = t->cap ? t->cap * 2 : 16;
 		struct frame *f = realloc(t->frames, cap * sizeof(*f));
@@ -326,14 +330,17 @@ int pairing_ret_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, ui
 	return 0;
 }
 
+/* The track of (goid, g0) if it has one (a bad goid counted). */
+static struct track *existing(struct pairing *p, int64_t goid, bool g0)
+{
+	return bad_goid(p, goid) ? NULL : lookup(p, KEY(goid, g0));
+}
+
 int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts)
 {
-	struct track *t;
-
-	if (bad_goid(p, goid))
-		return 0;
 	/* Only tracks with open frames can see a duplicate entry. */
-	t = lookup(p, KEY(goid, g0));
+	struct track *t = existing(p, goid, g0);
+
 	if (t) {
 		t->ms_pending = true;
 		t->ms_dist = dist;
@@ -343,11 +350,8 @@ int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, u
 
 int pairing_unwind_to(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts)
 {
-	struct track *t;
+	struct track *t = existing(p, goid, g0);
 
-	if (bad_goid(p, goid))
-		return 0;
-	t = lookup(p, KEY(goid, g0));
 	if (!t || !t->n || t->frames[t->n - 1].dist < dist)
 		return 0;
 	if (t->frames[t->n - 1].dist == dist && t->funcs[t->n - 1] == p->unwind_func)

@@ -954,6 +954,20 @@ static bool free_point(const struct ct_sorted *s, uint32_t pos, uint64_t want, u
 	return false;
 }
 
+/* One end of a flow: "s" at its source, "f" (binding to the enclosing
+ * slice: bp "e") at its target. */
+static void write_flow_end(struct chrome_trace *ct, const char *ph, const char *bp, uint32_t tid,
+			   uint64_t ts, uint64_t id, uint32_t name)
+{
+	ct_out_ev_head(ct, ph, tid, ts);
+	ct_out_str(ct, bp);
+	ct_out_str(ct, ",\"id\":");
+	ct_out_u64(ct, id);
+	ct_out_str(ct, ",\"cat\":\"flow\",\"name\":");
+	ct_out_sid(ct, name);
+	ct_out_str(ct, "}");
+}
+
 static void write_flows(struct ct_sorted *s, uint64_t origin)
 {
 	struct chrome_trace *ct = s->ct;
@@ -976,18 +990,9 @@ static void write_flows(struct ct_sorted *s, uint64_t origin)
 			continue;
 		}
 		id++;
-		ct_out_ev_head(ct, "s", ev_tid(ct, f->from_track), ts_src - origin);
-		ct_out_str(ct, ",\"id\":");
-		ct_out_u64(ct, id);
-		ct_out_str(ct, ",\"cat\":\"flow\",\"name\":");
-		ct_out_sid(ct, f->name);
-		ct_out_str(ct, "}");
-		ct_out_ev_head(ct, "f", ev_tid(ct, f->to_track), ts_dst - origin);
-		ct_out_str(ct, ",\"bp\":\"e\",\"id\":");
-		ct_out_u64(ct, id);
-		ct_out_str(ct, ",\"cat\":\"flow\",\"name\":");
-		ct_out_sid(ct, f->name);
-		ct_out_str(ct, "}");
+		write_flow_end(ct, "s", "", ev_tid(ct, f->from_track), ts_src - origin, id, f->name);
+		write_flow_end(ct, "f", ",\"bp\":\"e\"", ev_tid(ct, f->to_track), ts_dst - origin, id,
+			       f->name);
 	}
 }
 

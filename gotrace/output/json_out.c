@@ -14,3 +14,10 @@ void gt_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 }
+
+void gt_json_qstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	gt_json_str(f, s);
+	fputc('"', f);
+}

@@ -13,4 +13,7 @@
  * control characters; other bytes pass through (Go names are UTF-8). */
 void gt_json_str(FILE *f, const char *s);
 
+/* The same, quoted: "s". */
+void gt_json_qstr(FILE *f, const char *s);
+
 #endif

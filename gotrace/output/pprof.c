@@ -79,6 +79,7 @@ struct pprof {
 	int64_t calls, ns, duration_ns;
 };
 
+/* A constructor's allocate-or-unwind, the same shape in every module. */
 int pprof_new(const struct pprof_opts *opts, struct pprof **out)
 {
 	struct pprof *p = calloc(1, sizeof(*p));

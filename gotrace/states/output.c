@@ -12,6 +12,7 @@
 
 const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime";
 
+/* A name table per enum, as model.c's states: data, not logic. */
 static const char *const sort_names[] = {
 	[ST_SORT_GOID] = "goid",
 	[ST_SORT_RUNNING] = "running",
@@ -247,6 +248,8 @@ static void stream_text(struct st_out *o, const struct st_transition *t, uint64_
 	fwrite_unlocked(l.buf, 1, l.len, o->stream);
 }
 
+/* The JSON form of a stream_text() line, apart from it on purpose: each is
+ * the hot path of its format (docs/states.md, Benchmarks). */
 static void stream_jsonl(struct st_out *o, const struct st_transition *t, uint64_t rel)
 {
 	const struct st_goroutine *g = t->g;
@@ -423,14 +426,12 @@ void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, s
 		shown++;
 		fprintf(f, "{\"type\":\"goroutine\",\"goid\":%" PRId64, g->goid);
 		if (g->start_func) {
-			fputs(",\"func\":\"", f);
-			gt_json_str(f, g->start_func);
-			fputc('"', f);
+			fputs(",\"func\":", f);
+			gt_json_qstr(f, g->start_func);
 		}
 		if (g->created_at) {
-			fputs(",\"created_at\":\"", f);
-			gt_json_str(f, g->created_at);
-			fputc('"', f);
+			fputs(",\"created_at\":", f);
+			gt_json_qstr(f, g->created_at);
 		}
 		fprintf(f, ",\"parent\":%" PRId64 ",\"created\":%s,\"exited\":%s", g->parent,
 			g->created ? "true" : "false", g->exited ? "true" : "false");

@@ -495,16 +495,13 @@ void gt_stack_print_json(FILE *f, const struct gt_stack *st)
 	for (int i = 0; i < st->n; i++) {
 		const struct gt_stack_frame *fr = &st->f[i];
 
-		fputs(i ? ",{\"func\":\"" : "{\"func\":\"", f);
-		gt_json_str(f, fr->func);
-		fputs("\",\"file\":", f);
-		if (fr->file) {
-			fputc('"', f);
-			gt_json_str(f, fr->file);
-			fputc('"', f);
-		} else {
+		fputs(i ? ",{\"func\":" : "{\"func\":", f);
+		gt_json_qstr(f, fr->func);
+		fputs(",\"file\":", f);
+		if (fr->file)
+			gt_json_qstr(f, fr->file);
+		else
 			fputs("null", f);
-		}
 		fprintf(f, ",\"line\":%d,\"inlined\":%s", fr->line, fr->inlined ? "true" : "false");
 		if (!strcmp(fr->func, "?"))
 			fprintf(f, ",\"pc\":\"%#" PRIx64 "\"", fr->pc);
