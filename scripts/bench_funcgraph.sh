@@ -28,7 +28,9 @@
 #     run (gotrace doctor's self-test).
 #
 # Knobs: BENCH_FG_CALLS (default 100000), BENCH_FG_RUNS (default 3, the
-# median is reported), BENCH_FG_SINGLE_MAX, BENCH_FG_GO (go binary).
+# median is reported), BENCH_FG_SINGLE_MAX, BENCH_FG_GO (go binary),
+# BENCH_BASELINE_GOTRACE=PATH: another gotrace binary (e.g. an older
+# commit's build) run as (c0) in every round next to (c), side by side.
 
 bench_funcgraph() {
 	local root=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -65,7 +67,8 @@ bench_funcgraph() {
 	ns() { sed -n 's/^funcgraph: bench [0-9]* calls in [0-9]* ns (cpu \([0-9]*\) ns.*/\1/p' | head -1; }
 	median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 	local row bin="$tmp/funcgraph -bench $calls -bench-func checked" pat=main.benchChecked
-	for row in a b c d e f g; do : >"$tmp/$row"; done
+	local base=${BENCH_BASELINE_GOTRACE:-} c0=
+	for row in a b c d e f g c0; do : >"$tmp/$row"; done
 	for ((i = 0; i < runs; i++)); do
 		$bin | ns >>"$tmp/a"
 		for row in b c d e f g; do
@@ -75,7 +78,10 @@ bench_funcgraph() {
 			GOTRACE_BENCH_SITES=$sites "$gotrace" funcgraph -q --no-summary $floor \
 				-o /dev/null "$pat" -- $bin | ns >>"$tmp/$row"
 		done
+		[ -z "$base" ] || "$base" funcgraph -q --no-summary -o /dev/null "$pat" -- $bin |
+			ns >>"$tmp/c0"
 	done
+	[ -z "$base" ] || c0=$(median <"$tmp/c0")
 	local m=()
 	for row in a b c d e f g; do m+=("$(median <"$tmp/$row")"); done
 	# 3. the per-hit floor of each class, same run
@@ -108,6 +114,9 @@ for c in json.load(sys.stdin)["checks"]:
 		if (split(cost, k, " ") == 2)
 			printf "funcgraph: per-hit floor here (gotrace doctor): emulated %.0f ns, " \
 			       "single-stepped %.0f ns\n", k[1], k[2]
+	}'
+	[ -z "$c0" ] || awk -v a="${m[0]}" -v b="${m[1]}" -v c="$c0" -v n="$calls" -v p="$base" 'BEGIN {
+		printf "funcgraph: (c0) baseline %s, same rounds: %10.1f, (c0-a)/(b-a) = %.2f\n", p, c / n, (c - a) / (b - a)
 	}'
 
 }

@@ -22,6 +22,9 @@
 # the median is reported), BENCH_STATES_GO (go binary for the testprog),
 # BENCH_ATTACH=multi|single (default multi): how both (b) and (c) attach
 # (uprobe_multi link, or one perf-event uprobe; same mechanism for both).
+# BENCH_BASELINE_GOTRACE=PATH: another gotrace binary (e.g. an older
+# commit's build) run as (c0) and (q0) in the same loop, alternating with
+# (c) and (q), so the two are compared side by side.
 
 bench_states() {
 	local root=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -47,8 +50,8 @@ bench_states() {
 	pp_ns() { sed -n 's/.*"event":"pingpong".*"ns":\([0-9]*\).*/\1/p; s/.*"ns":\([0-9]*\),"rounds".*/\1/p' | head -1; }
 	median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-	local i a b c q hits
-	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/q"; : >"$tmp/hits"
+	local i a b c q hits base=${BENCH_BASELINE_GOTRACE:-}
+	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/q"; : >"$tmp/hits"; : >"$tmp/c0"; : >"$tmp/q0"
 	for ((i = 0; i < runs; i++)); do
 		"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/a"
 		"$count" "$prog" -pingpong "$rounds" 2>"$tmp/count.err" | pp_ns >>"$tmp/b"
@@ -57,6 +60,12 @@ bench_states() {
 			"$prog" -pingpong "$rounds" 2>>"$tmp/c.err" | pp_ns >>"$tmp/c"
 		"$gotrace" states -q -o "$tmp/summary.txt" --attach "${BENCH_ATTACH:-multi}" -- \
 			"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/q"
+		if [ -n "$base" ]; then
+			"$base" states -o "$tmp/stream0.txt" --attach "${BENCH_ATTACH:-multi}" -- \
+				"$prog" -pingpong "$rounds" 2>>"$tmp/c0.err" | pp_ns >>"$tmp/c0"
+			"$base" states -q -o "$tmp/summary0.txt" --attach "${BENCH_ATTACH:-multi}" -- \
+				"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/q0"
+		fi
 	done
 	if ! grep -q ' -> ' "$tmp/stream.txt" 2>/dev/null; then
 		echo "bench_states: gotrace states wrote no stream" >&2
@@ -90,6 +99,16 @@ bench_states() {
 		printf "states: (q-a)/(b-a) = %.2f from the medians, %.2f median of per-run ratios\n", (d - a) / (b - a), qq
 	}'
 	echo "states: per-run (c-a)/(b-a): min [quartiles] max $(spread c); with -q: $(spread q)"
+	if [ -n "$base" ]; then
+		local c0 q0
+		c0=$(median <"$tmp/c0"); q0=$(median <"$tmp/q0")
+		awk -v a="$a" -v b="$b" -v c="$c0" -v d="$q0" -v h="$hits" -v p="$base" 'BEGIN {
+			printf "states: baseline %s, in the same runs:\n", p
+			printf "states: (c0) baseline states %8.1f ns/transition, (c0-a)/(b-a) = %.2f\n", c / h, (c - a) / (b - a)
+			printf "states: (q0) baseline -q     %8.1f ns/transition, (q0-a)/(b-a) = %.2f\n", d / h, (d - a) / (b - a)
+		}'
+		echo "states: per-run (c0-a)/(b-a): min [quartiles] max $(spread c0); with -q: $(spread q0)"
+	fi
 
 	# User-space replay of recorded events.
 	"$prog" -n 200 -loop >/dev/null &
