@@ -159,8 +159,8 @@ struct fg_run {
 	struct pprof_func *ppf;		/* --pprof locations */
 	struct fg_output *out;
 	struct pairing *pairing;
-	FILE *dump;			/* GOTRACE_FG_DUMP=FILE: every raw event, one line
-					 * (ts kind goid dist func tid flags), for debugging */
+	struct gt_outfile *dump_file;	/* GOTRACE_FG_DUMP=FILE: every raw event, */
+	FILE *dump;			/* one line (ts kind goid dist func tid flags) */
 	struct ga_session *args;	/* --args */
 	uint64_t *entry_site;		/* --args: link-time address of each entry probe */
 	struct rusage ru0;		/* --bench-timing: at the start */
@@ -652,6 +652,21 @@ static int function_tables(struct fg_run *run)
 	return 0;
 }
 
+/* GOTRACE_FG_DUMP=FILE: every raw event, for debugging; a file like any
+ * other output (docs/output-files.md), committed whatever happens. */
+static int open_dump(struct fg_run *run)
+{
+	const char *path = getenv("GOTRACE_FG_DUMP");
+
+	if (!path)
+		return 0;
+	if (gt_outfile_open(path, &run->dump_file))
+		return gt_error("funcgraph: cannot open GOTRACE_FG_DUMP '%s': %s", path,
+				gt_outfile_errmsg());
+	run->dump = gt_outfile_stdio(run->dump_file);
+	return run->dump ? 0 : gt_error("funcgraph: out of memory");
+}
+
 /* The writers (they take over the output files but -o) and the pairing
  * engine that feeds them. */
 static int open_writers(struct fg_run *run)
@@ -690,8 +705,6 @@ static int open_writers(struct fg_run *run)
 	for (uint32_t i = 0; i < pr->nfuncs; i++)
 		if (!strcmp(pr->funcs[i].name, "runtime.deferreturn"))
 			pairing_set_unwind_func(run->pairing, i);
-	if (getenv("GOTRACE_FG_DUMP"))
-		run->dump = fopen(getenv("GOTRACE_FG_DUMP"), "w");
 	return 0;
 }
 
@@ -803,7 +816,8 @@ int cmd_funcgraph(int argc, char **argv)
 	ret = parse_args(argc, argv, &o);
 	if (ret != GT_OPTS_RUN)
 		goto out;
-	ret = gt_opts_open_outputs(&o.t) || gt_session_open(&run.s, "funcgraph", &o.t) ||
+	ret = gt_opts_open_outputs(&o.t) || open_dump(&run) ||
+	      gt_session_open(&run.s, "funcgraph", &o.t) ||
 	      check_binary(&run) || build_probes(&run) ||
 	      gt_session_load(&run.s, load_bpf, &run) ||
 	      gt_session_ring(&run.s, bpf_map__fd(run.skel->maps.events)) || open_writers(&run) ||
@@ -816,8 +830,7 @@ out:
 	fg_output_free(run.out);
 	ga_session_free(run.args);
 	free(run.entry_site);
-	if (run.dump)
-		fclose(run.dump);
+	gt_outfile_commit(run.dump_file);	/* debugging: what there is */
 	free(run.names);
 	free(run.ppf);
 	free(run.noret);

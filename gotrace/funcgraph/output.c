@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * funcgraph writers (see funcgraph_output.h).
+ * funcgraph writers (see output.h).
  *
  * Text: calls arrive in completion order (children first); each goroutine's
  * calls are buffered until its outermost traced call ends (the track goes

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * states_chrome: goroutine state slices and flows of `gotrace states` into a
- * Chrome trace (chrome_trace.h).  Kept apart from states_output.c so the
+ * states/chrome: goroutine state slices and flows of `gotrace states` into a
+ * Chrome trace (chrome_trace.h).  Kept apart from states/output.c so the
  * replay benchmark can build the text/JSON path without the trace writer.
  *
  * Flows, both from a state slice to the target's first slice of its new

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * states_model: raw casgstatus events -> transitions + per-goroutine
- * accounting.  See states_model.h.
+ * states/model: raw casgstatus events -> transitions + per-goroutine
+ * accounting.  See model.h.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * states_model: turns raw `struct states_event`s from bpf/states.bpf.c into
+ * states/model: turns raw `struct states_event`s from bpf/states.bpf.c into
  * decoded goroutine transitions and per-goroutine accounting.  No BPF, no
  * I/O: the live tracer, the unit tests and the replay benchmark all feed it
  * the same way.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * states_output: live stream, summary table/CSV/JSON Lines, Chrome trace
- * slices for `gotrace states`.  See states_output.h.
+ * states/output: live stream, summary table/CSV/JSON Lines, Chrome trace
+ * slices for `gotrace states`.  See output.h.
  */
 #include <inttypes.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * states_output: the writers of `gotrace states`.
+ * states/output: the writers of `gotrace states`.
  *
  *   stream   one line per transition, text or JSON Lines (--format=jsonl):
  *              "   12.345678 G18  tid 4321  running -> waiting (chan receive)"
@@ -49,7 +49,7 @@ struct st_out {
 	/* st_out_chrome_transition when ct is set (a hook, so that the
 	 * stream writers link without the trace writer) */
 	void (*chrome)(struct st_out *o, const struct st_transition *t);
-	/* states_chrome.c: per thread, the goroutine running on it, for the
+	/* states/chrome.c: per thread, the goroutine running on it, for the
 	 * unblock flows.  Direct-mapped by tid: a collision only loses a flow
 	 * (the tid is checked), never attributes one to the wrong goroutine. */
 	struct st_running_on {
@@ -77,7 +77,7 @@ bool st_out_wants_goid(const struct st_out *o, int64_t goid);
 /* The model's sink: stream line and chrome slices for one transition. */
 void st_out_transition(void *ctx, const struct st_transition *t);
 
-/* states_chrome.c: the slice that `t` closes, and the creation or unblock flow. */
+/* states/chrome.c: the slice that `t` closes, and the creation or unblock flow. */
 void st_out_chrome_transition(struct st_out *o, const struct st_transition *t);
 
 /* After st_model_finish(end_ns): close the chrome trace's open slices. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * states_resolve: start function and creation site of new goroutines.
- * See states_resolve.h.
+ * states/resolve: start function and creation site of new goroutines.
+ * See resolve.h.
  */
 #include <stdio.h>
 #include <stdlib.h>

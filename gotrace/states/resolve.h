@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * states_resolve: names a new goroutine's start function and creation site
+ * states/resolve: names a new goroutine's start function and creation site
  * from the run-time g.startpc and g.gopc the BPF program read.
  *
  * PIE: the creation event also carries the run-time address of the probed
@@ -42,7 +42,7 @@ struct st_resolver {
 int st_resolver_init(struct st_resolver *r, const struct gosym *gs, uint64_t casgstatus_vaddr);
 void st_resolver_release(struct st_resolver *r);
 
-/* An st_resolve_fn (states_model.h); ctx is the struct st_resolver. */
+/* An st_resolve_fn (states/model.h); ctx is the struct st_resolver. */
 void st_resolver_resolve(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t gopc,
 			 const char **start_func, const char **created_at);
 

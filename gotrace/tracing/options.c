@@ -219,17 +219,18 @@ int gt_opts_open_outputs(struct gt_trace_opts *o)
 	for (int i = 0; i < o->noutputs; i++) {
 		const struct gt_opts_output *w = &o->outputs[i];
 
+		if (gt_outfile_open(w->path, w->slot)) {
+			gt_error("%s: cannot open '%s': %s", o->cmd, w->path, gt_outfile_errmsg());
+			return 1;
+		}
 		for (int k = 0; k < i; k++) {
-			/* two outputs on one file: the later would replace the other */
-			if (strcmp(w->path, "-") && !strcmp(w->path, o->outputs[k].path)) {
+			/* two files on one path: the later would replace the other
+			 * (streams like /dev/null may be shared) */
+			if (!gt_outfile_is_stream(*w->slot) && !strcmp(w->path, o->outputs[k].path)) {
 				gt_error("%s: '%s' is named by both --%s and --%s: give each output "
 					 "its own file", o->cmd, w->path, o->outputs[k].name, w->name);
 				return 1;
 			}
-		}
-		if (gt_outfile_open(w->path, w->slot)) {
-			gt_error("%s: cannot open '%s': %s", o->cmd, w->path, gt_outfile_errmsg());
-			return 1;
 		}
 	}
 	return 0;

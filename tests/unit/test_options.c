@@ -293,6 +293,11 @@ static void test_outputs(void)
 			GT_OPTS_RUN);
 	ok &= ASSERT_EQ(name, gt_opts_open_outputs(&o.t), 1);	/* a twice */
 	release(&o);
+	/* a stream may be shared */
+	ok &= ASSERT_EQ(name, parse(GT_OPTS_ALL, &o, W("-p", "1", "-o", "/dev/null", "--json",
+						    "/dev/null")), GT_OPTS_RUN);
+	ok &= ASSERT_EQ(name, gt_opts_open_outputs(&o.t), 0);
+	release(&o);
 	ok &= ASSERT_EQ(name, parse(GT_OPTS_ALL, &o, W("-p", "1", "-o", a, "--json", b)), GT_OPTS_RUN);
 	ok &= ASSERT_EQ(name, gt_opts_open_outputs(&o.t), 0);
 	ok &= ASSERT_TRUE(name, o.t.out && o.t.json_file && !o.t.speedscope_file && !o.csv);
