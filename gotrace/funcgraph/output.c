@@ -365,38 +365,130 @@ static void free_vals(const struct pairing_call *c)
 	free(c->ret_data);
 }
 
+/* The per-function summary: counts, total, max, the duration histogram. */
+static void count_call(struct fg_output *o, const struct pairing_call *c, uint64_t dur)
+{
+	struct fstat *fs = &o->fs[c->func];
+
+	if (c->end == PAIRING_OPEN) {
+		fs->open++;
+		return;
+	}
+	if (!fs->hist)
+		fs->hist = calloc(HBUCKETS, sizeof(*fs->hist));
+	if (fs->hist)
+		fs->hist[hbucket(dur)]++;
+	fs->calls++;
+	fs->total += dur;
+	if (dur > fs->max)
+		fs->max = dur;
+	if (c->end == PAIRING_UNWOUND)
+		fs->unwound++;
+}
+
+/* The call's slice in the Chrome trace, with its values (--args). */
+static void trace_call(struct fg_output *o, const struct pairing_call *c)
+{
+	char nm[512];
+	char *ja = NULL, *jr = NULL;
+	struct chrome_trace_arg args[] = {
+		{ .key = "depth", .num = c->depth },
+		{ .key = "self_ns", .num = (int64_t)c->self_ns },
+		{ .key = "end", .str = pairing_end_name(c->end) },
+		{ .key = "args" }, { .key = "ret" },
+	};
+	size_t nargs = 3;
+
+	snprintf(nm, sizeof(nm), "%s%s", fname(o, c->func),
+		 c->end == PAIRING_UNWOUND ? " [unwound]" : "");
+	if (o->o.args && c->entry_data && (ja = vals_json_str(o, c, "args")))
+		args[nargs++].json = ja;
+	if (o->o.args && c->ret_data && (jr = vals_json_str(o, c, "ret"))) {
+		args[nargs] = args[4];
+		args[nargs++].json = jr;
+	}
+	chrome_trace_slice(o->ct, (uint64_t)c->goid, CHROME_TRACE_CALLS, c->start_ns, c->end_ns,
+			   nm, NULL, args, nargs);
+	free(ja);
+	free(jr);
+}
+
+/* One {"type":"call",...} line. */
+static void jsonl_call(struct fg_output *o, const struct pairing_call *c, uint64_t dur,
+		       const struct gt_stack *stack)
+{
+	FILE *f = o->o.out;
+
+	fprintf(f, "{\"type\":\"call\",\"goid\":%" PRId64 ",\"func\":\"", c->goid);
+	gt_json_str(f, fname(o, c->func));
+	fprintf(f, "\",\"depth\":%d,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64
+		   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s",
+		c->depth, c->start_ns > o->o.t0 ? c->start_ns - o->o.t0 : 0, dur, c->self_ns,
+		pairing_end_name(c->end), c->g0 ? ",\"g0\":true" : "");
+	if (o->o.args && ga_session_selected(o->o.args, c->func)) {
+		const char *why = ga_session_unsupported(o->o.args, c->func);
+
+		if (why) {
+			fputs(",\"args_unsupported\":", f);
+			gt_json_qstr(f, why);
+		}
+		vals_json(o, c, f, true, "args");
+		why = ga_session_ret_unknown(o->o.args, c->func);
+		if (c->end == PAIRING_RET && why) {
+			fputs(",\"ret\":null,\"ret_unsupported\":", f);
+			gt_json_qstr(f, why);
+		} else if (c->end == PAIRING_RET) {
+			vals_json(o, c, f, true, "ret");
+		}
+	}
+	if (stack)
+		gt_stack_print_json(f, stack);
+	fputs("}\n", f);
+}
+
+/* Text: the call joins its goroutine's block until the block prints
+ * (owning stack).  0 or -ENOMEM (stack then freed). */
+static int buffer_call(struct fg_output *o, const struct pairing_call *c, uint64_t dur,
+		       struct gt_stack *stack)
+{
+	struct tbuf *t = tbuf_get(o, ((uint64_t)c->goid << 1) | c->g0, true);
+
+	if (t && t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct bcall *b = realloc(t->c, cap * sizeof(*b));
+
+		if (!b)
+			t = NULL;
+		else
+			t->c = b, t->cap = cap;
+	}
+	if (!t) {
+		free(stack);
+		return -ENOMEM;
+	}
+	t->c[t->n++] = (struct bcall){ c->seq, c->start_ns, dur, c->self_ns, c->func, c->depth,
+				       c->end, stack, o->o.args ? vals_text(o, c) : NULL };
+	/* A goroutine whose outermost traced call runs for long (a server
+	 * loop) would buffer without bound: print the complete subtrees so
+	 * far; their open ancestors follow later. */
+	if (t->n >= TEXT_FLUSH_CALLS)
+		flush_track(o, t);
+	return 0;
+}
+
 void fg_output_call(const struct pairing_call *c, void *arg)
 {
 	struct fg_output *o = arg;
 	uint64_t dur = c->end_ns - c->start_ns;
 	struct gt_stack *stack = NULL;
-	struct fstat *fs;
 
 	/* taken first, so that calls filtered out below free theirs */
 	if (o->o.stacks)
 		stack = gt_stacks_take(o->o.stacks, ((uint64_t)c->goid << 1) | c->g0, c->start_ns);
-	if (!want_goid(o, c->goid)) {
-		free(stack);
-		free_vals(c);
-		return;
-	}
-	if (c->func < o->o.nfuncs) {
-		fs = &o->fs[c->func];
-		if (c->end == PAIRING_OPEN) {
-			fs->open++;
-		} else {
-			if (!fs->hist)
-				fs->hist = calloc(HBUCKETS, sizeof(*fs->hist));
-			if (fs->hist)
-				fs->hist[hbucket(dur)]++;
-			fs->calls++;
-			fs->total += dur;
-			if (dur > fs->max)
-				fs->max = dur;
-			if (c->end == PAIRING_UNWOUND)
-				fs->unwound++;
-		}
-	}
+	if (!want_goid(o, c->goid))
+		goto done;
+	if (c->func < o->o.nfuncs)
+		count_call(o, c, dur);
 	if (o->fold)
 		fold_add(o, c);
 	if (o->pp) {
@@ -409,102 +501,20 @@ void fg_output_call(const struct pairing_call *c, void *arg)
 		if (c->end_ns > o->last_end)
 			o->last_end = c->end_ns;
 	}
-	if (o->ct) {
-		char nm[512];
-		char *ja = NULL, *jr = NULL;
-
-		snprintf(nm, sizeof(nm), "%s%s", fname(o, c->func),
-			 c->end == PAIRING_UNWOUND ? " [unwound]" : "");
-		struct chrome_trace_arg args[] = {
-			{ .key = "depth", .num = c->depth },
-			{ .key = "self_ns", .num = (int64_t)c->self_ns },
-			{ .key = "end", .str = pairing_end_name(c->end) },
-			{ .key = "args" }, { .key = "ret" },
-		};
-		size_t nargs = 3;
-
-		if (o->o.args && c->entry_data && (ja = vals_json_str(o, c, "args")))
-			args[nargs++].json = ja;
-		if (o->o.args && c->ret_data && (jr = vals_json_str(o, c, "ret"))) {
-			args[nargs] = args[4];
-			args[nargs++].json = jr;
-		}
-		chrome_trace_slice(o->ct, (uint64_t)c->goid, CHROME_TRACE_CALLS, c->start_ns,
-				   c->end_ns, nm, NULL, args, nargs);
-		free(ja);
-		free(jr);
-	}
-	if ((o->o.max_depth > 0 && c->depth >= o->o.max_depth) || dur < o->o.min_dur_ns) {
-		free(stack);
-		free_vals(c);
-		return;
-	}
+	if (o->ct)
+		trace_call(o, c);
+	if ((o->o.max_depth > 0 && c->depth >= o->o.max_depth) || dur < o->o.min_dur_ns)
+		goto done;
 	if (o->o.jsonl) {
-		FILE *f = o->o.out;
-
-		fprintf(f, "{\"type\":\"call\",\"goid\":%" PRId64 ",\"func\":\"", c->goid);
-		gt_json_str(f, fname(o, c->func));
-		fprintf(f, "\",\"depth\":%d,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64
-			   ",\"self_ns\":%" PRIu64 ",\"end\":\"%s\"%s",
-			c->depth, c->start_ns > o->o.t0 ? c->start_ns - o->o.t0 : 0, dur, c->self_ns,
-			pairing_end_name(c->end), c->g0 ? ",\"g0\":true" : "");
-		if (o->o.args && ga_session_selected(o->o.args, c->func)) {
-			const char *why = ga_session_unsupported(o->o.args, c->func);
-
-			if (why) {
-				fputs(",\"args_unsupported\":\"", f);
-				gt_json_str(f, why);
-				fputc('"', f);
-			}
-			vals_json(o, c, f, true, "args");
-			why = ga_session_ret_unknown(o->o.args, c->func);
-			if (c->end == PAIRING_RET && why) {
-				fputs(",\"ret\":null,\"ret_unsupported\":\"", f);
-				gt_json_str(f, why);
-				fputc('"', f);
-			} else if (c->end == PAIRING_RET) {
-				vals_json(o, c, f, true, "ret");
-			}
-		}
-		if (stack)
-			gt_stack_print_json(f, stack);
-		fputs("}\n", f);
-		free(stack);
-		free_vals(c);
-		return;
+		jsonl_call(o, c, dur, stack);
+		goto done;
 	}
-	{
-		struct tbuf *t = tbuf_get(o, ((uint64_t)c->goid << 1) | c->g0, true);
-
-		if (!t) {
-			o->err = -ENOMEM;
-			free(stack);
-			free_vals(c);
-			return;
-		}
-		if (t->n == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 64;
-			struct bcall *b = realloc(t->c, cap * sizeof(*b));
-
-			if (!b) {
-				o->err = -ENOMEM;
-				free(stack);
-				free_vals(c);
-				return;
-			}
-			t->c = b;
-			t->cap = cap;
-		}
-		t->c[t->n++] = (struct bcall){ c->seq, c->start_ns, dur, c->self_ns, c->func,
-					       c->depth, c->end, stack,
-					       o->o.args ? vals_text(o, c) : NULL };
-		free_vals(c);
-		/* A goroutine whose outermost traced call runs for long (a
-		 * server loop) would buffer without bound: print the complete
-		 * subtrees so far; their open ancestors follow later. */
-		if (t->n >= TEXT_FLUSH_CALLS)
-			flush_track(o, t);
-	}
+	if (buffer_call(o, c, dur, stack))
+		o->err = -ENOMEM;
+	stack = NULL;	/* buffered with the call, or freed */
+done:
+	free(stack);
+	free_vals(c);
 }
 
 static int cmp_seq(const void *a, const void *b)

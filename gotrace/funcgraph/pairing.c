@@ -221,13 +221,14 @@ static void idle(struct pairing *p, struct track *t)
 		p->opts.on_idle((int64_t)(t->key >> 1), t->key & 1, p->opts.arg);
 }
 
-/* A hit with no goroutine (the BPF side could not read one): counted, and
- * ignored by every entry point. */
-static bool bad_goid(struct pairing *p, int64_t goid)
+/* A hit with no goroutine (the BPF side could not read one): counted, its
+ * data dropped, and ignored by every entry point. */
+static bool bad_goid(struct pairing *p, int64_t goid, void *data)
 {
 	if (goid >= 0)
 		return false;
 	p->stats.bad_goid++;
+	drop_data(p, data);
 	return true;
 }
 
@@ -243,10 +244,8 @@ int pairing_entry_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, 
 	struct track *t;
 	bool pending;
 
-	if (bad_goid(p, goid)) {
-		drop_data(p, data);
+	if (bad_goid(p, goid, data))
 		return 0;
-	}
 	t = get(p, KEY(goid, g0));
 	if (!t) {
 		drop_data(p, data);
@@ -295,6 +294,8 @@ int pairing_entry_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, 
 	return 0;
 }
 
+/* Like pairing_entry(): each *_data entry point has a plain form (pairing.h);
+ * the two start alike because both take a goroutine's event. */
 int pairing_ret(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint32_t func,
 		uint64_t ts)
 {
@@ -306,10 +307,8 @@ int pairing_ret_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, ui
 {
 	struct track *t;
 
-	if (bad_goid(p, goid)) {
-		drop_data(p, data);
+	if (bad_goid(p, goid, data))
 		return 0;
-	}
 	t = lookup(p, KEY(goid, g0));
 	if (!t) {
 		p->stats.unmatched_rets++;
@@ -333,7 +332,7 @@ int pairing_ret_data(struct pairing *p, int64_t goid, bool g0, uint64_t dist, ui
 /* The track of (goid, g0) if it has one (a bad goid counted). */
 static struct track *existing(struct pairing *p, int64_t goid, bool g0)
 {
-	return bad_goid(p, goid) ? NULL : lookup(p, KEY(goid, g0));
+	return bad_goid(p, goid, NULL) ? NULL : lookup(p, KEY(goid, g0));
 }
 
 int pairing_morestack(struct pairing *p, int64_t goid, bool g0, uint64_t dist, uint64_t ts)
@@ -382,7 +381,7 @@ static void end_track(struct pairing *p, uint64_t key, uint64_t ts)
 
 int pairing_gexit(struct pairing *p, int64_t goid, uint64_t ts)
 {
-	if (bad_goid(p, goid))
+	if (bad_goid(p, goid, NULL))
 		return 0;
 	p->stats.gexits++;
 	end_track(p, KEY(goid, false), ts);

@@ -29,6 +29,7 @@
 struct gt_outfile {
 	char *path;		/* as the user gave it */
 	bool stream;		/* written in place */
+	bool linebuf;		/* stdout, stderr, a terminal: line-buffered */
 	int fd;			/* stream, or the temporary file */
 	/* files only */
 	int dirfd;		/* the destination directory (O_PATH) */
@@ -81,6 +82,7 @@ static int open_descriptor(struct gt_outfile *f, int n)
 	if (f->fd < 0)
 		return gt_set_errmsg(-errno, "%s", strerror(errno));
 	f->stream = true;
+	f->linebuf = n == 1 || n == 2 || isatty(f->fd);
 	return 0;
 }
 
@@ -115,6 +117,7 @@ static int open_special(struct gt_outfile *f, const struct stat *st)
 	if (fstat(f->fd, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 		return gt_set_errmsg(-EAGAIN, "it changed while being opened");
 	f->stream = true;
+	f->linebuf = isatty(f->fd);
 	return 0;
 }
 
@@ -317,8 +320,8 @@ FILE *gt_outfile_stdio(struct gt_outfile *f)
 	if (f->stdio)
 		return f->stdio;
 	f->stdio = fopencookie(f, "w", io);
-	if (f->stdio && setvbuf(f->stdio, NULL, f->stream ? _IOLBF : _IOFBF,
-				f->stream ? BUFSIZ : OUTFILE_BUF)) {
+	if (f->stdio && setvbuf(f->stdio, NULL, f->linebuf ? _IOLBF : _IOFBF,
+				f->linebuf ? BUFSIZ : OUTFILE_BUF)) {
 		fclose(f->stdio);
 		f->stdio = NULL;
 	}

@@ -38,7 +38,8 @@
  * checked; the first error (its errno) is kept and returned by
  * gt_outfile_error() at once and by gt_outfile_commit() at the end, so a
  * command can stop tracing into a full disk instead of finishing the trace
- * first.  Streams are line-buffered (a live stream stays live), files
+ * first.  stdout, stderr and terminals are line-buffered (a live stream
+ * stays live, as with setlinebuf(stdout)); files, FIFOs and /dev/null are
  * fully buffered.  Writers with their own buffering (zlib) take a
  * descriptor of their own with gt_outfile_gzdopen().  Use one or the other
  * on one outfile, not both.

@@ -403,92 +403,74 @@ static void share_functions(const struct pprof *p, const bool *used, uint32_t *f
 	free(h);
 }
 
-int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
-{
-	struct pb pb = {}, sub = {}, sub2 = {}, packed = {};
-	struct strtab st = {};
-	uint32_t unknown = p->o.nfuncs;	/* id of "?" */
-	bool *used = calloc(p->o.nfuncs + 1, sizeof(*used));
-	uint32_t *fid = calloc(p->o.nfuncs + 1, sizeof(*fid));
-	int *start_line = calloc(p->o.nfuncs + 1, sizeof(*start_line));
-	char gbuf[32];
-	int err = 0;
+/* The buffers of one encoding: the profile, scratch messages, strings. */
+struct enc {
+	struct pb pb, sub, sub2, packed;
+	struct strtab st;
+};
 
-	*buf = NULL;
-	*len = 0;
-	if (!used || !fid || !start_line) {
-		free(used);
-		free(fid);
-		free(start_line);
-		return -ENOMEM;
-	}
-	for (uint32_t f = 0; f <= p->o.nfuncs; f++) {
-		fid[f] = f;
-		start_line[f] = f < p->o.nfuncs ? p->o.funcs[f].line : 0;
-	}
-	str_idx(&st, "");
-	if (p->o.sample_type) {
-		put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, p->o.sample_type,
-			       p->o.sample_unit);
-	} else {
-		put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, "calls", "count");
-		put_value_type(&pb, &sub, &st, PROFILE_SAMPLE_TYPE, "time", "nanoseconds");
-	}
+/* One Sample per (goroutine, stack): location ids leaf first (location id
+ * = function index + 1), the values, the goroutine and other labels.
+ * Marks the positions used. */
+static void put_samples(const struct pprof *p, struct enc *e, bool *used)
+{
+	uint32_t unknown = p->o.nfuncs;	/* id of "?" */
+	char gbuf[32];
 
 	for (size_t i = 0; i < p->cap; i++) {
 		const struct sample *s = p->tab[i];
 
 		if (!s)
 			continue;
-		/* location ids, leaf first; location id = function index + 1 */
 		for (int k = s->n - 1; k >= 0; k--) {
 			uint32_t f = s->frames[k] < p->o.nfuncs ? s->frames[k] : unknown;
 
 			used[f] = true;
-			pb_varint(&packed, (uint64_t)f + 1);
+			pb_varint(&e->packed, (uint64_t)f + 1);
 		}
-		pb_msg(&sub, SAMPLE_LOCATION_ID, &packed);
-		pb_varint(&packed, (uint64_t)s->calls);
+		pb_msg(&e->sub, SAMPLE_LOCATION_ID, &e->packed);
+		pb_varint(&e->packed, (uint64_t)s->calls);
 		if (!p->o.sample_type)
-			pb_varint(&packed, (uint64_t)s->ns);
-		pb_msg(&sub, SAMPLE_VALUE, &packed);
+			pb_varint(&e->packed, (uint64_t)s->ns);
+		pb_msg(&e->sub, SAMPLE_VALUE, &e->packed);
 		snprintf(gbuf, sizeof(gbuf), "%lld", (long long)s->goid);
-		pb_int(&sub2, LABEL_KEY, str_idx(&st, "goroutine"));
-		pb_int(&sub2, LABEL_STR, str_idx(&st, gbuf));
-		pb_msg(&sub, SAMPLE_LABEL, &sub2);
+		pb_int(&e->sub2, LABEL_KEY, str_idx(&e->st, "goroutine"));
+		pb_int(&e->sub2, LABEL_STR, str_idx(&e->st, gbuf));
+		pb_msg(&e->sub, SAMPLE_LABEL, &e->sub2);
 		for (int k = 0; k < s->nlabels; k++) {
-			pb_int(&sub2, LABEL_KEY, str_idx(&st, s->labels[2 * k]));
-			pb_int(&sub2, LABEL_STR, str_idx(&st, s->labels[2 * k + 1]));
-			pb_msg(&sub, SAMPLE_LABEL, &sub2);
+			pb_int(&e->sub2, LABEL_KEY, str_idx(&e->st, s->labels[2 * k]));
+			pb_int(&e->sub2, LABEL_STR, str_idx(&e->st, s->labels[2 * k + 1]));
+			pb_msg(&e->sub, SAMPLE_LABEL, &e->sub2);
 		}
-		pb_msg(&pb, PROFILE_SAMPLE, &sub);
+		pb_msg(&e->pb, PROFILE_SAMPLE, &e->sub);
 	}
+}
 
-	if (p->o.binary) {
-		/* Link-time addresses, so the mapping is the identity.  All
-		 * has_* set: the profile is symbolized, pprof must not try. */
-		uint64_t hi = 0;
+/* The binary's Mapping: link-time addresses, so the identity.  All has_*
+ * set: the profile is symbolized, pprof must not try. */
+static void put_mapping(const struct pprof *p, struct enc *e)
+{
+	uint64_t hi = 0;
 
-		for (uint32_t f = 0; f < p->o.nfuncs; f++)
-			if (p->o.funcs[f].addr > hi)
-				hi = p->o.funcs[f].addr;
-		pb_int(&sub, MAP_ID, 1);
-		pb_int(&sub, MAP_MEMORY_START, 0);
-		pb_int(&sub, MAP_MEMORY_LIMIT, hi + 1);
-		pb_int(&sub, MAP_FILENAME, str_idx(&st, p->o.binary));
-		pb_int(&sub, MAP_HAS_FUNCTIONS, 1);
-		pb_int(&sub, MAP_HAS_FILENAMES, 1);
-		pb_int(&sub, MAP_HAS_LINE_NUMBERS, 1);
-		pb_int(&sub, MAP_HAS_INLINE_FRAMES, 1);
-		pb_msg(&pb, PROFILE_MAPPING, &sub);
-	}
-	if (p->o.positions) {
-		share_functions(p, used, fid);
-		for (uint32_t f = 0; f < p->o.nfuncs; f++)
-			if (used[f] && fid[f] != f && p->o.funcs[f].line > 0 &&
-			    p->o.funcs[f].line < start_line[fid[f]])
-				start_line[fid[f]] = p->o.funcs[f].line;
-	}
+	for (uint32_t f = 0; f < p->o.nfuncs; f++)
+		if (p->o.funcs[f].addr > hi)
+			hi = p->o.funcs[f].addr;
+	pb_int(&e->sub, MAP_ID, 1);
+	pb_int(&e->sub, MAP_MEMORY_START, 0);
+	pb_int(&e->sub, MAP_MEMORY_LIMIT, hi + 1);
+	pb_int(&e->sub, MAP_FILENAME, str_idx(&e->st, p->o.binary));
+	pb_int(&e->sub, MAP_HAS_FUNCTIONS, 1);
+	pb_int(&e->sub, MAP_HAS_FILENAMES, 1);
+	pb_int(&e->sub, MAP_HAS_LINE_NUMBERS, 1);
+	pb_int(&e->sub, MAP_HAS_INLINE_FRAMES, 1);
+	pb_msg(&e->pb, PROFILE_MAPPING, &e->sub);
+}
+
+/* A Location per used position (one per function at its entry, or one per
+ * position), and a Function per distinct fid. */
+static void put_locations(const struct pprof *p, struct enc *e, const bool *used,
+			  const uint32_t *fid, const int *start_line)
+{
 	for (uint32_t f = 0; f <= p->o.nfuncs; f++) {
 		const struct pprof_func *fn = f < p->o.nfuncs ? &p->o.funcs[f] : NULL;
 		const char *name = fn && fn->name ? fn->name : "?";
@@ -496,55 +478,99 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
 
 		if (!used[f])
 			continue;
-		/* Location: one per function at its entry, or one per position */
-		pb_int(&sub, LOC_ID, (uint64_t)f + 1);
-		pb_int(&sub, LOC_MAPPING_ID, p->o.binary ? 1 : 0);
-		pb_int(&sub, LOC_ADDRESS, fn ? fn->addr : 0);
-		pb_int(&sub2, LINE_FUNCTION_ID, (uint64_t)fid[f] + 1);
-		pb_int(&sub2, LINE_LINE, fn && fn->line > 0 ? fn->line : 0);
-		pb_msg(&sub, LOC_LINE, &sub2);
-		pb_msg(&pb, PROFILE_LOCATION, &sub);
+		pb_int(&e->sub, LOC_ID, (uint64_t)f + 1);
+		pb_int(&e->sub, LOC_MAPPING_ID, p->o.binary ? 1 : 0);
+		pb_int(&e->sub, LOC_ADDRESS, fn ? fn->addr : 0);
+		pb_int(&e->sub2, LINE_FUNCTION_ID, (uint64_t)fid[f] + 1);
+		pb_int(&e->sub2, LINE_LINE, fn && fn->line > 0 ? fn->line : 0);
+		pb_msg(&e->sub, LOC_LINE, &e->sub2);
+		pb_msg(&e->pb, PROFILE_LOCATION, &e->sub);
 		if (fid[f] != f)
 			continue;
-		/* Function */
-		ni = str_idx(&st, name);
-		pb_int(&sub, FUNC_ID, (uint64_t)f + 1);
-		pb_int(&sub, FUNC_NAME, ni);
-		pb_int(&sub, FUNC_SYSTEM_NAME, ni);
-		pb_int(&sub, FUNC_FILENAME, str_idx(&st, fn ? fn->file : NULL));
-		pb_int(&sub, FUNC_START_LINE, fn && fn->line > 0 ? start_line[f] : 0);
-		pb_msg(&pb, PROFILE_FUNCTION, &sub);
+		ni = str_idx(&e->st, name);
+		pb_int(&e->sub, FUNC_ID, (uint64_t)f + 1);
+		pb_int(&e->sub, FUNC_NAME, ni);
+		pb_int(&e->sub, FUNC_SYSTEM_NAME, ni);
+		pb_int(&e->sub, FUNC_FILENAME, str_idx(&e->st, fn ? fn->file : NULL));
+		pb_int(&e->sub, FUNC_START_LINE, fn && fn->line > 0 ? start_line[f] : 0);
+		pb_msg(&e->pb, PROFILE_FUNCTION, &e->sub);
 	}
+}
 
-	pb_int(&pb, PROFILE_TIME_NANOS, p->o.time_ns);
-	pb_int(&pb, PROFILE_DURATION_NANOS, p->duration_ns);
-	if (p->o.sample_type)
-		put_value_type(&pb, &sub, &st, PROFILE_PERIOD_TYPE, p->o.sample_type,
-			       p->o.sample_unit);
-	else
-		put_value_type(&pb, &sub, &st, PROFILE_PERIOD_TYPE, "time", "nanoseconds");
-	pb_int(&pb, PROFILE_PERIOD, 1);
-	for (int i = 0; i < p->o.ncomments; i++)
-		pb_int(&pb, PROFILE_COMMENT, str_idx(&st, p->o.comments[i]));
-	pb_int(&pb, PROFILE_DEFAULT_SAMPLE_TYPE,
-	       str_idx(&st, p->o.sample_type ? p->o.sample_type : "time"));
-	for (size_t i = 0; i < st.n; i++)
-		pb_bytes(&pb, PROFILE_STRING_TABLE, st.s[i], strlen(st.s[i]));
-
-	if (pb.oom || sub.oom || sub2.oom || packed.oom || st.oom) {
-		err = -ENOMEM;
-		free(pb.b);
+/* The sample types, and after the rest the period, comments, default
+ * type and the string table. */
+static void put_types(const struct pprof *p, struct enc *e, int field)
+{
+	if (p->o.sample_type) {
+		put_value_type(&e->pb, &e->sub, &e->st, field, p->o.sample_type, p->o.sample_unit);
 	} else {
-		*buf = pb.b;
-		*len = pb.n;
+		if (field == PROFILE_SAMPLE_TYPE)
+			put_value_type(&e->pb, &e->sub, &e->st, field, "calls", "count");
+		put_value_type(&e->pb, &e->sub, &e->st, field, "time", "nanoseconds");
 	}
-	for (size_t i = 0; i < st.n; i++)
-		free(st.s[i]);
-	free(st.s);
-	free(st.h);
-	free(sub.b);
-	free(sub2.b);
-	free(packed.b);
+}
+
+static void put_trailer(const struct pprof *p, struct enc *e)
+{
+	pb_int(&e->pb, PROFILE_TIME_NANOS, p->o.time_ns);
+	pb_int(&e->pb, PROFILE_DURATION_NANOS, p->duration_ns);
+	put_types(p, e, PROFILE_PERIOD_TYPE);
+	pb_int(&e->pb, PROFILE_PERIOD, 1);
+	for (int i = 0; i < p->o.ncomments; i++)
+		pb_int(&e->pb, PROFILE_COMMENT, str_idx(&e->st, p->o.comments[i]));
+	pb_int(&e->pb, PROFILE_DEFAULT_SAMPLE_TYPE,
+	       str_idx(&e->st, p->o.sample_type ? p->o.sample_type : "time"));
+	for (size_t i = 0; i < e->st.n; i++)
+		pb_bytes(&e->pb, PROFILE_STRING_TABLE, e->st.s[i], strlen(e->st.s[i]));
+}
+
+int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len)
+{
+	struct enc e = {};
+	bool *used = calloc(p->o.nfuncs + 1, sizeof(*used));
+	uint32_t *fid = calloc(p->o.nfuncs + 1, sizeof(*fid));
+	int *start_line = calloc(p->o.nfuncs + 1, sizeof(*start_line));
+	int err = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (!used || !fid || !start_line) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t f = 0; f <= p->o.nfuncs; f++) {
+		fid[f] = f;
+		start_line[f] = f < p->o.nfuncs ? p->o.funcs[f].line : 0;
+	}
+	str_idx(&e.st, "");
+	put_types(p, &e, PROFILE_SAMPLE_TYPE);
+	put_samples(p, &e, used);
+	if (p->o.binary)
+		put_mapping(p, &e);
+	if (p->o.positions) {
+		share_functions(p, used, fid);
+		for (uint32_t f = 0; f < p->o.nfuncs; f++)
+			if (used[f] && fid[f] != f && p->o.funcs[f].line > 0 &&
+			    p->o.funcs[f].line < start_line[fid[f]])
+				start_line[fid[f]] = p->o.funcs[f].line;
+	}
+	put_locations(p, &e, used, fid, start_line);
+	put_trailer(p, &e);
+	if (e.pb.oom || e.sub.oom || e.sub2.oom || e.packed.oom || e.st.oom) {
+		err = -ENOMEM;
+		free(e.pb.b);
+	} else {
+		*buf = e.pb.b;
+		*len = e.pb.n;
+	}
+out:
+	for (size_t i = 0; i < e.st.n; i++)
+		free(e.st.s[i]);
+	free(e.st.s);
+	free(e.st.h);
+	free(e.sub.b);
+	free(e.sub2.b);
+	free(e.packed.b);
 	free(used);
 	free(fid);
 	free(start_line);
