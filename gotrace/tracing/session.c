@@ -148,10 +148,11 @@ int gt_session_attach(struct gt_session *s,
 	if (!s->multi && (err = attach(ctx, s, false)))
 		return attach_error(s, "uprobes", err);
 	/* what each hit will cost: docs/probes.md, `gotrace doctor` */
-	gt_progress("attached %zu probes (%s) in %.1f ms%s%s; tracing pid %d%s",
-		    uprobes_count(s->ups), uprobes_mode_name(s->multi ? UPROBES_MULTI : UPROBES_SINGLE),
-		    (gt_now_ns() - t) / 1e6, s->attach_note[0] ? ": " : "", s->attach_note,
-		    (int)s->target.pid, s->opts->pid ? ", Ctrl-C to stop" : "");
+	gt_progress("attached %zu probes%s%s%s with %s in %.1f ms; tracing pid %d%s",
+		    uprobes_count(s->ups), s->attach_note[0] ? " (" : "", s->attach_note,
+		    s->attach_note[0] ? ")" : "",
+		    uprobes_mode_name(s->multi ? UPROBES_MULTI : UPROBES_SINGLE),
+		    (gt_now_ns() - t) / 1e6, (int)s->target.pid, s->opts->pid ? ", Ctrl-C to stop" : "");
 	return 0;
 }
 

@@ -194,7 +194,7 @@ def test_attach_modes():
                 before = our_bpf_objects()
                 p, out = run_launch(b, tmp, ["--attach", mode])
                 harness.check(name + "/exit-status", p.returncode == 3 and
-                              ("(uprobe_multi)" if mode == "multi" else "(perf-event uprobes)") in p.stderr,
+                              ("with uprobe_multi" if mode == "multi" else "with perf-event uprobes") in p.stderr,
                               "exit %d\nstderr: %s" % (p.returncode, p.stderr[-1500:]))
                 if os.path.exists(out):
                     check_workers(name, out, p.stdout, b["go"])
