@@ -187,9 +187,17 @@ static int read_gs(struct gr_target *t, struct gr_snapshot *s, struct round *r, 
 	return 0;
 }
 
-/* Copy the stacks of the goroutines of r that have a saved context. */
-static int read_stacks(struct gr_target *t, struct gr_snapshot *s, struct round *r, size_t max)
+/* Whether o asks for g's stack (it has a saved context to walk from). */
+static bool wants_stack(const struct gr_snapshot_opts *o, const struct gr_g *g)
 {
+	return o->stacks && g->ctx_sp && (!o->stack_goid || g->goid == o->stack_goid);
+}
+
+/* Copy the stacks o asks for of the goroutines of r. */
+static int read_stacks(struct gr_target *t, struct gr_snapshot *s, struct round *r,
+		       const struct gr_snapshot_opts *o)
+{
+	size_t max = o->stack_max;
 	size_t need = 0, nreq = 0;
 	uint8_t *arena;
 	int err;
@@ -198,7 +206,7 @@ static int read_stacks(struct gr_target *t, struct gr_snapshot *s, struct round 
 		struct gr_g *g = r->idx[k] == SIZE_MAX ? NULL : &s->g[r->idx[k]];
 		size_t len;
 
-		if (!g || g->state != GR_G_OK || !g->ctx_sp)
+		if (!g || g->state != GR_G_OK || !wants_stack(o, g))
 			continue;
 		len = g->stack_hi - g->ctx_sp;
 		if (len > max) {
@@ -262,7 +270,7 @@ static int round_run(struct gr_target *t, struct gr_snapshot *s, struct round *r
 		if (!validate(t, g))
 			g->state = GR_G_SKIPPED; /* provisional: retried */
 	}
-	if (o->stacks && (err = read_stacks(t, s, r, o->stack_max)))
+	if (o->stacks && (err = read_stacks(t, s, r, o)))
 		return err;
 	if ((err = read_gs(t, s, r, r->cbytes)))
 		return err;
@@ -275,7 +283,7 @@ static int round_run(struct gr_target *t, struct gr_snapshot *s, struct round *r
 		memset(&again, 0, sizeof(again));
 		decode(t, r->raw + k * r->gbytes, &again);
 		if (g->state != GR_G_SKIPPED && same(g, &again) &&
-		    !(o->stacks && g->ctx_sp && !g->stack_len))
+		    !(wants_stack(o, g) && !g->stack_len))
 			continue; /* settled */
 		s->stats.rereads++;
 		r->idx[keep++] = r->idx[k];

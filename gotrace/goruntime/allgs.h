@@ -127,6 +127,9 @@ struct gr_snapshot_opts {
 	bool labels;			/* read pprof labels */
 	int retries;			/* re-reads of a g that changed (default 8) */
 	size_t stack_max;		/* bytes copied per stack at most (default 16 MiB) */
+	int64_t stack_goid;		/* with stacks: copy only this goroutine's
+					 * stack (0: every one), e.g. a viewer
+					 * showing one goroutine's stack */
 };
 
 struct gr_snapshot_stats {

@@ -1,0 +1,3 @@
+module gotrace.test/topmix
+
+go 1.15
