@@ -48,7 +48,7 @@ CPPFLAGS += -D_GNU_SOURCE -Igosym -Iunwind -Ibpf -Igotrace -I$(BUILD) -DGOTRACE_
 	    -DGOTRACE_ARCH='"$(ARCH)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fno-strict-aliasing
-LDLIBS   += -lbpf -lelf -ldw -ljansson -lcapstone -lz -lm -lpthread
+LDLIBS   += -lbpf -lelf -ldw -ljansson -lcapstone -lncursesw -ltinfo -lz -lm -lpthread
 
 GOSYM_SRC  := $(wildcard gosym/*.c)
 UNWIND_SRC := $(wildcard unwind/*.c)

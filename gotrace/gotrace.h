@@ -22,6 +22,7 @@ int cmd_states(int argc, char **argv);
 int cmd_funcgraph(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Set by -q on any subcommand: no progress messages. */
 extern bool gt_quiet;

@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{ "states", cmd_states, "goroutine state transitions, timelines and a per-goroutine summary" },
 	{ "funcgraph", cmd_funcgraph, "per-goroutine call graphs with durations" },
 	{ "goroutines", cmd_goroutines, "every goroutine's stack, read without stopping the process" },
+	{ "top", cmd_top, "a live terminal view of a process's goroutines (like top)" },
 	{ "info", cmd_info, "what a Go binary is: version, module, pclntab, runtime offsets" },
 	{ "sym", cmd_sym, "symbolize addresses: function, file:line, inlined frames" },
 	{ "funcs", cmd_funcs, "list the functions of a Go binary" },

@@ -6,10 +6,10 @@ set -euo pipefail
 
 PKGS=(
 	make gcc clang llvm pkg-config
-	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libjansson-dev libcapstone-dev
+	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libjansson-dev libcapstone-dev libncurses-dev
 	libclang-rt-14-dev    # libFuzzer, ASan, UBSan runtimes for clang 14
 	golang-1.19-go        # the oldest Go toolchain we test with (Debian's)
-	python3 gdb file binutils procps
+	python3 gdb file binutils procps tmux   # tmux: gotrace top's terminal tests
 	chromium golang-1.19-src   # real-viewer tests: headless Chromium + Catapult from Go's source
 )
 # Node.js for speedscope/playwright-core in the viewer tests; machines that

@@ -395,3 +395,21 @@ const char *st_state_name(int state)
 		return names[state];
 	return "unknown";
 }
+
+int st_decode_record(const void *data, size_t len, struct states_event *e)
+{
+	if (len == sizeof(struct states_rec)) {
+		const struct states_rec *r = data;
+
+		*e = (struct states_event){
+			.ts_ns = r->ts_ns, .gp = r->gp, .goid = r->goid, .tid = r->tid,
+			.from = STATES_REC_UNSTATUS(r->from), .to = STATES_REC_UNSTATUS(r->to),
+			.reason = r->reason, .flags = r->flags, .parent_goid = -1,
+		};
+		return 0;
+	}
+	if (len < sizeof(*e))
+		return -1;
+	memcpy(e, data, sizeof(*e));
+	return 0;
+}

@@ -104,6 +104,12 @@ struct st_model;
 struct st_model *st_model_new(const struct st_model_opts *opts);
 void st_model_free(struct st_model *m);
 
+/* A ring buffer record of bpf/states.bpf.c as a struct states_event: the
+ * compact 32-byte struct states_rec (every transition but creations and
+ * --stack records) or a whole struct states_event (a --stack record's
+ * stack follows it).  0, or -1 if too short. */
+int st_decode_record(const void *data, size_t len, struct states_event *e);
+
 /* Feed one raw event.  Returns the number of transitions passed to the sink
  * (0, 1, or 2 when a held creation is released). */
 int st_model_feed(struct st_model *m, const struct states_event *e);

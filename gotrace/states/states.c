@@ -189,33 +189,13 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 	return GT_OPTS_RUN;
 }
 
-/* A ring record: the compact 32-byte form (all but creations and --stack
- * records) or the whole struct states_event.  0, or -1 if too short. */
-static int decode(const void *data, size_t len, struct states_event *e)
-{
-	if (len == sizeof(struct states_rec)) {
-		const struct states_rec *r = data;
-
-		*e = (struct states_event){
-			.ts_ns = r->ts_ns, .gp = r->gp, .goid = r->goid, .tid = r->tid,
-			.from = STATES_REC_UNSTATUS(r->from), .to = STATES_REC_UNSTATUS(r->to),
-			.reason = r->reason, .flags = r->flags, .parent_goid = -1,
-		};
-		return 0;
-	}
-	if (len < sizeof(*e))
-		return -1;
-	memcpy(e, data, sizeof(*e));
-	return 0;
-}
-
 /* Every record: into the model, whose sink writes the stream and trace. */
 static int on_event(void *ctx, const void *data, size_t len)
 {
 	struct run *run = ctx;
 	struct states_event e;
 
-	if (decode(data, len, &e))
+	if (st_decode_record(data, len, &e))
 		return 0;
 	if (run->raw)
 		fwrite(&e, sizeof(e), 1, run->raw);

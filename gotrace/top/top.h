@@ -104,17 +104,23 @@ struct top_sample {
  * target exited.  poll() is called at least every poll_ms (when > 0) for
  * sources that do work between samples.  reason() names a wait reason.
  * describe() says in a few words what the numbers are ("BPF aggregate",
- * "sampled 20/s").  pause() / resume(): the view is frozen; a source may
- * stop its work meanwhile.
+ * "states ring buffer").  stack() writes goroutine goid's current stack as
+ * text into a malloc'ed string (-ENOENT: no such goroutine, or running:
+ * no saved context); may be NULL.  free() releases everything the source
+ * holds (probes included) and may be called after any failure.
  */
 struct top_source {
 	int (*sample)(struct top_source *s, const struct top_sample **out);
 	int (*poll)(struct top_source *s, uint64_t now_ns);
 	const char *(*reason)(struct top_source *s, uint32_t reason);
 	const char *(*describe)(struct top_source *s);
-	void (*pause)(struct top_source *s, bool paused);
+	int (*stack)(struct top_source *s, int64_t goid, char **text);
 	void (*free)(struct top_source *s);
 	int poll_ms;
+	/* the process, for the header */
+	pid_t pid;
+	char comm[32];
+	const char *goversion;		/* "go1.26.8", "" unknown */
 };
 
 #endif /* GOTRACE_TOP_H */
