@@ -254,7 +254,8 @@ static int run_view(struct top_opts *o, struct top_source *src, struct top_model
 		int step = src->poll_ms > 0 ? src->poll_ms : 100;
 		uint64_t now;
 		const struct top_row *sel = top_model_selected(m);
-		int64_t before = sel ? sel->goid + (int64_t)(uintptr_t)sel->name : 0;
+		int64_t goid = sel ? sel->goid : 0;
+		const char *key = sel ? sel->name : NULL;
 		bool detail = top_model_ui(m)->detail;
 
 		if (redraw)
@@ -263,9 +264,10 @@ static int run_view(struct top_opts *o, struct top_source *src, struct top_model
 		err = on_key(src, m, top_view_key(step), &redraw);
 		if (err || gt_stop_requested())
 			break;
+		/* another row selected, or the pane opened: its stack now */
 		sel = top_model_selected(m);
-		if (redraw && (detail != top_model_ui(m)->detail ||
-			       (sel ? sel->goid + (int64_t)(uintptr_t)sel->name : 0) != before))
+		if (redraw && (detail != top_model_ui(m)->detail || !sel || sel->goid != goid ||
+			       sel->name != key))
 			detail_stack(src, m, &stack, &stack_err);
 		now = gt_now_ns();
 		if (o->t.duration_ns && now >= t0 + o->t.duration_ns)

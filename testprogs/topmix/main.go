@@ -38,16 +38,26 @@ import (
 	"time"
 )
 
-var spinSink uint64
+var (
+	spinSink uint64
+	// Package-level, so every go statement below calls its function
+	// with no argument: the goroutine's start function is then that
+	// function in every Go release (with arguments, Go 1.17-1.21 start
+	// the goroutine in a compiler-made wrapper, main.main.func1 or
+	// main.main·dwrap·1).
+	started    sync.WaitGroup
+	block      = make(chan int)
+	churnEvery time.Duration
+)
 
 //go:noinline
-func chanBlocked(c chan int, started *sync.WaitGroup) {
+func chanBlocked() {
 	started.Done()
-	<-c
+	<-block
 }
 
 //go:noinline
-func spinner(started *sync.WaitGroup) {
+func spinner() {
 	started.Done()
 	x := uint64(1)
 	for {
@@ -63,7 +73,7 @@ func spinner(started *sync.WaitGroup) {
 }
 
 //go:noinline
-func inSyscall(started *sync.WaitGroup) {
+func inSyscall() {
 	started.Done()
 	ts := syscall.Timespec{Nsec: 100 * 1000 * 1000}
 	for {
@@ -72,7 +82,7 @@ func inSyscall(started *sync.WaitGroup) {
 }
 
 //go:noinline
-func sleeper(started *sync.WaitGroup) {
+func sleeper() {
 	started.Done()
 	for {
 		time.Sleep(20 * time.Millisecond)
@@ -83,10 +93,9 @@ func sleeper(started *sync.WaitGroup) {
 func shortLived() { time.Sleep(5 * time.Millisecond) }
 
 //go:noinline
-func churner(perSecond int) {
-	every := time.Second / time.Duration(perSecond)
+func churner() {
 	for {
-		time.Sleep(every)
+		time.Sleep(churnEvery)
 		go shortLived()
 	}
 }
@@ -101,23 +110,22 @@ func main() {
 	exitAfter := flag.Duration("exit-after", 0, "end after this long")
 	flag.Parse()
 
-	var started sync.WaitGroup
-	block := make(chan int)
 	started.Add(*nchan + *nspin + *nsys + *nsleep)
 	for i := 0; i < *nchan; i++ {
-		go chanBlocked(block, &started)
+		go chanBlocked()
 	}
 	for i := 0; i < *nspin; i++ {
-		go spinner(&started)
+		go spinner()
 	}
 	for i := 0; i < *nsys; i++ {
-		go inSyscall(&started)
+		go inSyscall()
 	}
 	for i := 0; i < *nsleep; i++ {
-		go sleeper(&started)
+		go sleeper()
 	}
 	if *churn > 0 {
-		go churner(*churn)
+		churnEvery = time.Second / time.Duration(*churn)
+		go churner()
 	}
 	started.Wait()
 
