@@ -130,9 +130,9 @@ def test_churn_counts():
         created = sum(s["created"] for s in snaps)
         exited = sum(s["exited"] for s in snaps)
         secs = sum(s["interval_ns"] for s in snaps) / 1e9
-        # time.Sleep(10ms) between creations: at most 100/s, less on a
-        # busy machine; each lives 5 ms
-        harness.check("churn: created ~ the rate", 30 * secs <= created <= 101 * secs,
+        # time.Sleep(10ms) between creations: at most 100/s (the bound
+        # that holds), much less on a busy machine (sleeps overshoot)
+        harness.check("churn: created, at most the rate", 20 * secs <= created <= 101 * secs,
                       "%d in %.1fs" % (created, secs))
         harness.check("churn: as many exited", abs(created - exited) <= 2,
                       "created %d exited %d" % (created, exited))
