@@ -355,7 +355,7 @@ static const char *src_reason(struct top_source *base, uint32_t reason)
 
 static const char *src_describe(struct top_source *base)
 {
-	return "states probes, ring buffer";
+	return "states ring buffer";
 }
 
 /* goid's stack, as the runtime's goroutine dump prints it. */

@@ -101,10 +101,10 @@ void top_header_line(char *buf, size_t len, int k, struct top_source *src, struc
 
 	switch (k) {
 	case 0:
-		snprintf(buf, len, "gotrace top - pid %d (%s) %s - every %s - %s%s", (int)src->pid,
+		snprintf(buf, len, "gotrace top  pid %d (%s)  %s  every %s  %s%s", (int)src->pid,
 			 src->comm, src->goversion && *src->goversion ? src->goversion : "Go ?",
 			 top_fmt_dur(a, sizeof(a), h->interval_ns), src->describe(src),
-			 u->paused ? " - PAUSED" : "");
+			 u->paused ? "  PAUSED" : "");
 		break;
 	case 1:
 		snprintf(buf, len,
@@ -112,7 +112,7 @@ void top_header_line(char *buf, size_t len, int k, struct top_source *src, struc
 			 "+%u -%u%s",
 			 h->total, h->nstate[TOP_RUN], h->nstate[TOP_RNBL], h->nstate[TOP_SYS],
 			 h->nstate[TOP_WAIT], h->created, h->exited,
-			 u->system ? "" : " (system ones hidden)");
+			 u->system ? " (system ones too)" : "");
 		break;
 	default:
 		if (h->trans_per_s >= 0)
@@ -120,8 +120,8 @@ void top_header_line(char *buf, size_t len, int k, struct top_source *src, struc
 		else
 			snprintf(a, sizeof(a), "?");
 		snprintf(buf, len,
-			 "Transitions: %s  GC: %.1f%%  Syscall: %.1f%%  Dropped: %" PRIu64
-			 " (%" PRIu64 " total)  Unreadable: %" PRIu64,
+			 "Transitions: %s  GC %.1f%%  Syscall %.1f%%  Dropped %" PRIu64
+			 " (total %" PRIu64 ")  Unreadable %" PRIu64,
 			 a, h->gc_share * 100, h->sys_share * 100, h->lost_d, h->lost,
 			 h->unreadable);
 		break;

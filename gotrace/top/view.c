@@ -179,17 +179,21 @@ static int draw_history(struct top_model *m, const struct top_row *r, int y)
 	return y;
 }
 
-/* "Waits: chan receive 1.00s x3, sleep 20ms x1" */
+/* "Waits: chan receive 1.00s x3, sleep 20ms x1": time, and waits begun */
 static void waits_line(char *buf, size_t len, struct top_source *src, const char *what,
 		       const struct top_wait *w, uint8_t n)
 {
 	size_t off = (size_t)snprintf(buf, len, "%s", what);
 	char d[16];
 
-	for (uint8_t i = 0; i < n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s %s x%u", i ? ", " : " ",
+	for (uint8_t i = 0; i < n && off < len; i++) {
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %s", i ? ", " : " ",
 					src->reason(src, w[i].reason),
-					top_fmt_dur(d, sizeof(d), w[i].ns), w[i].count);
+					top_fmt_dur(d, sizeof(d), w[i].ns));
+		/* waits begun while followed (none: blocked since before) */
+		if (w[i].count && off < len)
+			off += (size_t)snprintf(buf + off, len - off, " x%u", w[i].count);
+	}
 	if (!n)
 		snprintf(buf + off, len - off, " none");
 }

@@ -276,6 +276,14 @@ def test_screen_and_keys():
                       s and "group main.chanBlocked: %d goroutines" % MIX["chan"] in s and
                       "History" in s and re.search(r"^goroutine \d+ \[chan receive", s, re.M),
                       s)
+        subprocess.run(["tmux", "resize-window", "-t", t.name, "-x", "80", "-y", "24"],
+                       check=True)
+        time.sleep(0.8)
+        lines = t.screen().rstrip("\n").split("\n")
+        harness.check("resize to 80x24: drawn again to fit", len(lines) == 24 and
+                      max(len(l) for l in lines) <= 80 and lines[-1].startswith("q quit") and
+                      lines[1].startswith("Goroutines: %d," % n) and "Filter: chanB" in lines[3],
+                      "\n".join(lines))
         t.keys("q")
         t.restored("q")
     finally:
@@ -327,6 +335,10 @@ def test_errors():
             (["-p", str(m.pid), "-o", "/tmp/x"], 2, "--batch"),
             (["-p", "999999999", "--batch", "1"], 1, "999999999"),
         ]
+        p = harness.run([harness.GOTRACE, "top", "--help"])
+        harness.check("--help lists the keys", "Keys:" in p.stdout and
+                      all(re.search(r"^  %s\s" % re.escape(k), p.stdout, re.M) for k in
+                          ("Up/Down, j/k", "s / S", "g", "/", "p", "Enter", "?", "q")), p.stdout)
         for args, rc, word in cases:
             p = harness.run([harness.GOTRACE, "top"] + args, check_rc=False, timeout=30,
                             stdin=subprocess.DEVNULL)
