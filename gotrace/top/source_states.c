@@ -140,6 +140,7 @@ static uint8_t g_flags(const char *start, bool system)
 /* The model's goroutines onto their records. */
 static int link_model(struct ssrc *x)
 {
+	bool first;
 	size_t n;
 	struct st_goroutine **all = st_model_goroutines(x->model, &n);
 
@@ -148,10 +149,9 @@ static int link_model(struct ssrc *x)
 
 		if (!r)
 			return -ENOMEM;
-		if (r->mg)
-			continue;
-		r->mg = all[i];
-		if (all[i]->created || !r->named) {
+		first = !r->mg;
+		r->mg = all[i];	/* again each time: a reader may move its records */
+		if (first && (all[i]->created || !r->named)) {
 			const char *s = all[i]->start_func;
 
 			r->start = s ? s : r->start;
