@@ -37,6 +37,7 @@
 #include "tracing/clock.h"
 #include "tracing/options.h"
 #include "tracing/session.h"
+#include "tracing/signals.h"
 #include "tracing/stacks.h"
 
 #define DEFAULT_MAX_PROBES 5000
@@ -473,11 +474,14 @@ static int build_probes(struct fg_run *run)
 		}
 		return 1;
 	}
+	if (err == -EINTR && gt_session_interrupted(&run->s))
+		return 1;
 	if (err)
 		return gt_error("funcgraph: cannot place probes: %s", strerror(-err));
 	if (!pr->nfuncs)
 		return gt_error("funcgraph: no traceable function left (%zu matched, %zu excluded "
-				"or skipped)", pr->matched, pr->skipped);
+				"by -x, %zu that cannot be probed)", pr->matched + pr->excluded,
+				pr->excluded, pr->skipped);
 	gt_progress("%u functions, %zu probes (%u entries, %zu RET sites)%s", pr->nfuncs, pr->n,
 		    pr->nfuncs, pr->n - pr->nfuncs, pr->skipped ? "; some skipped, see warnings" : "");
 	if ((long)pr->n > o->max_probes && !o->yes) {
@@ -565,9 +569,14 @@ static int load_bpf(void *ctx, struct gt_session *s, bool multi)
 	return err;
 }
 
-static void attach_progress(size_t done, size_t total, void *arg)
+/* Every 1000 probes a progress line; a stop signal ends the attach. */
+static int attach_progress(size_t done, size_t total, void *arg)
 {
-	gt_progress("attached %zu/%zu probes", done, total);
+	if (done == 1)
+		gt_fault_point("attach");
+	if (done % 1000 == 0 || done == total)
+		gt_progress("attached %zu/%zu probes", done, total);
+	return gt_stop_requested();
 }
 
 /* One uprobe_multi link; sites the kernel refuses (one fails the whole

@@ -12,6 +12,7 @@
 #include "gotrace.h"
 #include "probes/retsites.h"
 #include "probes/sites.h"
+#include "tracing/signals.h"
 
 static int push(struct fg_probes *p, uint64_t off, uint64_t cookie, enum probe_class cls)
 {
@@ -184,9 +185,12 @@ static bool selected(struct fg_probes *p, const struct gosym_func *f, char *cons
 			hit = true;
 		}
 	}
-	for (int k = 0; k < nexc && hit; k++)
-		if (gosym_glob_match(exc[k], f->name))
+	for (int k = 0; k < nexc && hit; k++) {
+		if (gosym_glob_match(exc[k], f->name)) {
+			p->excluded++;
 			hit = false;
+		}
+	}
 	return hit;
 }
 
@@ -223,6 +227,13 @@ int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *e
 	}
 	for (size_t i = 0; i < info->nfuncs && !err; i++) {
 		struct gosym_func f;
+
+		/* decoding every function of a big binary takes seconds: a stop
+		 * signal now means nothing gets attached */
+		if (gt_stop_requested()) {
+			err = -EINTR;
+			break;
+		}
 
 		if (gosym_func_at(gs, i, &f) || !selected(p, &f, inc, ninc, exc, nexc) ||
 		    f.end <= f.entry)

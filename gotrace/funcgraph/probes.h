@@ -31,7 +31,8 @@ struct fg_probes {
 	uint8_t *classes;	/* enum probe_class of each probe */
 	size_t n, cap;
 	size_t skipped;		/* functions that failed to decode */
-	size_t matched;		/* functions the patterns matched */
+	size_t matched;		/* functions the patterns matched, not excluded */
+	size_t excluded;	/* functions the patterns matched, then -x excluded */
 	size_t *pattern_hits;	/* per include pattern */
 	struct sites *sites;	/* the site finder (kept for the specials) */
 	unsigned int site_flags;/* SITES_* for the entry sites, set before
@@ -43,7 +44,8 @@ struct fg_probes {
  * each one's RET sites and choose its entry site (the cheapest equivalent
  * place, probes/sites.h); fill offsets/cookies/classes.  Decode failures
  * are skipped with a warning (gt_warn).  Returns 0 or a negative errno;
- * -ENOENT with p->pattern_hits telling which pattern matched nothing.
+ * -ENOENT with p->pattern_hits telling which pattern matched nothing;
+ * -EINTR when a stop signal arrived (tracing/signals.h).
  */
 int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *exc, int nexc,
 		    struct fg_probes *p);

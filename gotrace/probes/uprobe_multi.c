@@ -139,8 +139,11 @@ int uprobes_attach(struct uprobes **setp, enum uprobes_mode mode, struct bpf_pro
 			return err ? err : -EINVAL;
 		}
 		set->links[set->nlinks++] = l;
-		if (progress && ((i + 1) % 1000 == 0 || i + 1 == cnt))
-			progress(i + 1, cnt, arg);
+		if (progress && progress(i + 1, cnt, arg)) {
+			while (set->nlinks > first)
+				bpf_link__destroy(set->links[--set->nlinks]);
+			return -EINTR;
+		}
 	}
 	set->nprobes += cnt;
 	return 0;

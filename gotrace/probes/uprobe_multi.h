@@ -42,14 +42,16 @@ enum uprobes_mode {
 /* Before bpf_object__load(): make prog loadable for uprobe_multi links. */
 int uprobes_prepare_multi(struct bpf_program *prog);
 
-/* Called every `every` probes attached in UPROBES_SINGLE mode (progress). */
-typedef void (*uprobes_progress_fn)(size_t done, size_t total, void *arg);
+/* Called after each probe attached in UPROBES_SINGLE mode (done of total
+ * so far): for progress, and to stop: a non-zero return ends the call with
+ * -EINTR (a stop signal: thousands of probes take seconds to attach). */
+typedef int (*uprobes_progress_fn)(size_t done, size_t total, void *arg);
 
 /* Attach prog to `cnt` file offsets of `path` (cookies[i] for offsets[i];
  * cookies may be NULL), only in process pid (> 0) or in every process
  * (pid <= 0).  May be called several times on one set; the first call
- * creates *set.  On failure the probes attached by this call are detached
- * again; those of earlier calls stay. */
+ * creates *set.  On failure (or -EINTR from progress) the probes attached
+ * by this call are detached again; those of earlier calls stay. */
 int uprobes_attach(struct uprobes **set, enum uprobes_mode mode, struct bpf_program *prog,
 		   const char *path, const uint64_t *offsets, const uint64_t *cookies,
 		   size_t cnt, pid_t pid, uprobes_progress_fn progress, void *arg);

@@ -14,6 +14,7 @@
 #include "states.h"
 #include "states/probes.h"
 #include "tracing/session.h"
+#include "tracing/signals.h"
 #include "bpf/states.skel.h"
 
 _Static_assert(sizeof(struct states_rec) == 32, "struct states_rec is the 32-byte wire record");
@@ -182,6 +183,10 @@ static int attach_single(struct gt_session *s, struct bpf_program *prog,
 					 &l->offsets[i], &l->cookies[i], 1, s->target.pid, NULL,
 					 NULL);
 
+		if (i == 0)
+			gt_fault_point("attach");
+		if (gt_stop_requested())
+			return -EINTR;	/* what is attached is released by the caller */
 		if (err && l->required[i])
 			return err;
 		if (err)

@@ -4,6 +4,7 @@
  * exit status.  See session.h.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,16 @@ static int open_symbols(struct gt_session *s)
 	return 0;
 }
 
+int gt_session_interrupted(const struct gt_session *s)
+{
+	int sig = gt_stop_signal();
+
+	if (!sig)
+		return 0;
+	return gt_error("%s: stopped by %s before tracing started: nothing attached", s->cmd,
+			sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+}
+
 int gt_session_open(struct gt_session *s, const char *cmd, const struct gt_trace_opts *opts)
 {
 	int err;
@@ -80,7 +91,13 @@ int gt_session_open(struct gt_session *s, const char *cmd, const struct gt_trace
 	s->opts = opts;
 	gt_signals_install();
 	libbpf_set_print(libbpf_print);
-	if (open_target(s) || open_symbols(s))
+	if (open_target(s))
+		return 1;
+	gt_fault_point("target");
+	if (gt_session_interrupted(s) || open_symbols(s))
+		return 1;
+	gt_fault_point("symbols");
+	if (gt_session_interrupted(s))
 		return 1;
 	if (opts->stack && (err = gt_stacks_new(opts->unwind, opts->stack_size, &s->stacks)))
 		return gt_error("%s: --stack: %s", cmd, errstr(err));
@@ -93,6 +110,8 @@ int gt_session_load(struct gt_session *s,
 	enum gt_attach mode = s->opts->attach;
 	int err;
 
+	if (gt_session_interrupted(s))
+		return 1;
 	s->multi = mode != GT_ATTACH_SINGLE;
 	err = load(ctx, s, s->multi);
 	/* a kernel without uprobe_multi refuses the programs' attach type */
@@ -100,6 +119,8 @@ int gt_session_load(struct gt_session *s,
 		s->multi = false;
 		err = load(ctx, s, false);
 	}
+	if (!err)
+		gt_fault_point("load");
 	if (err)
 		return gt_error("%s: cannot load BPF programs: %s%s", s->cmd, errstr(err),
 				err == -EPERM ? " (run as root or with CAP_BPF and CAP_PERFMON; "
@@ -119,6 +140,10 @@ int gt_session_ring(struct gt_session *s, int map_fd)
 /* A failed attach, said once, with its reason. */
 static int attach_error(struct gt_session *s, const char *how, int err)
 {
+	/* the attach callback stopped at the signal (uprobes_stop_requested) */
+	if (err == -EINTR && gt_stop_requested())
+		return gt_error("%s: stopped by a signal while attaching: every probe released",
+				s->cmd);
 	if (gt_target_exited(&s->target))
 		return gt_error("%s: pid %d exited while its probes were attached", s->cmd,
 				(int)s->target.pid);
@@ -133,12 +158,15 @@ int gt_session_attach(struct gt_session *s,
 	uint64_t t = gt_now_ns();
 	int err = 0;
 
+	if (gt_session_interrupted(s))
+		return 1;
 	if (s->multi) {
 		err = attach(ctx, s, true);
 		if (err) {
 			uprobes_free(s->ups);
 			s->ups = NULL;
-			if (s->opts->attach == GT_ATTACH_MULTI || gt_target_exited(&s->target))
+			if (s->opts->attach == GT_ATTACH_MULTI || gt_target_exited(&s->target) ||
+			    gt_stop_requested())
 				return attach_error(s, "uprobe_multi links", err);
 			gt_warn("%s: no uprobe_multi links (%s): one uprobe per probe, slower to "
 				"detach", s->cmd, errstr(err));
@@ -147,6 +175,13 @@ int gt_session_attach(struct gt_session *s,
 	}
 	if (!s->multi && (err = attach(ctx, s, false)))
 		return attach_error(s, "uprobes", err);
+	if (s->multi)
+		gt_fault_point("attach");	/* single: after the first probe */
+	if (gt_stop_requested()) {
+		uprobes_free(s->ups);
+		s->ups = NULL;
+		return attach_error(s, "uprobes", -EINTR);
+	}
 	/* what each hit will cost: docs/probes.md, `gotrace doctor` */
 	gt_progress("attached %zu probes%s%s%s with %s in %.1f ms; tracing pid %d%s",
 		    uprobes_count(s->ups), s->attach_note[0] ? " (" : "", s->attach_note,
@@ -231,6 +266,7 @@ int gt_session_detach(struct gt_session *s, gt_ring_fn fn, void *ctx)
 	uprobes_free(s->ups);
 	s->ups = NULL;
 	gt_progress("detached %zu probes in %.1f ms", n, (gt_now_ns() - t) / 1e6);
+	gt_fault_point("write");
 	return s->ring && gt_ring_drain(s->ring, fn, ctx) < 0 ? 1 : 0;
 }
 
@@ -241,6 +277,7 @@ int gt_session_run(struct gt_session *s, void (*started)(void *ctx), gt_ring_fn 
 
 	if (gt_session_start(s))
 		return 1;
+	gt_fault_point("trace");
 	if (started)
 		started(ctx);
 	failed = gt_session_loop(s, fn, ctx, poll_ms);

@@ -102,6 +102,13 @@ int gt_session_ring(struct gt_session *s, int map_fd);
 int gt_session_attach(struct gt_session *s,
 		      int (*attach)(void *ctx, struct gt_session *s, bool multi), void *ctx);
 
+/* A stop signal (SIGINT, SIGTERM, SIGHUP) arrived before tracing started:
+ * says so ("stopped by SIGINT before tracing started: nothing attached")
+ * and returns 1; else 0.  The steps up to gt_session_attach() check it
+ * (the launched program then never runs); a command checks it between
+ * steps of its own that take long (decoding every function). */
+int gt_session_interrupted(const struct gt_session *s);
+
 /* A live output whose first write error ends the trace (at most 4). */
 void gt_session_watch(struct gt_session *s, const struct gt_outfile *f);
 
