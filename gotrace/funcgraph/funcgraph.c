@@ -752,6 +752,7 @@ static int report(struct fg_run *run)
 	if (run->s.stacks)
 		gt_stacks_count_lost(run->s.stacks, sdrops);
 	pairing_finish(run->pairing, gt_now_ns());
+	fg_output_set_drops(run->out, drops);
 	err = fg_output_finish(run->out, &what);
 	st = pairing_stats(run->pairing);
 	gt_progress("%" PRIu64 " events, %" PRIu64 " calls returned, %" PRIu64 " unwound, %" PRIu64
@@ -759,7 +760,7 @@ static int report(struct fg_run *run)
 		    run->events, st->rets, st->unwound, st->open, st->dup_entries,
 		    st->unmatched_rets);
 	if (drops)
-		gt_warn("%" PRIu64 " events lost (ring buffer full): call graphs are incomplete",
+		gt_warn("%" PRIu64 " events dropped (ring buffer full): call graphs are incomplete",
 			drops);
 	if (rf)
 		gt_warn("%" PRIu64 " probe hits could not read the goroutine id", rf);

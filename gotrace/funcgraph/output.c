@@ -66,6 +66,7 @@ struct fg_output {
 	char *json_path;	/* the trace's, for messages */
 	struct pprof *pp;
 	uint64_t last_end;	/* pprof: latest call end, for its duration */
+	uint64_t drops;		/* events the ring buffer dropped */
 	char pp_comment[2][512];
 	const char *pp_comments[2];
 	bool header_done;	/* text: column titles printed */
@@ -689,6 +690,13 @@ int fg_output_finish(struct fg_output *o, const char **what)
 			fputc('\n', o->o.out);
 		gt_stacks_report(o->o.stacks, o->o.out, o->o.jsonl, "");
 	}
+	/* the same count as on stderr and in the trace (docs/formats.md) */
+	if (o->o.jsonl)
+		fprintf(o->o.out, "{\"type\":\"stats\",\"drops\":%" PRIu64 "}\n", o->drops);
+	else if (o->drops)
+		fprintf(o->o.out, "%" PRIu64 " events dropped (ring buffer full): call graphs are "
+			"incomplete\n", o->drops);
+	chrome_trace_count_lost(o->ct, o->drops);
 	fflush(o->o.out);
 	if (o->o.folded && !err) {
 		*what = gt_outfile_path(o->o.folded);
@@ -751,6 +759,11 @@ void fg_output_free(struct fg_output *o)
 		fclose(o->ms);
 	free(o->ms_buf);
 	free(o);
+}
+
+void fg_output_set_drops(struct fg_output *o, uint64_t drops)
+{
+	o->drops = drops;
 }
 
 void fg_output_set_t0(struct fg_output *o, uint64_t t0)

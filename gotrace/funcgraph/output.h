@@ -66,6 +66,11 @@ void fg_output_idle(int64_t goid, bool g0, void *arg);
 int fg_output_finish(struct fg_output *o, const char **what);
 void fg_output_free(struct fg_output *o);
 
+/* Events the ring buffer dropped, before fg_output_finish(): counted at the
+ * end of the text output, in jsonl's {"type":"stats","drops":N} record and
+ * in the trace's otherData. */
+void fg_output_set_drops(struct fg_output *o, uint64_t drops);
+
 /* Set the time origin (tracing start) once it is known. */
 void fg_output_set_t0(struct fg_output *o, uint64_t t0);
 

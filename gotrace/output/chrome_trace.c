@@ -639,6 +639,12 @@ uint64_t chrome_trace_estimate_size(const struct chrome_trace *ct)
 	return ct ? ct->est_bytes + (uint64_t)ct->nr_gors * 2 * 200 : 0;
 }
 
+void chrome_trace_count_lost(struct chrome_trace *ct, uint64_t n)
+{
+	if (ct)
+		ct->stats.lost += n;
+}
+
 void chrome_trace_stats(const struct chrome_trace *ct, struct chrome_trace_stats *stats)
 {
 	if (ct && stats)
@@ -1112,8 +1118,12 @@ static void write_other(struct chrome_trace *ct, uint64_t origin)
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.flows_dropped);
 	ct_out_str(ct, "\",\"dropped_flows\":\"");
 	ct_out_str(ct, num);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.dropped);
+	snprintf(num, sizeof(num), "%llu",
+		 (unsigned long long)(ct->stats.dropped + ct->stats.lost));
 	ct_out_str(ct, "\",\"dropped_events\":\"");
+	ct_out_str(ct, num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)ct->stats.lost);
+	ct_out_str(ct, "\",\"lost_events\":\"");
 	ct_out_str(ct, num);
 	ct_out_str(ct, "\"");
 	for (size_t i = 0; i < ct->nr_meta; i++) {

@@ -14,7 +14,7 @@
  *   "displayTimeUnit":"ns",
  *   "otherData":{"gotrace_version":...,"binary":...,"go_version":...,
  *                "command_line":...,"time_origin_ns":...,"clamped_slices":...,
- *                "dropped_flows":...,"dropped_events":...,
+ *                "dropped_flows":...,"dropped_events":...,"lost_events":...,
  *                <chrome_trace_set_meta() pairs>}}      (all strings)
  *
  * Tracks: one process (pid 1, named after the binary).  Each goroutine gets
@@ -132,6 +132,8 @@ struct chrome_trace_stats {
 	uint64_t clamped;	/* slices clamped at close to nest strictly */
 	uint64_t flows_dropped;	/* flows with an end that bound to no slice */
 	uint64_t dropped;	/* events refused with -E2BIG (opts.max_events) */
+	uint64_t lost;		/* events lost before the writer saw them
+				 * (chrome_trace_count_lost) */
 	uint32_t goroutines;	/* goroutines with a track */
 };
 
@@ -182,6 +184,12 @@ int chrome_trace_flow(struct chrome_trace *ct, const char *name,
 
 /* Estimated size in bytes of the uncompressed JSON if closed now. */
 uint64_t chrome_trace_estimate_size(const struct chrome_trace *ct);
+
+/* n events the caller lost before they reached the writer (a full ring
+ * buffer): otherData's "lost_events" says how many, and "dropped_events"
+ * counts them with those the writer refused (stats.dropped), so it is every
+ * event the trace lacks, the number the command reports elsewhere. */
+void chrome_trace_count_lost(struct chrome_trace *ct, uint64_t n);
 
 /* Counters so far (filtered/clamped/flows_dropped final after close). */
 void chrome_trace_stats(const struct chrome_trace *ct, struct chrome_trace_stats *stats);

@@ -342,6 +342,9 @@ static void report_summary(struct run *run)
 
 	if (stacks)
 		gt_stacks_count_lost(stacks, gt_bpf_counter_sum(map, STATES_CNT_STACK_DROPS));
+	/* one count of dropped events in every output: stderr, the text
+	 * summary, jsonl's stats, the trace's otherData (docs/formats.md) */
+	chrome_trace_count_lost(run->out.ct, drops);
 	all = st_model_goroutines(run->model, &n);
 	st_model_stats(run->model, &ms);
 	st_out_chrome_finish(&run->out, all, n, run->s.end_ns);
@@ -354,6 +357,9 @@ static void report_summary(struct run *run)
 			fputc('\n', out);
 		st_out_summary_text(&run->out, out, all, n, o->top);
 	}
+	if (!o->t.jsonl && drops)
+		fprintf(out, "%" PRIu64 " events dropped (ring buffer full): the summary undercounts\n",
+			drops);
 	if (o->csv)
 		st_out_summary_csv(&run->out, gt_outfile_stdio(o->csv), all, n, o->top);
 	if (o->t.jsonl)

@@ -223,7 +223,7 @@ def test_launch():
                 with open(keep + ".stdout", "w") as fh:
                     fh.write(p.stdout)
                 harness.log("kept %s.{jsonl,stdout,events}" % keep)
-            check(name + ":no-drops", "events lost" not in p.stderr and
+            check(name + ":no-drops", "events dropped" not in p.stderr and
                   "could not read" not in p.stderr, p.stderr[-800:])
             dups += max(stat(p.stderr, "duplicate entries dropped"), 0)
             # the attach line counts probes by class; every function that

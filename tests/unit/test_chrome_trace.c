@@ -374,11 +374,16 @@ static void test_close_paths(void)
 	ok &= ASSERT_EQ(name, chrome_trace_state(ct, 1, 20, 30, "runnable", NULL), 0);
 	ok &= ASSERT_EQ(name, chrome_trace_state(ct, 1, 30, 40, "running", NULL), -E2BIG);
 	ok &= ASSERT_EQ(name, chrome_trace_instant(ct, 1, CHROME_TRACE_STATES, 40, "i", NULL, NULL, 0), -E2BIG);
+	/* events lost upstream (a full ring buffer) count as dropped too */
+	chrome_trace_count_lost(ct, 5);
+	chrome_trace_count_lost(NULL, 5);
 	ok &= ASSERT_EQ(name, chrome_trace_close(ct, &st), 0);
 	ok &= ASSERT_EQ(name, st.dropped, 2);
+	ok &= ASSERT_EQ(name, st.lost, 5);
 	doc = load(name, tpath("lim.json"));
 	ok &= ASSERT_TRUE(name, doc && find_ev(doc, "X", "runnable", 0) && !find_ev(doc, "X", "running", 1));
-	ok &= ASSERT_STREQ(name, sget(json_object_get(doc, "otherData"), "dropped_events"), "2");
+	ok &= ASSERT_STREQ(name, sget(json_object_get(doc, "otherData"), "dropped_events"), "7");
+	ok &= ASSERT_STREQ(name, sget(json_object_get(doc, "otherData"), "lost_events"), "5");
 	json_decref(doc);
 	if (ok)
 		CHECK_PASS(name);
