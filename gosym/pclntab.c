@@ -308,10 +308,16 @@ static int find_pclntab(struct gosym *g)
 	const uint8_t *d;
 	size_t n, avail;
 	uint64_t addr, end, size;
+	const char *corrupt = NULL;	/* a named table whose header is bad */
+	uint32_t magic = 0;
 
 	for (int i = 0; i < 2; i++) {
-		if (!gosym__section(g, names[i], &d, &n, NULL) && d && try_at(g, d, n, names[i]))
+		if (gosym__section(g, names[i], &d, &n, NULL) || !d)
+			continue;
+		if (try_at(g, d, n, names[i]))
 			return 0;
+		corrupt = names[i];
+		magic = n >= 4 ? gosym__u32(g, d) : 0;
 	}
 	if (!gosym_symbol(g, "runtime.pclntab", &addr, &size) &&
 	    (d = gosym__vaddr_ptr(g, addr, &avail))) {
@@ -343,6 +349,11 @@ static int find_pclntab(struct gosym *g)
 			}
 		}
 	}
+	/* the section is there but unreadable: say that, not "no section" */
+	if (corrupt)
+		return gosym__err(-EBADMSG, "corrupt Go symbol table: section %s has no valid "
+					    "pclntab header (magic 0x%08x, and no other copy found)",
+				  corrupt, magic);
 	return gosym__err(-ENOEXEC, "not a Go binary (no .gopclntab section, no runtime.pclntab "
 				    "symbol, no pclntab magic in read-only segments)");
 }
