@@ -56,7 +56,8 @@ bool gt_parse_addr(const char *s, unsigned long long *out)
 
 	while (isspace((unsigned char)*s))
 		s++;
-	if (!*s)
+	/* strtoull would take "-5" as 2^64 - 5 */
+	if (!isxdigit((unsigned char)*s))
 		return false;
 	errno = 0;
 	/* Addresses are hex, with or without 0x (as addr2line reads them). */
