@@ -63,6 +63,7 @@ void gt_fault_point(const char *phase)
 
 	if (!f || strncmp(f, phase, n) || (f[n] && f[n] != ':'))
 		return;
-	raise(!f[n] ? SIGINT : !strcmp(f + n + 1, "TERM") ? SIGTERM :
-	      !strcmp(f + n + 1, "HUP") ? SIGHUP : !strcmp(f + n + 1, "KILL") ? SIGKILL : SIGINT);
+	f += f[n] ? n + 1 : n;
+	raise(!strcmp(f, "TERM") ? SIGTERM : !strcmp(f, "HUP") ? SIGHUP :
+	      !strcmp(f, "KILL") ? SIGKILL : !strcmp(f, "STOP") ? SIGSTOP : SIGINT);
 }

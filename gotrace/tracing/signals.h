@@ -39,9 +39,10 @@ int gt_stop_signal(void);
 unsigned gt_stop_count(void);
 
 /* Tests (tests/integration/test_faults.py): when the environment has
- * GOTRACE_FAULT_SIGNAL=PHASE[:INT|TERM|HUP|KILL], gotrace sends itself that
- * signal (SIGINT by default) when it reaches PHASE, so a signal in every
- * phase can be tried deterministically.  Phases: "target" (the target
+ * GOTRACE_FAULT_SIGNAL=PHASE[:INT|TERM|HUP|KILL|STOP], gotrace sends itself
+ * that signal (SIGINT by default) when it reaches PHASE, so a signal in
+ * every phase can be tried deterministically (STOP: the test looks at
+ * gotrace stopped there, sends what it wants, then SIGCONT).  Phases: "target" (the target
  * found), "symbols" (its symbols read), "load" (the BPF object loaded),
  * "attach" (the first probe attached), "trace" (tracing started), "write"
  * (tracing ended, the outputs being written).  A no-op otherwise. */
