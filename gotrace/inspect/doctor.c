@@ -151,8 +151,9 @@ static void check_uprobe_multi(struct doctor *d, const struct bpf_insn *insns)
 
 	report(d, "uprobe-multi", true, NULL, "%s",
 	       fd >= 0 ? "uprobe_multi links available (one attach/detach per program)"
-		       : "no uprobe_multi links: one perf-event uprobe per function "
-			 "(slower attach and detach)");
+		       : "no uprobe_multi links: one perf-event uprobe per probe; the kernel "
+			 "detaches them one at a time, ~35-170 ms each (1,000 probes: 0.5-3 "
+			 "min, the target paying for each until then; docs/faults.md)");
 	if (fd >= 0)
 		close(fd);
 }

@@ -4,6 +4,7 @@
  * syscall, or one perf-event uprobe per offset (see uprobe_multi.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,12 +157,54 @@ size_t uprobes_count(const struct uprobes *set)
 
 void uprobes_free(struct uprobes *set)
 {
+	uprobes_free_progress(set, NULL, NULL);
+}
+
+/* Parallel detach: the threads take the links in turn. */
+struct detacher {
+	struct uprobes *set;
+	size_t next, done;
+	uprobes_progress_fn progress;
+	void *arg;
+};
+
+static void *detach_links(void *p)
+{
+	struct detacher *d = p;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED), n;
+
+		if (i >= d->set->nlinks)
+			return NULL;
+		bpf_link__destroy(d->set->links[i]);
+		n = __atomic_add_fetch(&d->done, 1, __ATOMIC_RELAXED);
+		if (d->progress)
+			d->progress(n, d->set->nlinks, d->arg);
+	}
+}
+
+void uprobes_free_progress(struct uprobes *set, uprobes_progress_fn progress, void *arg)
+{
+	struct detacher d = { .set = set, .progress = progress, .arg = arg };
+	pthread_t th[UPROBES_DETACH_THREADS];
+	int nth = 0;
+
 	if (!set)
 		return;
 	for (size_t i = 0; i < set->nfds; i++)
 		close(set->fds[i]);
-	for (size_t i = 0; i < set->nlinks; i++)
-		bpf_link__destroy(set->links[i]);
+	/* Each perf-event uprobe's release waits for RCU grace periods, mostly
+	 * under one kernel mutex: threads overlap the rest (~25% less time
+	 * with 16, scripts/bench_detach.sh).  Without threads, the caller
+	 * does it all. */
+	if (set->nlinks >= 4 * UPROBES_DETACH_THREADS)
+		while (nth < UPROBES_DETACH_THREADS &&
+		       !pthread_create(&th[nth], NULL, detach_links, &d))
+			nth++;
+	detach_links(&d);
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
 	free(set->fds);
 	free(set->links);
 	free(set);

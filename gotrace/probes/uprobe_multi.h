@@ -13,8 +13,8 @@
  *                   Attach and detach are one syscall each for the whole set.
  *   UPROBES_SINGLE  one perf-event uprobe per offset through libbpf
  *                   (bpf_program__attach_uprobe_opts with a bpf_cookie): works
- *                   on older kernels, but each detach waits for an RCU grace
- *                   period, so thousands of probes take seconds.
+ *                   on older kernels, but each detach waits for RCU grace
+ *                   periods (~35-170 ms), so thousands take minutes.
  *
  * A `struct uprobes` owns the links it created; uprobes_free() detaches
  * them all.  Cookies are per offset (bpf_get_attach_cookie() in the program).
@@ -61,6 +61,17 @@ size_t uprobes_count(const struct uprobes *set);
 
 /* Detach everything and free the set; NULL is a no-op. */
 void uprobes_free(struct uprobes *set);
+
+/* Threads that detach perf-event uprobes together (uprobes_free). */
+#define UPROBES_DETACH_THREADS 16
+
+/* uprobes_free(), calling progress(done, total, arg) after each perf-event
+ * uprobe detached (each takes RCU grace periods in the kernel, mostly
+ * under a mutex all of them share: docs/faults.md).  From 64 such probes
+ * on, UPROBES_DETACH_THREADS threads detach them, and progress may be
+ * called from any of them at once; its return value is ignored (nothing
+ * can be left attached). */
+void uprobes_free_progress(struct uprobes *set, uprobes_progress_fn progress, void *arg);
 
 /* Raw: one uprobe_multi link; returns the link fd or a negative errno. */
 int uprobe_multi_link_create(int prog_fd, const char *path, const uint64_t *offsets,

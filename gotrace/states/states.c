@@ -76,6 +76,7 @@ static const char usage_text[] =
 "                         if events are reported dropped\n"
 "      --attach MODE      auto (default: uprobe_multi links if the kernel has\n"
 "                         them, else one uprobe per function), multi, single\n"
+"                         (single: detaching takes ~35-170 ms per function)\n"
 "      --raw FILE         also record the raw BPF events to FILE (for\n"
 "                         tests/bench/bench_states_replay)\n"
 "      --stack            the goroutine's own stack whenever it stops running\n"

@@ -254,6 +254,25 @@ int gt_session_loop(struct gt_session *s, gt_ring_fn fn, void *ctx, int poll_ms)
 	}
 }
 
+/* Perf-event uprobes detach slowly (docs/faults.md): after the first 20,
+ * how long the rest will take; then every 1000. */
+static int detach_progress(size_t done, size_t total, void *arg)
+{
+	uint64_t t0 = *(const uint64_t *)arg;
+	double each = (gt_now_ns() - t0) / 1e6 / done;
+
+	if (total < 200 || (done != 20 && done % 1000))
+		return 0;
+	if (done == 20)
+		gt_progress("detaching %zu perf-event uprobes: %.0f ms each, about %.0f s more (the "
+			    "kernel waits for RCU grace periods per probe, mostly one at a time; "
+			    "uprobe_multi detaches all at once: docs/faults.md)", total, each,
+			    each * (total - done) / 1e3);
+	else
+		gt_progress("detached %zu/%zu uprobes", done, total);
+	return 0;
+}
+
 int gt_session_detach(struct gt_session *s, gt_ring_fn fn, void *ctx)
 {
 	size_t n = uprobes_count(s->ups);
@@ -263,7 +282,7 @@ int gt_session_detach(struct gt_session *s, gt_ring_fn fn, void *ctx)
 	s->end_ns = t = gt_now_ns();
 	if (gt_stop_requested())
 		gt_target_forward_stop(&s->target);
-	uprobes_free(s->ups);
+	uprobes_free_progress(s->ups, detach_progress, &t);
 	s->ups = NULL;
 	gt_progress("detached %zu probes in %.1f ms", n, (gt_now_ns() - t) / 1e6);
 	gt_fault_point("write");
