@@ -341,18 +341,24 @@ def test_random_kills():
 
 
 def test_stdout_write_errors():
-    """stdout that cannot be written: /dev/full (ENOSPC) and a pipe whose
-    reader went away (EPIPE): one line naming stdout and the error, exit 1,
-    programs released, the target unharmed."""
+    """stdout that cannot be written: /dev/full (ENOSPC), a pipe whose
+    reader went away (EPIPE), a terminal whose other side closed (EIO): one
+    line naming stdout and the error, exit 1, programs released, the target
+    unharmed."""
     harness.need_root()
     for cmd in ("states", "funcgraph"):
-        for how in ("full", "pipe"):
+        for how in ("full", "pipe", "tty"):
             t = Target()
             argv = [harness.GOTRACE, cmd, "-p", str(t.pid), "-d", "20s"] + \
                 (["main.*"] if cmd == "funcgraph" else [])
+            master = None
             if how == "full":
                 with open("/dev/full", "w") as full:
                     g = subprocess.Popen(argv, stdout=full, stderr=subprocess.PIPE, text=True)
+            elif how == "tty":
+                master, slave = os.openpty()
+                g = subprocess.Popen(argv, stdout=slave, stderr=subprocess.PIPE, text=True)
+                os.close(slave)
             else:
                 g = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
@@ -365,6 +371,8 @@ def test_stdout_write_errors():
                 time.sleep(0.05)
             if how == "pipe":
                 g.stdout.close()
+            if master is not None:
+                os.close(master)
             t.p.stdin.write("go\n")
             t.p.stdin.flush()
             try:
@@ -381,7 +389,8 @@ def test_stdout_write_errors():
             except subprocess.TimeoutExpired:
                 t.kill()
                 tok = False
-            want = "No space left on device" if how == "full" else "Broken pipe"
+            want = {"full": "No space left on device", "pipe": "Broken pipe",
+                    "tty": "Input/output error"}[how]
             errs = [l for l in err.splitlines() if l.startswith("gotrace:")]
             harness.check("%s: stdout %s" % (cmd, how),
                           g.returncode == 1 and len(errs) == 1 and "stdout" in errs[0] and
