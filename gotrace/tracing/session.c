@@ -140,7 +140,7 @@ int gt_session_ring(struct gt_session *s, int map_fd)
 /* A failed attach, said once, with its reason. */
 static int attach_error(struct gt_session *s, const char *how, int err)
 {
-	/* the attach callback stopped at the signal (uprobes_stop_requested) */
+	/* the attach callback stopped at a stop signal (-EINTR) */
 	if (err == -EINTR && gt_stop_requested())
 		return gt_error("%s: stopped by a signal while attaching: every probe released",
 				s->cmd);
