@@ -29,6 +29,7 @@ const volatile __s32 off_waitreason = -1;
 const volatile __s32 off_startpc = -1;
 const volatile __s32 off_gopc = -1;
 const volatile __s32 off_parentgoid = -1;
+const volatile __s32 off_labels = -1;
 
 #define WINDOW 32 /* bytes read from g.goid on: covers g.waitreason too */
 
@@ -148,6 +149,7 @@ static __always_inline void fill(struct states_event *e, __u64 pid_tgid, __u64 g
 	e->gopc = 0;
 	e->parent_goid = -1;
 	e->probe_ip = probe_ip;
+	e->labels = 0;
 }
 
 /* newproc1: dead -> runnable, or -> waiting for a goroutine created
@@ -159,22 +161,36 @@ static __always_inline bool is_creation(__u32 from, __u32 to)
 	return from == STATES_G_DEAD && (to == STATES_G_RUNNABLE || to == STATES_G_WAITING);
 }
 
-/* A creation: the full event, with where the goroutine starts and who
- * made it (before Go 1.21 g.parentGoid does not exist: then the creator
- * is the goroutine newproc1 runs for, g.m.curg of the current g). */
-static __always_inline void emit_create(__u64 pid_tgid, __u64 ip, __u64 reg_g, __u64 gp,
-					__u32 from, __u32 to, __u32 flags)
+/* goexit0 / gdestroy: running -> dead, before the runtime clears g.labels
+ * (startpc, gopc and parentGoid stay until the g is reused). */
+static __always_inline bool is_exit(__u32 from, __u32 to)
+{
+	return (from & ~STATES_G_SCAN) == STATES_G_RUNNING && (to & ~STATES_G_SCAN) == STATES_G_DEAD;
+}
+
+/* A creation or an exit (flag STATES_F_CREATE or STATES_F_EXIT): the full
+ * event, with where the goroutine starts, who made it and its pprof labels
+ * (at creation, those it inherits from its creator).  Before Go 1.21
+ * g.parentGoid does not exist: at a creation the creator is the goroutine
+ * newproc1 runs for, g.m.curg of the current g; at an exit it is unknown.
+ * Exits carry the names too so that a goroutine that was there before
+ * tracing began is named even when it exits before user space reads the
+ * process's goroutine list; they are rare next to the other transitions. */
+static __always_inline void emit_full(__u64 pid_tgid, __u64 ip, __u64 reg_g, __u64 gp,
+				      __u32 from, __u32 to, __u32 flags)
 {
 	struct states_event *e = gr_reserve(sizeof(*e), STATES_CNT_DROPS);
 
 	if (!e)
 		return;
-	fill(e, pid_tgid, gp, from, to, flags | STATES_F_CREATE, ip);
+	fill(e, pid_tgid, gp, from, to, flags, ip);
 	e->startpc = gr_read_ptr(gp, off_startpc);
 	e->gopc = gr_read_ptr(gp, off_gopc);
+	if (off_labels >= 0)
+		e->labels = gr_read_ptr(gp, off_labels);
 	if (off_parentgoid >= 0)
 		e->parent_goid = (__s64)gr_read_ptr(gp, off_parentgoid);
-	else
+	else if (flags & STATES_F_CREATE)
 		e->parent_goid = gr_goid(gr_curg(gr_current_g(reg_g, !regabi)));
 	gr_submit(e, sizeof(*e));
 }
@@ -206,7 +222,9 @@ static __always_inline int emit(__u64 ip, __u64 reg_g, __u64 gp, __u32 from, __u
 	if (!gr_in_target(pid_tgid))
 		return 0;
 	if (is_creation(from, to))
-		emit_create(pid_tgid, ip, reg_g, gp, from, to, flags);
+		emit_full(pid_tgid, ip, reg_g, gp, from, to, flags | STATES_F_CREATE);
+	else if (is_exit(from, to))
+		emit_full(pid_tgid, ip, reg_g, gp, from, to, flags | STATES_F_EXIT);
 	else
 		emit_rec(pid_tgid, gp, from, to, flags);
 	return 0;

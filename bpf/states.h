@@ -30,6 +30,10 @@
 #define STATES_F_NOGOID		0x8 /* goid could not be read */
 #define STATES_F_STACK		0x10 /* --stack: the full struct, then a struct
 				      * gt_stack_hdr and the stack bytes */
+#define STATES_F_EXIT		0x20 /* running -> dead: startpc/gopc/parent/labels
+				      * filled, so a goroutine that existed before
+				      * tracing began is named even if it exits
+				      * before the attach snapshot reads it */
 
 /* Attach cookies of the transition program: which function it is on. */
 #define STATES_COOKIE_CASGSTATUS	0
@@ -56,10 +60,10 @@
 
 /*
  * One transition, as user space sees it (and as --raw records it).
- * Creations (STATES_F_CREATE) and --stack records carry this whole struct
- * on the ring buffer; every other transition travels as the 32-byte
- * struct states_rec below and the reader fills in the rest (startpc =
- * gopc = probe_ip = 0, parent_goid = -1).
+ * Creations (STATES_F_CREATE), exits (STATES_F_EXIT) and --stack records
+ * carry this whole struct on the ring buffer; every other transition
+ * travels as the 32-byte struct states_rec below and the reader fills in
+ * the rest (startpc = gopc = probe_ip = labels = 0, parent_goid = -1).
  */
 struct states_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
@@ -71,12 +75,13 @@ struct states_event {
 	__u32 reason;		/* g.waitreason when to is waiting, else 0 */
 	__u32 flags;		/* STATES_F_* */
 	__u32 pad;
-	/* creation only: */
+	/* creation and exit only: */
 	__u64 startpc;		/* g.startpc (the go statement's target) */
 	__u64 gopc;		/* g.gopc (PC of the go statement) */
 	__s64 parent_goid;	/* creator's goid, -1 if unknown */
 	__u64 probe_ip;		/* run-time address of the probed function
 				 * (casgstatus): gives the PIE load bias */
+	__u64 labels;		/* g.labels: its pprof label set, 0 if none */
 };
 
 /*

@@ -137,6 +137,7 @@ void st_model_free(struct st_model *m)
 		return;
 	for (size_t i = 0; i < m->nall; i++) {
 		free(m->all[i]->waits);
+		st_hist_release(&m->all[i]->hist);
 		free(m->all[i]);
 	}
 	for (size_t i = 0; i < m->pending.cap; i++)
@@ -172,6 +173,7 @@ static struct st_goroutine *get_g(struct st_model *m, int64_t goid)
 	g->goid = goid;
 	g->parent = -1;
 	g->state = -1;
+	g->start_state = -1;
 	m->all[m->nall++] = g;
 	*slot = g;
 	return g;
@@ -221,9 +223,169 @@ uint64_t st_wait_count(const struct st_goroutine *g, uint32_t reason)
 	return 0;
 }
 
+/* ---- sparse histograms (model.h) ---- */
+
+#define HIST_KEY_SHIFT ST_HIST_COUNT_BITS
+#define HIST_COUNT_MASK ((1ULL << ST_HIST_COUNT_BITS) - 1)
+
+int st_hist_add_bucket(struct st_hist *h, uint32_t kind, uint32_t b, uint64_t count)
+{
+	uint64_t key;
+
+	if (b >= HIST_NB)
+		b = HIST_NB - 1;
+	key = ((uint64_t)kind << ST_HIST_BUCKET_BITS) | b;
+	for (uint32_t i = 0; i < h->n; i++) {
+		if (h->v[i] >> HIST_KEY_SHIFT != key)
+			continue;
+		/* saturate rather than carry into the key */
+		if ((h->v[i] & HIST_COUNT_MASK) + count > HIST_COUNT_MASK)
+			h->v[i] |= HIST_COUNT_MASK;
+		else
+			h->v[i] += count;
+		return 0;
+	}
+	if (h->n == h->cap) {
+		uint32_t nc = h->cap ? h->cap * 2 : 4;
+		uint64_t *nv = realloc(h->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		h->v = nv;
+		h->cap = nc;
+	}
+	h->v[h->n++] = key << HIST_KEY_SHIFT | (count & HIST_COUNT_MASK);
+	return 0;
+}
+
+int st_hist_add(struct st_hist *h, uint32_t kind, uint64_t ns)
+{
+	return st_hist_add_bucket(h, kind, hist_bucket(ns), 1);
+}
+
+uint64_t st_hist_merge(const struct st_hist *h, uint32_t kind, uint64_t *dense)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint64_t key = h->v[i] >> HIST_KEY_SHIFT, c = h->v[i] & HIST_COUNT_MASK;
+
+		if (key >> ST_HIST_BUCKET_BITS != kind)
+			continue;
+		dense[key & ((1u << ST_HIST_BUCKET_BITS) - 1)] += c;
+		n += c;
+	}
+	return n;
+}
+
+void st_hist_release(struct st_hist *h)
+{
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+const char *st_labels_get(const struct st_labels *l, const char *key)
+{
+	for (uint32_t i = 0; l && i < l->n; i++)
+		if (!strcmp(l->kv[i].key, key))
+			return l->kv[i].value;
+	return NULL;
+}
+
 static int clean(uint32_t s)
 {
 	return (int)(s & ~(uint32_t)STATES_G_SCAN);
+}
+
+/* Before the first transition of g is accounted: a goroutine that was not
+ * created while tracing existed when tracing began, in the state this
+ * transition leaves (the snapshot, read a little after t0, may have seen
+ * a later state: the transition is the truth).  A creation of a seeded
+ * goid: the snapshot saw the goroutine just after it was made. */
+static void first_seen(struct st_model *m, struct st_goroutine *g, const struct states_event *e,
+		       int from)
+{
+	uint32_t reason = 0;
+
+	if (e->flags & STATES_F_CREATE) {
+		g->seeded = g->at_start = g->since_start = false;
+		g->state = g->start_state = -1;
+		g->waitsince = 0;
+		return;
+	}
+	if (!m->opts.t0_ns || from == STATES_G_DEAD || from == STATES_G_IDLE ||
+	    from == STATES_G_DEADEXTRA)
+		return;
+	/* the wait reason at the start is only known from the snapshot */
+	if (g->seeded && g->state == from && from == STATES_G_WAITING)
+		reason = g->reason;
+	else
+		g->waitsince = 0;
+	g->at_start = g->since_start = true;
+	g->start_state = g->state = from;
+	g->start_reason = g->reason = reason;
+	g->since = g->first_ns = m->opts.t0_ns;
+}
+
+/* The state g was in ended at ts after d ns: its time, and if both of its
+ * ends were seen, the histograms (scheduler latency when it goes from
+ * runnable to running, the wait's length by reason). */
+static void close_state(struct st_goroutine *g, int to, uint64_t ts, uint64_t d)
+{
+	bool whole = !g->since_start;
+
+	g->ns[g->state] += d;
+	if (g->state == STATES_G_WAITING) {
+		struct st_wait *w = wait_slot(g, g->reason);
+
+		if (w) {
+			w->ns += d;
+			if (whole && d >= w->max_ns) {
+				w->max_ns = d;
+				w->max_ts = ts;
+			}
+		}
+		if (whole)
+			st_hist_add(&g->hist, ST_HIST_WAIT(g->reason), d);
+	} else if (g->state == STATES_G_RUNNABLE && to == STATES_G_RUNNING && whole) {
+		g->lat_count++;
+		g->lat_sum += d;
+		if (d >= g->lat_max) {
+			g->lat_max = d;
+			g->lat_max_ts = ts;
+		}
+		st_hist_add(&g->hist, ST_HIST_SCHED, d);
+	}
+}
+
+/* A creation or an exit names the goroutine and gives its labels: at a
+ * creation those it inherits, at an exit those it ends with.  An exit only
+ * names a goroutine nothing named before (one that existed when tracing
+ * began and exited before the snapshot read it). */
+static void take_names(struct st_model *m, struct st_goroutine *g, const struct states_event *e)
+{
+	bool create = e->flags & STATES_F_CREATE;
+
+	if (create) {
+		g->created = true;
+		g->exited = false;
+		g->parent = e->parent_goid > 0 ? e->parent_goid : -1; /* 0: none */
+	} else if (g->parent < 0 && e->parent_goid > 0) {
+		g->parent = e->parent_goid;
+	}
+	if ((create || !g->start_func) && e->startpc) {
+		g->startpc = e->startpc;
+		g->gopc = e->gopc;
+		if (m->opts.resolve)
+			m->opts.resolve(m->opts.ctx, e->probe_ip, e->startpc, e->gopc,
+					&g->start_func, &g->created_at);
+	}
+	if (e->labels && m->opts.labels) {
+		const struct st_labels *l = m->opts.labels(m->opts.ctx, e->labels);
+
+		if (l)
+			g->labels = l;
+	}
 }
 
 /* Account and emit one transition of e, with goid as its goroutine. */
@@ -245,17 +407,14 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 		m->stats.duplicates++;
 		return 0;
 	}
+	if (!g->transitions)
+		first_seen(m, g, e, from);
 	memset(&t, 0, sizeof(t));
 	t.prev_since = g->state >= 0 ? g->since : 0;
 	t.prev_reason = g->reason;
-	if (g->state >= 0 && g->state < ST_NSTATES && e->ts_ns >= g->since) {
-		uint64_t d = e->ts_ns - g->since;
-
-		g->ns[g->state] += d;
-		if (g->state == STATES_G_WAITING)
-			add_wait(g, g->reason, d, 0);
-	}
-	if (!g->transitions)
+	if (g->state >= 0 && g->state < ST_NSTATES && e->ts_ns >= g->since)
+		close_state(g, to, e->ts_ns, e->ts_ns - g->since);
+	if (!g->transitions && !g->at_start)
 		g->first_ns = e->ts_ns;
 	g->gp = e->gp;
 	g->last_ns = e->ts_ns;
@@ -265,6 +424,7 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 	g->transitions++;
 	g->state = to;
 	g->since = e->ts_ns;
+	g->since_start = false;
 	g->reason = to == STATES_G_WAITING ? e->reason : 0;
 	if (to >= 0 && to < ST_NSTATES)
 		g->nstate[to]++;
@@ -272,16 +432,8 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 		add_wait(g, e->reason, 0, 1);
 	if (to == STATES_G_DEAD)
 		g->exited = true;
-	if (e->flags & STATES_F_CREATE) {
-		g->created = true;
-		g->exited = false;
-		g->startpc = e->startpc;
-		g->gopc = e->gopc;
-		g->parent = e->parent_goid > 0 ? e->parent_goid : -1; /* 0: none */
-		if (m->opts.resolve)
-			m->opts.resolve(m->opts.ctx, e->probe_ip, e->startpc, e->gopc,
-					&g->start_func, &g->created_at);
-	}
+	if (e->flags & (STATES_F_CREATE | STATES_F_EXIT))
+		take_names(m, g, e);
 	t.ts_ns = e->ts_ns;
 	t.tid = e->tid;
 	t.from = from;
@@ -293,6 +445,39 @@ static int apply(struct st_model *m, const struct states_event *e, int64_t goid)
 	if (m->opts.sink)
 		m->opts.sink(m->opts.ctx, &t);
 	return 1;
+}
+
+int st_model_seed(struct st_model *m, const struct st_seed *s)
+{
+	struct st_goroutine *g;
+	int state = s->state;
+
+	if (state < 0 || state >= ST_NSTATES || state == STATES_G_DEAD || state == STATES_G_IDLE ||
+	    state == STATES_G_DEADEXTRA || s->goid <= 0)
+		return 0;
+	g = get_g(m, s->goid);
+	if (!g)
+		return -ENOMEM;
+	if (g->transitions)
+		return 0;	/* events came first: they are the truth */
+	g->gp = s->gp;
+	g->seeded = g->at_start = g->since_start = true;
+	g->state = g->start_state = state;
+	g->reason = g->start_reason = state == STATES_G_WAITING ? s->reason : 0;
+	g->waitsince = state == STATES_G_WAITING ? s->waitsince : 0;
+	g->since = g->first_ns = m->opts.t0_ns;
+	g->parent = s->parent > 0 ? s->parent : -1;
+	g->startpc = s->startpc;
+	g->gopc = s->gopc;
+	g->start_func = s->start_func;
+	g->created_at = s->created_at;
+	g->labels = s->labels;
+	return 0;
+}
+
+void st_model_set_t0(struct st_model *m, uint64_t t0_ns)
+{
+	m->opts.t0_ns = t0_ns;
 }
 
 int st_model_feed(struct st_model *m, const struct states_event *e)
@@ -354,11 +539,13 @@ void st_model_finish(struct st_model *m, uint64_t end_ns)
 	for (size_t i = 0; i < m->nall; i++) {
 		struct st_goroutine *g = m->all[i];
 
+		g->open_ns = 0;
 		if (g->exited || g->state < 0 || g->state >= ST_NSTATES || end_ns < g->since)
 			continue;
-		g->ns[g->state] += end_ns - g->since;
+		g->open_ns = end_ns - g->since;
+		g->ns[g->state] += g->open_ns;
 		if (g->state == STATES_G_WAITING)
-			add_wait(g, g->reason, end_ns - g->since, 0);
+			add_wait(g, g->reason, g->open_ns, 0);
 		g->since = end_ns;
 	}
 }

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "states/groups.h"
 #include "states/output.h"
 #include "output/json_out.h"
 
-const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime";
+const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime, "
+			     "latency; with --group also count, name";
 
 /* A name table per enum, as model.c's states: data, not logic. */
 static const char *const sort_names[] = {
@@ -21,7 +23,28 @@ static const char *const sort_names[] = {
 	[ST_SORT_WAITING] = "waiting",
 	[ST_SORT_TRANSITIONS] = "transitions",
 	[ST_SORT_LIFETIME] = "lifetime",
+	[ST_SORT_LATENCY] = "latency",
+	[ST_SORT_COUNT] = "count",
+	[ST_SORT_NAME] = "name",
 };
+
+int st_sort_groups_col(enum st_sort col)
+{
+	static const int map[] = {
+		[ST_SORT_GOID] = -1,
+		[ST_SORT_RUNNING] = ST_GSORT_RUNNING,
+		[ST_SORT_RUNNABLE] = ST_GSORT_RUNNABLE,
+		[ST_SORT_SYSCALL] = ST_GSORT_SYSCALL,
+		[ST_SORT_WAITING] = ST_GSORT_WAITING,
+		[ST_SORT_TRANSITIONS] = ST_GSORT_TRANSITIONS,
+		[ST_SORT_LIFETIME] = ST_GSORT_LIFETIME,
+		[ST_SORT_LATENCY] = ST_GSORT_LATENCY,
+		[ST_SORT_COUNT] = ST_GSORT_COUNT,
+		[ST_SORT_NAME] = ST_GSORT_NAME,
+	};
+
+	return col < sizeof(map) / sizeof(map[0]) ? map[col] : -1;
+}
 
 int st_sort_parse(const char *name)
 {
@@ -72,7 +95,7 @@ const char *st_fmt_dur(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
-static void csv_str(FILE *f, const char *s)
+void st_csv_str(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\n")) {
 		fputs(s, f);
@@ -316,6 +339,70 @@ void st_out_transition(void *ctx, const struct st_transition *t)
 		o->write_error = true;
 }
 
+static void json_labels(FILE *f, const struct st_labels *l);
+
+/* "    0.000000 G20    at start: waiting (chan receive) since 1.2s before  [main.parkChan, by G1]" */
+static void initial_text(struct st_out *o, FILE *f, const struct st_goroutine *g)
+{
+	char b[32];
+
+	fprintf(f, "    0.000000 G%-5" PRId64 " at start: %s", g->goid, st_state_name(g->start_state));
+	if (g->start_state == STATES_G_WAITING)
+		fprintf(f, " (%s)", st_reason_name(o, g->start_reason));
+	if (g->waitsince && o->t0_ns > g->waitsince)
+		fprintf(f, " for %s already", st_fmt_dur(o->t0_ns - g->waitsince, b, sizeof(b)));
+	fprintf(f, "  [%s", g->start_func ? g->start_func : "?");
+	if (g->parent > 0)
+		fprintf(f, ", by G%" PRId64, g->parent);
+	fputs("]\n", f);
+}
+
+static void initial_jsonl(struct st_out *o, FILE *f, const struct st_goroutine *g)
+{
+	fprintf(f, "{\"type\":\"initial\",\"ts_ns\":0,\"goid\":%" PRId64 ",\"state\":\"%s\"",
+		g->goid, st_state_name(g->start_state));
+	if (g->start_state == STATES_G_WAITING) {
+		fputs(",\"reason\":\"", f);
+		gt_json_str(f, st_reason_name(o, g->start_reason));
+		fputc('"', f);
+	}
+	if (g->waitsince && o->t0_ns > g->waitsince)
+		fprintf(f, ",\"waiting_before_ns\":%" PRIu64, o->t0_ns - g->waitsince);
+	fprintf(f, ",\"parent\":%" PRId64, g->parent);
+	if (g->start_func) {
+		fputs(",\"func\":", f);
+		gt_json_qstr(f, g->start_func);
+	}
+	if (g->created_at) {
+		fputs(",\"created_at\":", f);
+		gt_json_qstr(f, g->created_at);
+	}
+	if (g->labels)
+		json_labels(f, g->labels);
+	fputs("}\n", f);
+}
+
+void st_out_initial(struct st_out *o, struct st_goroutine **gs, size_t n)
+{
+	FILE *f = o->stream;
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct st_goroutine *g = gs[i];
+
+		if (!g->seeded || g->start_state < 0 || !st_out_wants_goid(o, g->goid) ||
+		    (o->state_mask && !(o->state_mask & (1u << g->start_state))))
+			continue;
+		if (o->jsonl)
+			initial_jsonl(o, f, g);
+		else
+			initial_text(o, f, g);
+	}
+	if (ferror(f))
+		o->write_error = true;
+}
+
 static uint64_t lifetime(const struct st_goroutine *g)
 {
 	return g->since >= g->first_ns ? g->since - g->first_ns : 0;
@@ -332,7 +419,10 @@ static uint64_t sort_key(const struct st_goroutine *g)
 	case ST_SORT_WAITING: return g->ns[STATES_G_WAITING];
 	case ST_SORT_TRANSITIONS: return g->transitions;
 	case ST_SORT_LIFETIME: return lifetime(g);
-	case ST_SORT_GOID: break;
+	case ST_SORT_LATENCY: return g->lat_max;
+	case ST_SORT_GOID:
+	case ST_SORT_COUNT:
+	case ST_SORT_NAME: break;
 	}
 	return 0;
 }
@@ -404,6 +494,13 @@ void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, si
 
 			fprintf(f, " %s", base ? base + 1 : g->created_at);
 		}
+		if (g->labels && g->labels->n) {
+			fputs(" {", f);
+			for (uint32_t k = 0; k < g->labels->n; k++)
+				fprintf(f, "%s%s=%s", k ? ", " : "", g->labels->kv[k].key,
+					g->labels->kv[k].value);
+			fputc('}', f);
+		}
 		fputc('\n', f);
 	}
 	if (top && shown < n)
@@ -412,60 +509,115 @@ void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, si
 		o->write_error = true;
 }
 
+static void json_labels(FILE *f, const struct st_labels *l)
+{
+	fputs(",\"labels\":{", f);
+	for (uint32_t k = 0; l && k < l->n; k++) {
+		fputs(k ? ",\"" : "\"", f);
+		gt_json_str(f, l->kv[k].key);
+		fputs("\":\"", f);
+		gt_json_str(f, l->kv[k].value);
+		fputc('"', f);
+	}
+	fputc('}', f);
+}
+
+/* What it was doing when tracing began, for those alive then. */
+static void json_start(struct st_out *o, FILE *f, const struct st_goroutine *g)
+{
+	fprintf(f, ",\"at_start\":%s", g->at_start ? "true" : "false");
+	if (!g->at_start || g->start_state < 0)
+		return;
+	fprintf(f, ",\"state_at_start\":\"%s\"", st_state_name(g->start_state));
+	if (g->start_state == STATES_G_WAITING && g->start_reason) {
+		fputs(",\"reason_at_start\":\"", f);
+		gt_json_str(f, st_reason_name(o, g->start_reason));
+		fputc('"', f);
+	}
+	if (g->waitsince && o->t0_ns > g->waitsince)
+		fprintf(f, ",\"waiting_before_ns\":%" PRIu64, o->t0_ns - g->waitsince);
+}
+
+static void json_states(FILE *f, const struct st_goroutine *g)
+{
+	bool first = true;
+
+	fputs(",\"ns\":{", f);
+	for (int s = 0; s < ST_NSTATES; s++) {
+		if (!g->ns[s] && s != STATES_G_RUNNING && s != STATES_G_RUNNABLE &&
+		    s != STATES_G_SYSCALL && s != STATES_G_WAITING)
+			continue;
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", st_state_name(s), g->ns[s]);
+		first = false;
+	}
+	fputs("},\"count\":{", f);
+	first = true;
+	for (int s = 0; s < ST_NSTATES; s++) {
+		if (!g->nstate[s])
+			continue;
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", st_state_name(s), g->nstate[s]);
+		first = false;
+	}
+	fputc('}', f);
+}
+
+static void json_goroutine(struct st_out *o, FILE *f, const struct st_goroutine *g)
+{
+	fprintf(f, "{\"type\":\"goroutine\",\"goid\":%" PRId64, g->goid);
+	if (g->start_func) {
+		fputs(",\"func\":", f);
+		gt_json_qstr(f, g->start_func);
+	}
+	if (g->created_at) {
+		fputs(",\"created_at\":", f);
+		gt_json_qstr(f, g->created_at);
+	}
+	fprintf(f, ",\"parent\":%" PRId64 ",\"created\":%s,\"exited\":%s", g->parent,
+		g->created ? "true" : "false", g->exited ? "true" : "false");
+	json_start(o, f, g);
+	if (g->labels)
+		json_labels(f, g->labels);
+	fprintf(f, ",\"transitions\":%" PRIu64, g->transitions);
+	json_states(f, g);
+	fputs(",\"waiting\":{", f);
+	for (uint32_t i = 0; i < g->nwait; i++) {
+		const struct st_wait *w = &g->waits[i];
+
+		fputs(i ? ",\"" : "\"", f);
+		gt_json_str(f, st_reason_name(o, w->reason));
+		fprintf(f, "\":{\"ns\":%" PRIu64 ",\"count\":%" PRIu32 ",\"max_ns\":%" PRIu64 "}",
+			w->ns, w->count, w->max_ns);
+	}
+	fprintf(f, "},\"sched_latency\":{\"count\":%" PRIu64 ",\"sum_ns\":%" PRIu64
+		   ",\"max_ns\":%" PRIu64 "}}\n", g->lat_count, g->lat_sum, g->lat_max);
+}
+
 void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
 			  size_t top)
 {
 	size_t shown = 0;
 
 	for (size_t i = 0; i < n && (!top || shown < top); i++) {
-		const struct st_goroutine *g = gs[i];
-		bool first = true;
-
-		if (!st_out_wants_goid(o, g->goid))
+		if (!st_out_wants_goid(o, gs[i]->goid))
 			continue;
 		shown++;
-		fprintf(f, "{\"type\":\"goroutine\",\"goid\":%" PRId64, g->goid);
-		if (g->start_func) {
-			fputs(",\"func\":", f);
-			gt_json_qstr(f, g->start_func);
-		}
-		if (g->created_at) {
-			fputs(",\"created_at\":", f);
-			gt_json_qstr(f, g->created_at);
-		}
-		fprintf(f, ",\"parent\":%" PRId64 ",\"created\":%s,\"exited\":%s", g->parent,
-			g->created ? "true" : "false", g->exited ? "true" : "false");
-		fprintf(f, ",\"transitions\":%" PRIu64 ",\"ns\":{", g->transitions);
-		for (int s = 0; s < ST_NSTATES; s++) {
-			if (!g->ns[s] && s != STATES_G_RUNNING && s != STATES_G_RUNNABLE &&
-			    s != STATES_G_SYSCALL && s != STATES_G_WAITING)
-				continue;
-			fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", st_state_name(s), g->ns[s]);
-			first = false;
-		}
-		fputs("},\"count\":{", f);
-		first = true;
-		for (int s = 0; s < ST_NSTATES; s++) {
-			if (!g->nstate[s])
-				continue;
-			fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", st_state_name(s),
-				g->nstate[s]);
-			first = false;
-		}
-		fputs("},\"waiting\":{", f);
-		first = true;
-		for (uint32_t i = 0; i < g->nwait; i++) {
-			const struct st_wait *w = &g->waits[i];
-
-			fputs(first ? "\"" : ",\"", f);
-			gt_json_str(f, st_reason_name(o, w->reason));
-			fprintf(f, "\":{\"ns\":%" PRIu64 ",\"count\":%" PRIu32 "}", w->ns, w->count);
-			first = false;
-		}
-		fputs("}}\n", f);
+		json_goroutine(o, f, gs[i]);
 	}
 	if (ferror(f))
 		o->write_error = true;
+}
+
+/* "k=v;k2=v2", quoted as CSV needs */
+static void csv_labels(FILE *f, const struct st_labels *l)
+{
+	char buf[1024];
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (uint32_t k = 0; l && k < l->n && len < sizeof(buf); k++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s=%s", k ? ";" : "",
+					l->kv[k].key, l->kv[k].value);
+	st_csv_str(f, buf);
 }
 
 void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
@@ -479,7 +631,7 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 			if (gs[i]->waits[k].reason < ST_MAX_REASONS)
 				seen[gs[i]->waits[k].reason] = true;
 	fputs("goid,start_func,created_at,parent,transitions,running_ns,runnable_ns,"
-	      "syscall_ns,waiting_ns", f);
+	      "syscall_ns,waiting_ns,at_start,created,exited,sched_count,sched_max_ns,labels", f);
 	for (int r = 0; r < ST_MAX_REASONS; r++) {
 		if (!seen[r])
 			continue;
@@ -487,7 +639,7 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 
 		snprintf(col, sizeof(col), "waiting_ns:%s", st_reason_name(o, (uint32_t)r));
 		fputc(',', f);
-		csv_str(f, col);
+		st_csv_str(f, col);
 	}
 	fputc('\n', f);
 	for (size_t i = 0; i < n && (!top || shown < top); i++) {
@@ -497,12 +649,15 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 			continue;
 		shown++;
 		fprintf(f, "%" PRId64 ",", g->goid);
-		csv_str(f, g->start_func ? g->start_func : "");
+		st_csv_str(f, g->start_func ? g->start_func : "");
 		fputc(',', f);
-		csv_str(f, g->created_at ? g->created_at : "");
+		st_csv_str(f, g->created_at ? g->created_at : "");
 		fprintf(f, ",%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
 			g->parent, g->transitions, g->ns[STATES_G_RUNNING],
 			g->ns[STATES_G_RUNNABLE], g->ns[STATES_G_SYSCALL], g->ns[STATES_G_WAITING]);
+		fprintf(f, ",%d,%d,%d,%" PRIu64 ",%" PRIu64 ",", g->at_start, g->created, g->exited,
+			g->lat_count, g->lat_max);
+		csv_labels(f, g->labels);
 		for (int r = 0; r < ST_MAX_REASONS; r++)
 			if (seen[r])
 				fprintf(f, ",%" PRIu64, st_wait_ns(g, (uint32_t)r));

@@ -23,6 +23,7 @@
 #include "tracing/stacks.h"
 
 struct chrome_trace;
+struct st_groups;
 
 #define ST_RUNNING_SLOTS 512	/* st_out.running_on */
 
@@ -34,6 +35,10 @@ enum st_sort {
 	ST_SORT_WAITING,
 	ST_SORT_TRANSITIONS,
 	ST_SORT_LIFETIME,
+	ST_SORT_LATENCY,	/* goroutines: the longest single wait for a CPU;
+				 * groups: p99 scheduler latency */
+	ST_SORT_COUNT,		/* groups only: goroutines in the group */
+	ST_SORT_NAME,		/* groups only: the key, ascending */
 };
 
 struct st_out {
@@ -84,7 +89,12 @@ void st_out_chrome_transition(struct st_out *o, const struct st_transition *t);
 void st_out_chrome_finish(struct st_out *o, struct st_goroutine **gs, size_t n,
 			  uint64_t end_ns);
 
-/* Sort gs in place by col (descending, goid ascending for ST_SORT_GOID). */
+/* The groups' order for a --sort column; -1 for goid, which groups have
+ * not. */
+int st_sort_groups_col(enum st_sort col);
+
+/* Sort gs in place by col (descending, goid ascending for ST_SORT_GOID;
+ * count and name, which only groups have, sort by goid). */
 void st_sort_goroutines(struct st_goroutine **gs, size_t n, enum st_sort col);
 
 /* The summary; top = 0 means all.  Goroutines filtered by --goid are left out. */
@@ -98,5 +108,26 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 
 /* Human duration: "812ns", "12.3us", "4.56ms", "1.234s". */
 const char *st_fmt_dur(uint64_t ns, char *buf, size_t len);
+
+/* A CSV field, quoted when it needs to be. */
+void st_csv_str(FILE *f, const char *s);
+
+/* The goroutines alive when tracing began, as the attach snapshot or
+ * their first transition showed them: one stream line each, before the
+ * first transition ("initial" objects with --format=jsonl). */
+void st_out_initial(struct st_out *o, struct st_goroutine **gs, size_t n);
+
+/* groups_out.c: the group summary (--group, states/groups.h), after
+ * st_groups_finish() and st_groups_sort(); top = 0 means all.  sort names
+ * the order for the text header. */
+void st_out_groups_text(struct st_out *o, FILE *f, struct st_groups *gs, size_t top,
+			const char *sort);
+void st_out_groups_jsonl(struct st_out *o, FILE *f, struct st_groups *gs, size_t top);
+void st_out_groups_csv(struct st_out *o, FILE *f, struct st_groups *gs, size_t top);
+/* The process-wide scheduler latency and waits per reason: distributions
+ * (text: the log2 histogram of the scheduler latency), the longest single
+ * waits. */
+void st_out_latency_text(struct st_out *o, FILE *f, const struct st_groups *gs);
+void st_out_latency_jsonl(struct st_out *o, FILE *f, const struct st_groups *gs);
 
 #endif /* GOTRACE_STATES_OUTPUT_H */

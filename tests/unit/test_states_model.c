@@ -257,8 +257,9 @@ static void test_formats(void)
 		fclose(f);
 		ok &= ASSERT_STREQ(name, buf,
 				   "goid,start_func,created_at,parent,transitions,running_ns,"
-				   "runnable_ns,syscall_ns,waiting_ns,waiting_ns:chan receive\n"
-				   "18,,,-1,2,0,0,0,1000,1000\n");
+				   "runnable_ns,syscall_ns,waiting_ns,at_start,created,exited,"
+				   "sched_count,sched_max_ns,labels,waiting_ns:chan receive\n"
+				   "18,,,-1,2,0,0,0,1000,0,0,0,0,0,,1000\n");
 		free(buf);
 	}
 	if (ok)
