@@ -34,8 +34,8 @@
  * and never print; gr_errmsg() has a one-line message for the last failure
  * of the calling thread.
  *
- * Issue 17 (`gotrace states` naming the goroutines that existed before
- * attach) reads a snapshot at attach with this API, stacks off.
+ * `gotrace states -p` reads a snapshot at attach with this API, stacks off:
+ * the state, names and labels of every goroutine already there.
  */
 #ifndef GOTRACE_GORUNTIME_ALLGS_H
 #define GOTRACE_GORUNTIME_ALLGS_H
@@ -180,6 +180,18 @@ const char *gr_status_string(const struct gr_target *t, const struct gr_g *g);
  * other than runtime.main (and, per version, corostart, a finalizer or
  * cleanup goroutine while it runs user code). */
 bool gr_is_system(const struct gr_target *t, const struct gr_g *g);
+
+/* The pprof label set at p, a g.labels value (as a snapshot's gr_g.labels
+ * or a tracer read it), read now: n labels sorted by key, the strings in
+ * the same allocation (free() it).  Label sets never change once made, so
+ * a pointer read earlier is good while the goroutine (or anything else)
+ * still holds the set.  -ENOENT p is 0, -EFAULT unreadable, -EPROTO not a
+ * label set, -EOPNOTSUPP a Go release whose layout we don't know. */
+struct gr_labelset {
+	size_t n;
+	struct gr_label kv[];
+};
+int gr_labels_at(struct gr_target *t, uint64_t p, struct gr_labelset **out);
 
 /* Message of the last failure in this thread. */
 const char *gr_errmsg(void);

@@ -184,3 +184,42 @@ int gr_labels__read(struct gr_target *t, struct gr_snapshot *s)
 			      cmp_label);
 	return 0;
 }
+
+/* A label set at p on its own (gr_labels_at): read into a scratch
+ * snapshot's arena, then packed into one allocation. */
+int gr_labels_at(struct gr_target *t, uint64_t p, struct gr_labelset **out)
+{
+	enum gosym_labels_kind kind = t->info.facts.labels;
+	struct gr_snapshot s = { 0 };
+	struct gr_labelset *set;
+	char *strings;
+	int err;
+
+	*out = NULL;
+	if (!p)
+		return -ENOENT;
+	err = kind == GOSYM_LABELS_LIST ? read_list(t, &s, p) :
+	      kind == GOSYM_LABELS_MAP ? read_map(t, &s, p) : -EOPNOTSUPP;
+	if (!err && !(set = malloc(sizeof(*set) + s.nlabels * sizeof(set->kv[0]) + s.strings_len)))
+		err = -ENOMEM;
+	if (err) {
+		free(s.labels);
+		free(s.strings);
+		return err;
+	}
+	set->n = s.nlabels;
+	strings = (char *)&set->kv[s.nlabels];
+	if (s.strings_len)
+		memcpy(strings, s.strings, s.strings_len);
+	/* arena offsets + 1 (strdup_arena) into pointers */
+	for (size_t i = 0; i < s.nlabels; i++) {
+		set->kv[i].key = strings + ((uintptr_t)s.labels[i].key - 1);
+		set->kv[i].value = strings + ((uintptr_t)s.labels[i].value - 1);
+	}
+	if (set->n > 1 && kind == GOSYM_LABELS_MAP)
+		qsort(set->kv, set->n, sizeof(set->kv[0]), cmp_label);
+	free(s.labels);
+	free(s.strings);
+	*out = set;
+	return 0;
+}

@@ -1,0 +1,3 @@
+module gotrace.test/groups
+
+go 1.15
