@@ -46,6 +46,12 @@ int st_sort_groups_col(enum st_sort col)
 	return col < sizeof(map) / sizeof(map[0]) ? map[col] : -1;
 }
 
+const char *st_sort_name(enum st_sort col)
+{
+	return col < sizeof(sort_names) / sizeof(sort_names[0]) && sort_names[col] ?
+	       sort_names[col] : "?";
+}
+
 int st_sort_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++)

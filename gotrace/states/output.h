@@ -76,6 +76,8 @@ int st_state_parse(const char *name);
 /* Parse a --sort column name; -1 if unknown.  st_sort_names lists them. */
 int st_sort_parse(const char *name);
 extern const char st_sort_names[];
+/* The name of a --sort column. */
+const char *st_sort_name(enum st_sort col);
 
 bool st_out_wants_goid(const struct st_out *o, int64_t goid);
 

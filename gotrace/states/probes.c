@@ -120,6 +120,7 @@ static void set_offsets(struct states_bpf *skel, const struct st_probes *p,
 	skel->rodata->off_startpc = ro->g_startpc;
 	skel->rodata->off_gopc = ro->g_gopc;
 	skel->rodata->off_parentgoid = ro->g_parentgoid;
+	skel->rodata->off_labels = ro->g_labels;
 	if (p->stack)
 		skel->rodata->stack_size = p->stack_size;
 }

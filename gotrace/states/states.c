@@ -25,16 +25,15 @@
 #include "output/chrome_trace.h"
 #include "output/outfile.h"
 #include "output/trace_report.h"
+#include "states/groups.h"
 #include "states/model.h"
 #include "states/output.h"
+#include "goruntime/allgs.h"
 #include "states/probes.h"
+#include "states/procread.h"
 #include "states/resolve.h"
 #include "tracing/options.h"
 #include "tracing/session.h"
-#include "tracing/stacks.h"
-#include "bpf/states.skel.h"
-
-#include "tracing/ring.h"
 #include "tracing/stacks.h"
 #include "bpf/states.skel.h"
 
@@ -61,8 +60,16 @@ static const char usage_text[] =
 "                         (idle, runnable, running, syscall, waiting, dead,\n"
 "                         copystack, preempted)\n"
 "      --sort COL         summary order: goid, running, runnable, syscall,\n"
-"                         waiting, transitions, lifetime (default running)\n"
-"      --top N            summary: only the first N goroutines\n"
+"                         waiting, transitions, lifetime, latency (default\n"
+"                         running); with --group also count, name\n"
+"      --top N            summary: only the first N goroutines (groups)\n"
+"      --group            summarise groups of goroutines, not each one: by\n"
+"                         start function, with counts, totals and p50/p90/p99\n"
+"                         per goroutine, waits, scheduler latency; then the\n"
+"                         process's scheduler latency and waits per reason\n"
+"      --group-by BY      --group by: start (function, default), creation\n"
+"                         (the go statement's file:line) or label:KEY (the\n"
+"                         value of pprof label KEY)\n"
 "      --no-summary       no summary on exit\n"
 "      --csv FILE         write the summary as CSV to FILE\n"
 "      --json FILE        write a Chrome trace (Perfetto, chrome://tracing);\n"
@@ -95,6 +102,8 @@ static const char usage_text[] =
 "  gotrace states --format=jsonl -o t.jsonl -- ./server -addr :8080\n"
 "  gotrace states --json trace.json --csv sum.csv -- ./bin args\n"
 "  gotrace states --goid 1,18 --state waiting -p 1234\n"
+"  gotrace states -q -d 5s --group --top 10 -p 1234  # goroutines by start function\n"
+"  gotrace states -q -d 5s --group-by label:tenant --csv g.csv -p 1234\n"
 "  gotrace states --stack --state waiting -- ./bin   # where goroutines block\n";
 
 enum { ATTACH_AUTO, ATTACH_MULTI, ATTACH_SINGLE };
@@ -113,6 +122,9 @@ struct states_opts {
 	int sort;			/* --sort: enum st_sort */
 	long top;			/* --top */
 	bool no_summary;
+	bool group;			/* --group, --group-by */
+	enum st_group_by group_by;
+	const char *label_key;		/* --group-by label:KEY */
 };
 
 /* Everything one run holds, from the BPF object to the writers. */
@@ -130,6 +142,7 @@ struct run {
 	struct st_model *model;
 	struct st_out out;
 	struct st_resolver res;
+	struct st_procread proc;	/* the attach snapshot, label sets */
 };
 
 static int parse_states(const char *s, void *dst)
@@ -163,6 +176,15 @@ static int parse_sort(const char *s, void *dst)
 	return 0;
 }
 
+/* --group-by: dst is the struct states_opts. */
+static int parse_group_by(const char *s, void *dst)
+{
+	struct states_opts *o = dst;
+
+	o->group = true;
+	return st_group_by_parse(s, &o->group_by, &o->label_key);
+}
+
 /* GT_OPTS_RUN, or the exit status. */
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -176,6 +198,9 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "sort", 0, GT_OPT_FUNC, &o->sort, st_sort_names, .parse = parse_sort },
 		{ "top", 0, GT_OPT_UINT, &o->top, "a number of goroutines", 0, LONG_MAX },
 		{ "no-summary", 0, GT_OPT_FLAG, &o->no_summary },
+		{ "group", 0, GT_OPT_FLAG, &o->group },
+		{ "group-by", 0, GT_OPT_FUNC, o, "start, creation, label:KEY",
+		  .parse = parse_group_by },
 		{ 0 }
 	};
 	const struct gt_cmd cmd = { "states", usage_text, short_usage, GT_OPTS_ALL, own };
@@ -187,6 +212,10 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		return ret;
 	if (o->min_dur_ns && !o->t.json)
 		return gt_opts_usage_error(&o->t, "--min-duration needs --json FILE");
+	if (o->group && st_sort_groups_col(o->sort) < 0)
+		return gt_opts_usage_error(&o->t, "--sort goid: groups have no goid");
+	if (!o->group && (o->sort == ST_SORT_COUNT || o->sort == ST_SORT_NAME))
+		return gt_opts_usage_error(&o->t, "--sort count and name need --group");
 	return GT_OPTS_RUN;
 }
 
@@ -237,6 +266,13 @@ static void resolve_cb(void *ctx, uint64_t probe_ip, uint64_t startpc, uint64_t 
 	struct run *run = ctx;
 
 	st_resolver_resolve(&run->res, probe_ip, startpc, gopc, start_func, created_at);
+}
+
+static const struct st_labels *labels_cb(void *ctx, uint64_t labels_ptr)
+{
+	struct run *run = ctx;
+
+	return st_procread_labels(&run->proc, labels_ptr);
 }
 
 /* What states needs from the binary besides offsets: runtime.casgstatus
@@ -321,15 +357,79 @@ static int open_writers(struct run *run)
 		.reasons = run->reasons, .nreasons = run->nreasons,
 		.goids = o->t.goids, .ngoids = o->t.ngoids, .state_mask = o->state_mask,
 	};
+	if (st_procread_init(&run->proc, run->s.target.pid))
+		return gt_error("states: out of memory");
+	/* creations and exits carry g.labels: read when their event is */
+	if (run->s.ro.g_labels >= 0) {
+		mo.labels = labels_cb;
+	}
 	run->model = st_model_new(&mo);
 	if (!run->model)
 		return gt_error("states: out of memory");
 	return o->t.json ? open_trace(run) : 0;
 }
 
-/* After the detach: the model closed at the trace's end, the summary, the
- * CSV, the counters. */
-static void report_summary(struct run *run)
+/* --group: the groups and the process's latency view, in the summary's
+ * format, and as the CSV.  0, or 1 when out of memory. */
+static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
+{
+	const struct states_opts *o = run->o;
+	struct st_groups_opts go = {
+		.by = o->group_by, .label_key = o->label_key,
+		.reasons = run->reasons, .nreasons = run->nreasons, .t0_ns = run->s.t0_ns,
+	};
+	struct st_groups *gs = st_groups_new(&go);
+	FILE *out = run->stream;
+	int err = gs ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++)
+		if (st_out_wants_goid(&run->out, all[i]->goid))
+			err = st_groups_add(gs, all[i]);
+	if (!err)
+		err = st_groups_finish(gs);
+	if (err) {
+		st_groups_free(gs);
+		return gt_error("states: out of memory");
+	}
+	st_groups_sort(gs, (enum st_group_sort)st_sort_groups_col(o->sort));
+	if (!o->no_summary && o->t.jsonl) {
+		st_out_groups_jsonl(&run->out, out, gs, o->top);
+		st_out_latency_jsonl(&run->out, out, gs);
+	} else if (!o->no_summary) {
+		if (!gt_quiet)
+			fputc('\n', out);
+		st_out_groups_text(&run->out, out, gs, o->top, st_sort_name(o->sort));
+		st_out_latency_text(&run->out, out, gs);
+	}
+	if (o->csv)
+		st_out_groups_csv(&run->out, gt_outfile_stdio(o->csv), gs, o->top);
+	st_groups_free(gs);
+	return 0;
+}
+
+/* The per-goroutine summary and CSV. */
+static void report_goroutines(struct run *run, struct st_goroutine **all, size_t n)
+{
+	const struct states_opts *o = run->o;
+	FILE *out = run->stream;
+
+	if (o->no_summary && !o->csv)
+		return;
+	st_sort_goroutines(all, n, o->sort);
+	if (!o->no_summary && o->t.jsonl) {
+		st_out_summary_jsonl(&run->out, out, all, n, o->top);
+	} else if (!o->no_summary) {
+		if (!gt_quiet)
+			fputc('\n', out);
+		st_out_summary_text(&run->out, out, all, n, o->top);
+	}
+	if (o->csv)
+		st_out_summary_csv(&run->out, gt_outfile_stdio(o->csv), all, n, o->top);
+}
+
+/* After the detach: the model closed at the trace's end, the summary (or
+ * the groups), the CSV, the counters.  0, or 1 when out of memory. */
+static int report_summary(struct run *run)
 {
 	const struct states_opts *o = run->o;
 	int map = bpf_map__fd(run->probes.skel->maps.counters);
@@ -340,6 +440,7 @@ static void report_summary(struct run *run)
 	struct st_model_stats ms;
 	struct st_goroutine **all;
 	size_t n;
+	int ret = 0;
 
 	if (stacks)
 		gt_stacks_count_lost(stacks, gt_bpf_counter_sum(map, STATES_CNT_STACK_DROPS));
@@ -349,20 +450,13 @@ static void report_summary(struct run *run)
 	all = st_model_goroutines(run->model, &n);
 	st_model_stats(run->model, &ms);
 	st_out_chrome_finish(&run->out, all, n, run->s.end_ns);
-	if (!o->no_summary || o->csv)
-		st_sort_goroutines(all, n, o->sort);
-	if (!o->no_summary && o->t.jsonl) {
-		st_out_summary_jsonl(&run->out, out, all, n, o->top);
-	} else if (!o->no_summary) {
-		if (!gt_quiet)
-			fputc('\n', out);
-		st_out_summary_text(&run->out, out, all, n, o->top);
-	}
+	if (o->group)
+		ret = report_groups(run, all, n);
+	else
+		report_goroutines(run, all, n);
 	if (!o->t.jsonl && drops)
 		fprintf(out, "%" PRIu64 " events dropped (ring buffer full): the summary undercounts\n",
 			drops);
-	if (o->csv)
-		st_out_summary_csv(&run->out, gt_outfile_stdio(o->csv), all, n, o->top);
 	if (o->t.jsonl)
 		fprintf(out, "{\"type\":\"stats\",\"events\":%" PRIu64 ",\"transitions\":%" PRIu64
 			     ",\"drops\":%" PRIu64 ",\"read_errors\":%" PRIu64
@@ -381,6 +475,10 @@ static void report_summary(struct run *run)
 			drops);
 	if (readfail)
 		gt_warn("%" PRIu64 " events without a readable goid were skipped", readfail);
+	if (run->proc.label_fails)
+		gt_warn("%" PRIu64 " of %" PRIu64 " pprof label sets could not be read",
+			run->proc.label_fails, run->proc.label_reads);
+	return ret;
 }
 
 /* The trace file, then every other output, committed.  0 or 1. */
@@ -414,11 +512,37 @@ static int commit_outputs(struct run *run)
 	return 0;
 }
 
+/* -p: every goroutine already there, from the runtime's own list, read
+ * once the probes are in (t0), before the first event is fed: a
+ * goroutine that changes state meanwhile is corrected by its first event
+ * (states/model.h). */
+static void seed_model(struct run *run)
+{
+	struct st_seed_stats st;
+	struct st_goroutine **all;
+	size_t n;
+	int err = st_procread_seed(&run->proc, run->model, &run->res, run->casg_entry, &st);
+
+	if (err) {
+		gt_warn("cannot read the goroutines of pid %d (%s): those that do not change "
+			"state while traced are left out, the others unnamed",
+			(int)run->s.target.pid, err == -ENOMEM ? strerror(ENOMEM) : gr_errmsg());
+		return;
+	}
+	gt_progress("%" PRIu64 " goroutines there at attach (read in %.1f ms%s)", st.seeded,
+		    (double)st.read_ns / 1e6, st.skipped ? ", some changing: left to their events" : "");
+	all = st_model_goroutines(run->model, &n);
+	st_out_initial(&run->out, all, n);
+}
+
 static void started(void *ctx)
 {
 	struct run *run = ctx;
 
 	run->out.t0_ns = run->s.t0_ns;
+	st_model_set_t0(run->model, run->s.t0_ns);
+	if (run->o->t.pid)
+		seed_model(run);
 }
 
 /* From the probes attached to every output written. */
@@ -433,7 +557,7 @@ static int trace(struct run *run)
 	if (s->target_gone && run->last_ts)
 		s->end_ns = run->last_ts;
 	st_model_finish(run->model, s->end_ns);
-	report_summary(run);
+	failed |= report_summary(run);
 	return failed | commit_outputs(run);
 }
 
@@ -467,6 +591,7 @@ out:
 	gt_session_release(&run.s);
 	st_probes_release(&run.probes);
 	st_model_free(run.model);
+	st_procread_release(&run.proc);
 	st_resolver_release(&run.res);
 	gt_trace_opts_release(&o.t);
 	return ret;

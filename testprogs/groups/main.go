@@ -110,7 +110,8 @@ func sleeper() {
 		time.Sleep(sleepFor)
 		got = append(got, mono()-t)
 	}
-	emit(map[string]interface{}{"event": "sleeps", "goid": id, "requested_ns": int64(sleepFor), "measured_ns": got})
+	emit(map[string]interface{}{"event": "sleeps", "goid": id, "who": "sleeper",
+		"requested_ns": int64(sleepFor), "measured_ns": got})
 	sleepWG.Done()
 	<-never
 }
@@ -218,6 +219,11 @@ func handoffSleeper() {
 func handoffWaker() {
 	hoIDs <- goid()
 	for i, d := range spins {
+		// A fresh time slice for each handoff: the sleeper and the waker
+		// hand the P to each other through runnext, which inherits the
+		// slice, and sysmon preempts a slice older than 10ms: without this
+		// the later, longer spins would be cut short by a preemption.
+		runtime.Gosched()
 		readyAt[i] = mono()
 		ping <- i // the sleeper is parked on ping: now runnable
 		for end := readyAt[i] + int64(d); mono() < end; {
@@ -240,7 +246,11 @@ func handoffs() {
 	old := runtime.GOMAXPROCS(1)
 	go handoffSleeper()
 	sid := <-hoIDs
+	t := mono()
 	time.Sleep(10 * time.Millisecond) // parked on ping
+	// main's sleep is the process's 81st: timed like the sleepers'
+	emit(map[string]interface{}{"event": "sleeps", "goid": goid(), "who": "main",
+		"requested_ns": int64(10 * time.Millisecond), "measured_ns": []int64{mono() - t}})
 	go handoffWaker()
 	wid := <-hoIDs
 	<-hoDone
@@ -281,6 +291,7 @@ func main() {
 	initClock()
 	heldMu.Lock()
 	base := runtime.NumGoroutine()
+	started := mono()
 	startBefore()
 	want := base
 	for _, k := range before {
@@ -290,8 +301,15 @@ func main() {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // all parked
-	runtime.GC()                      // records since when they wait (g.waitsince)
-	emit(map[string]interface{}{"event": "ready", "pid": os.Getpid(), "go": runtime.Version()})
+	// g.waitsince: a GC's stack scan sets it to work.tstart, which a GC
+	// only sets at its own mark termination: the scan writes the previous
+	// GC's time, 0 before any GC ended (docs/go-runtime.md).  The second
+	// GC records gc1's time, after every goroutine above had parked.
+	runtime.GC()
+	gc1 := mono()
+	runtime.GC()
+	emit(map[string]interface{}{"event": "ready", "pid": os.Getpid(), "go": runtime.Version(),
+		"started_ns": started, "gc1_ns": gc1, "ready_ns": mono()})
 	for _, k := range before {
 		emit(map[string]interface{}{"event": "kind", "func": k.name, "count": k.count, "phase": "before"})
 	}
@@ -299,6 +317,7 @@ func main() {
 	if _, err := in.ReadString('\n'); err != nil {
 		return
 	}
+	emit(map[string]interface{}{"event": "go", "go_ns": mono()})
 	phase2()
 	emit(map[string]interface{}{"event": "done"})
 	in.ReadString('\n')

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * states/procread: what `gotrace states` reads from the traced process
+ * itself, beside the probes' events, through the agentless goroutine
+ * reader (goruntime/allgs.h; process_vm_readv, the target never stopped):
+ *
+ *  - the attach snapshot (-p): every goroutine already there when tracing
+ *    began, with its state, wait reason and since when, start function,
+ *    creation site, parent and pprof labels, handed to the model as seeds
+ *    (st_model_seed()), so that goroutines that never change state while
+ *    traced are in the summary and the groups too;
+ *  - pprof label sets by address (the model's st_labels_fn): creations
+ *    and exits carry g.labels, the set is read when the event is.
+ *
+ * The process is opened on first use (in launch mode the program has only
+ * just been exec'd when the first event arrives).  A failure to open it
+ * is remembered: labels are then left out, never retried per event.
+ * Label sets are interned (states/labels.h) and stay valid until
+ * st_procread_release().  Never prints; errors are negative errno with
+ * gr_errmsg() for the reader's own.
+ */
+#ifndef GOTRACE_STATES_PROCREAD_H
+#define GOTRACE_STATES_PROCREAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "states/model.h"
+#include "states/resolve.h"
+
+struct gr_target;
+struct st_label_table;
+
+struct st_procread {
+	pid_t pid;
+	struct gr_target *t;		/* NULL until opened */
+	int open_err;			/* opening failed (-errno): not retried */
+	bool want_labels;		/* the Go release keeps labels readable */
+	struct st_label_table *labels;
+	uint64_t label_reads, label_fails;
+};
+
+struct st_seed_stats {
+	uint64_t seeded;		/* goroutines handed to the model */
+	uint64_t allglen;		/* entries of the runtime's list */
+	uint64_t skipped;		/* changing or unreadable after the retries */
+	uint64_t read_ns;		/* how long the read took */
+};
+
+/* Set up for process pid (nothing is opened yet).  0 or -ENOMEM. */
+int st_procread_init(struct st_procread *r, pid_t pid);
+void st_procread_release(struct st_procread *r);
+
+/* Read every goroutine now and seed m with those alive (not dead), names
+ * resolved by res (casg_vaddr: runtime.casgstatus's link-time address, for
+ * the resolver's load bias).  0, or -errno (nothing seeded). */
+int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolver *res,
+		     uint64_t casg_vaddr, struct st_seed_stats *st);
+
+/* An st_labels_fn: the label set at a g.labels pointer of the process,
+ * interned; NULL if none, unreadable or out of memory.  ctx is the
+ * struct st_procread. */
+const struct st_labels *st_procread_labels(void *ctx, uint64_t labels_ptr);
+
+#endif /* GOTRACE_STATES_PROCREAD_H */
