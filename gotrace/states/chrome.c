@@ -81,9 +81,14 @@ void st_out_chrome_finish(struct st_out *o, struct st_goroutine **gs, size_t n,
 
 		if (!g->created && g->start_func)
 			chrome_trace_goroutine(o->ct, (uint64_t)g->goid, g->start_func);
-		if (g->exited || g->state < 0 || !g->transitions || end_ns < g->last_ns)
+		/* the state it ended in; for a goroutine there at the start
+		 * that never changed state (st_model_seed), the whole trace */
+		uint64_t from = g->transitions ? g->last_ns : end_ns - g->open_ns;
+
+		if (g->exited || g->state < 0 || (!g->transitions && !g->at_start) ||
+		    end_ns < from || !chrome_trace_wants_goid(o->ct, (uint64_t)g->goid))
 			continue;
-		chrome_trace_state(o->ct, (uint64_t)g->goid, g->last_ns, end_ns,
+		chrome_trace_state(o->ct, (uint64_t)g->goid, from, end_ns,
 				   st_state_name(g->state),
 				   g->state == STATES_G_WAITING ? st_reason_name(o, g->reason) : NULL);
 	}
