@@ -369,9 +369,10 @@ static int open_writers(struct run *run)
 	return o->t.json ? open_trace(run) : 0;
 }
 
-/* --group: the groups and the process's latency view, in the summary's
- * format, and as the CSV.  0, or 1 when out of memory. */
-static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
+/* The goroutines gs (those --goid keeps) grouped as o asks, finished and
+ * sorted by --sort; NULL when out of memory (after the message). */
+static struct st_groups *make_groups(struct run *run, struct st_goroutine **all, size_t n,
+				     enum st_group_sort sort)
 {
 	const struct states_opts *o = run->o;
 	struct st_groups_opts go = {
@@ -379,7 +380,6 @@ static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
 		.reasons = run->reasons, .nreasons = run->nreasons, .t0_ns = run->s.t0_ns,
 	};
 	struct st_groups *gs = st_groups_new(&go);
-	FILE *out = run->stream;
 	int err = gs ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < n && !err; i++)
@@ -389,9 +389,24 @@ static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
 		err = st_groups_finish(gs);
 	if (err) {
 		st_groups_free(gs);
-		return gt_error("states: out of memory");
+		gt_error("states: out of memory");
+		return NULL;
 	}
-	st_groups_sort(gs, (enum st_group_sort)st_sort_groups_col(o->sort));
+	st_groups_sort(gs, sort);
+	return gs;
+}
+
+/* --group: the groups and the process's latency view, in the summary's
+ * format, and as the CSV.  0, or 1 when out of memory. */
+static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
+{
+	const struct states_opts *o = run->o;
+	struct st_groups *gs = make_groups(run, all, n,
+					   (enum st_group_sort)st_sort_groups_col(o->sort));
+	FILE *out = run->stream;
+
+	if (!gs)
+		return 1;
 	if (!o->no_summary && o->t.jsonl) {
 		st_out_groups_jsonl(&run->out, out, gs, o->top);
 		st_out_latency_jsonl(&run->out, out, gs);
@@ -405,6 +420,25 @@ static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
 		st_out_groups_csv(&run->out, gt_outfile_stdio(o->csv), gs, o->top);
 	st_groups_free(gs);
 	return 0;
+}
+
+/* Past this many goroutines the text summary ends with the largest groups
+ * by start function: a table of thousands of rows is not what one reads. */
+#define AUTO_GROUPS_MIN 100
+#define AUTO_GROUPS_TOP 10
+
+static void auto_groups(struct run *run, struct st_goroutine **all, size_t n)
+{
+	struct st_groups *gs = make_groups(run, all, n, ST_GSORT_COUNT);
+	FILE *out = run->stream;
+
+	if (!gs)
+		return;
+	fputc('\n', out);
+	st_out_groups_text(&run->out, out, gs, AUTO_GROUPS_TOP, "count");
+	fputs("(--group for the groups alone, with the scheduler latency and waits per "
+	      "reason)\n", out);
+	st_groups_free(gs);
 }
 
 /* The per-goroutine summary and CSV. */
@@ -422,6 +456,8 @@ static void report_goroutines(struct run *run, struct st_goroutine **all, size_t
 		if (!gt_quiet)
 			fputc('\n', out);
 		st_out_summary_text(&run->out, out, all, n, o->top);
+		if (n >= AUTO_GROUPS_MIN && !o->t.ngoids)
+			auto_groups(run, all, n);
 	}
 	if (o->csv)
 		st_out_summary_csv(&run->out, gt_outfile_stdio(o->csv), all, n, o->top);

@@ -373,3 +373,32 @@ def test_groups_bad_options():
         harness.check("bad/%s" % " ".join(args), p.returncode == 2 and lines and
                       word in lines[0] and not p.stdout,
                       "exit %d, stderr %r" % (p.returncode, p.stderr[-500:]))
+
+
+def test_groups_in_default_summary():
+    """Past 100 goroutines the text summary ends with the largest groups:
+    testprogs/parked -n 300 parks 300 goroutines with `go chanRecv(never)`
+    before the attach (Go 1.22+ names the gowrap wrapper's target)."""
+    require()
+    bs = [b for b in harness.testprog_builds() if b["prog"] == "parked" and
+          b["variant"] == "default" and b.get("goarch") == harness.HOSTARCH]
+    if not bs:
+        raise harness.Skip("no testprogs/parked builds in the manifest")
+    b = max(bs, key=lambda b: vt(b["go"]))
+    tmp = tempfile.mkdtemp(prefix="gt-groups-")
+    prog = subprocess.Popen([b["path"], "-out", os.path.join(tmp, "dump"), "-n", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(prog.stdout.readline())
+        p = harness.run([harness.GOTRACE, "states", "-q", "-d", "1s", "--top", "3",
+                         "-p", str(ready["pid"])], check_rc=False, timeout=60)
+        m = re.search(r"^GROUPS by start function: \d+ groups of (\d+) goroutines, sorted by count\n"
+                      r"\n(\S+): (\d+) goroutines \((\d+) at start, 0 created", p.stdout, re.M)
+        harness.check("default-summary/groups", p.returncode == 0 and m is not None and
+                      m.group(2) == "main.chanRecv" and m.group(3) == m.group(4) == "300",
+                      "exit %d, stdout %s" % (p.returncode, p.stdout[-1500:]))
+        harness.check("default-summary/table-cut", "(3 of " in p.stdout, p.stdout[:800])
+    finally:
+        prog.kill()
+        prog.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
