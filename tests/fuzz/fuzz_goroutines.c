@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the goroutine reader (gotrace/goruntime): the memory
  * of a "process" is the input, read as the reader reads a live one, then
- * every goroutine is unwound and printed.  Target memory is untrusted data:
+ * every goroutine is unwound and printed, and its pprof label set read
+ * again by address (gr_labels_at, as `gotrace states` reads them).  Target memory is untrusted data:
  * a racing or hostile process can show any bytes.
  *
  * The executable is a real Go binary, named by the GOTRACE_FUZZ_GO
@@ -83,7 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct gr_stack *st;
 			uint64_t pcs[128];
 
+			struct gr_labelset *set;
+
 			gr_is_system(t, &s->g[i]);
+			/* states' reader of a label set by address */
+			if (!gr_labels_at(t, s->g[i].labels, &set))
+				free(set);
 			if (gr_tb_print(tb, s, i, devnull) || gr_tb_stack(tb, s, i, &st))
 				continue;
 			gr_tb_profile_pcs(tb, st, pcs, 128);
