@@ -164,6 +164,8 @@ void st_out_latency_text(struct st_out *o, FILE *f, const struct st_groups *gs)
 	for (size_t i = 0; i < lat->nreasons; i++) {
 		const struct st_reason_lat *r = &lat->reasons[i];
 
+		if (!r->d.count)	/* only ongoing waits: in the list below */
+			continue;
 		fprintf(f, "  %-28.28s %8" PRIu64 " %10s %10s %10s %10s\n", st_reason_name(o, r->reason),
 			r->d.count, st_fmt_dur(st_dist_percentile(&r->d, 0.50), b[0], sizeof(b[0])),
 			st_fmt_dur(st_dist_percentile(&r->d, 0.90), b[1], sizeof(b[1])),
