@@ -58,7 +58,7 @@ static const struct st_labels *seed_labels(struct st_procread *r, const struct g
 int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolver *res,
 		     uint64_t casg_vaddr, struct st_seed_stats *st)
 {
-	struct gr_snapshot_opts so = { .stacks = false, .labels = true, .retries = 3 };
+	struct gr_snapshot_opts so = { .stacks = false, .labels = true };	/* default retries */
 	struct gr_snapshot *s;
 	uint64_t probe_ip;
 	int err;
