@@ -98,6 +98,47 @@ int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolv
 	return err;
 }
 
+/* One field of the g at gp, 8 bytes at offset off (< 0: the release has
+ * no such field). */
+static int g_field(struct gr_mem *mem, uint64_t gp, int off, uint64_t *v)
+{
+	*v = 0;
+	return off < 0 ? -ENOENT : gr_mem_read(mem, gp + (uint64_t)off, v, sizeof(*v));
+}
+
+size_t st_procread_name_missing(struct st_procread *r, struct st_model *m,
+				struct st_resolver *res, uint64_t casg_vaddr)
+{
+	const struct gosym_runtime_offsets *off;
+	struct st_goroutine **gs;
+	struct gr_mem *mem;
+	size_t n, named = 0;
+
+	gs = st_model_goroutines(m, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct st_goroutine *g = gs[i];
+		uint64_t goid, parent, labels;
+
+		if (g->start_func || g->created || g->exited || !g->gp || open_target(r))
+			continue;
+		mem = gr_target_mem(r->t);
+		off = &gr_target_info(r->t)->off;
+		/* the g may hold another goroutine by now: same goid or nothing */
+		if (g_field(mem, g->gp, off->g_goid, &goid) || (int64_t)goid != g->goid ||
+		    g_field(mem, g->gp, off->g_startpc, &g->startpc) ||
+		    g_field(mem, g->gp, off->g_gopc, &g->gopc))
+			continue;
+		if (g->parent < 0 && !g_field(mem, g->gp, off->g_parentgoid, &parent) && parent)
+			g->parent = (int64_t)parent;
+		st_resolver_resolve(res, casg_vaddr + gr_target_info(r->t)->bias, g->startpc,
+				    g->gopc, &g->start_func, &g->created_at);
+		if (!g->labels && r->want_labels && !g_field(mem, g->gp, off->g_labels, &labels))
+			g->labels = st_procread_labels(r, labels);
+		named++;
+	}
+	return named;
+}
+
 const struct st_labels *st_procread_labels(void *ctx, uint64_t labels_ptr)
 {
 	struct st_procread *r = ctx;

@@ -58,6 +58,14 @@ void st_procread_release(struct st_procread *r);
 int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolver *res,
 		     uint64_t casg_vaddr, struct st_seed_stats *st);
 
+/* At the end of tracing: the goroutines that were there at the start but
+ * neither the snapshot nor an exit named (the snapshot skipped them as
+ * changing, or could not be read) read by their g's address, if that g
+ * still holds the same goid.  Returns how many were named (0 when the
+ * process is gone). */
+size_t st_procread_name_missing(struct st_procread *r, struct st_model *m,
+				struct st_resolver *res, uint64_t casg_vaddr);
+
 /* An st_labels_fn: the label set at a g.labels pointer of the process,
  * interned; NULL if none, unreadable or out of memory.  ctx is the
  * struct st_procread. */

@@ -593,6 +593,8 @@ static int trace(struct run *run)
 	if (s->target_gone && run->last_ts)
 		s->end_ns = run->last_ts;
 	st_model_finish(run->model, s->end_ns);
+	if (run->o->t.pid)
+		st_procread_name_missing(&run->proc, run->model, &run->res, run->casg_entry);
 	failed |= report_summary(run);
 	return failed | commit_outputs(run);
 }
