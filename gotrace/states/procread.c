@@ -7,6 +7,7 @@
 #include "goruntime/allgs.h"
 #include "states/labels.h"
 #include "states/procread.h"
+#include "tracing/clock.h"
 
 int st_procread_init(struct st_procread *r, pid_t pid)
 {
@@ -145,12 +146,17 @@ const struct st_labels *st_procread_labels(void *ctx, uint64_t labels_ptr)
 	struct gr_labelset *set;
 	const struct st_labels *l;
 	struct st_label kv[64];
+	uint64_t t0;
 	size_t n;
+	int err;
 
 	if (!labels_ptr || open_target(r) || !r->want_labels)
 		return NULL;
 	r->label_reads++;
-	if (gr_labels_at(r->t, labels_ptr, &set)) {
+	t0 = gt_now_ns();
+	err = gr_labels_at(r->t, labels_ptr, &set);
+	r->label_ns += gt_now_ns() - t0;
+	if (err) {
 		r->label_fails++;
 		return NULL;
 	}

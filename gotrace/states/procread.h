@@ -39,6 +39,7 @@ struct st_procread {
 	bool want_labels;		/* the Go release keeps labels readable */
 	struct st_label_table *labels;
 	uint64_t label_reads, label_fails;
+	uint64_t label_ns;		/* time spent reading them */
 };
 
 struct st_seed_stats {

@@ -511,6 +511,9 @@ static int report_summary(struct run *run)
 			drops);
 	if (readfail)
 		gt_warn("%" PRIu64 " events without a readable goid were skipped", readfail);
+	if (run->proc.label_reads)
+		gt_progress("%" PRIu64 " pprof label sets read from the process in %.2f ms",
+			    run->proc.label_reads, (double)run->proc.label_ns / 1e6);
 	if (run->proc.label_fails)
 		gt_warn("%" PRIu64 " of %" PRIu64 " pprof label sets could not be read",
 			run->proc.label_fails, run->proc.label_reads);
