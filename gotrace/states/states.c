@@ -22,13 +22,13 @@
 
 #include "gosym.h"
 #include "gotrace.h"
+#include "goruntime/allgs.h"
 #include "output/chrome_trace.h"
 #include "output/outfile.h"
 #include "output/trace_report.h"
 #include "states/groups.h"
 #include "states/model.h"
 #include "states/output.h"
-#include "goruntime/allgs.h"
 #include "states/probes.h"
 #include "states/procread.h"
 #include "states/resolve.h"
@@ -360,9 +360,8 @@ static int open_writers(struct run *run)
 	if (st_procread_init(&run->proc, run->s.target.pid))
 		return gt_error("states: out of memory");
 	/* creations and exits carry g.labels: read when their event is */
-	if (run->s.ro.g_labels >= 0) {
+	if (run->s.ro.g_labels >= 0)
 		mo.labels = labels_cb;
-	}
 	run->model = st_model_new(&mo);
 	if (!run->model)
 		return gt_error("states: out of memory");
