@@ -36,13 +36,15 @@
 
 #ifdef __bpf__
 
+#define FP_NO_GOROUTINE		(-2)
+
 /* The goroutine a probe hit belongs to, as funcgraph defines it
  * (docs/funcgraph.md, "Which goroutine"): g from R14 or TLS (cookie
  * FP_COOKIE_TLS); for runtime functions that may run on the scheduler
  * stack (FP_COOKIE_G0), the user goroutine g.m.curg, with *g0 set.
- * *hi: the current g's stack.hi (the dist base).  Returns the goid, or -1
- * when g, its stack or the goid cannot be read, or on g0 with no user
- * goroutine. */
+ * *hi: the current g's stack.hi (the dist base).  Returns the goid; -1
+ * when g, its stack or the goid cannot be read; FP_NO_GOROUTINE on g0
+ * with no user goroutine (the scheduler, GC workers). */
 static __always_inline __s64 fp_goroutine(__u64 reg_g, __u64 cookie, __u64 *hi, bool *g0)
 {
 	__u64 g = gr_current_g(reg_g, cookie & FP_COOKIE_TLS), curg;
@@ -54,7 +56,7 @@ static __always_inline __s64 fp_goroutine(__u64 reg_g, __u64 cookie, __u64 *hi, 
 		*g0 = true;
 		g = curg;
 	}
-	return g ? gr_goid(g) : -1;
+	return g ? gr_goid(g) : FP_NO_GOROUTINE;
 }
 
 #endif /* __bpf__ */

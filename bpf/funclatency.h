@@ -90,8 +90,12 @@ struct fl_stat {
 #define FL_DUP		1 /* entry: the prologue again, dropped */
 #define FL_UNMATCHED	2 /* ret: no open call (F, d) */
 
+#endif /* GOTRACE_FUNCLATENCY_H */
+
 /*
- * The pairing itself.  The includer defines, before including this file,
+ * The pairing itself, outside the include guard: the includer includes
+ * this file for the types, defines, and includes it again (or defines
+ * before the first include)
  *
  *   FL_INLINE   the inline attribute (__always_inline in BPF)
  *   static FL_INLINE void fl_done(void *ctx, __u32 func, __u64 dur_ns, int end);
@@ -99,7 +103,8 @@ struct fl_stat {
  * called for every call the track closes (end FL_END_*; dur_ns is 0 for an
  * eviction).  Loops are bounded by FL_DEPTH for the verifier.
  */
-#ifdef FL_INLINE
+#if defined(FL_INLINE) && !defined(GOTRACE_FUNCLATENCY_PAIR)
+#define GOTRACE_FUNCLATENCY_PAIR
 
 #define FL_MASK		(FL_DEPTH - 1)
 
@@ -184,5 +189,3 @@ static FL_INLINE void fl_gexit(struct fl_track *t, __u64 ts, void *ctx)
 }
 
 #endif /* FL_INLINE */
-
-#endif /* GOTRACE_FUNCLATENCY_H */

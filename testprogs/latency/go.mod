@@ -1,0 +1,3 @@
+module gotrace.test/latency
+
+go 1.15
