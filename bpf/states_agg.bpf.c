@@ -82,6 +82,10 @@ struct {
 
 static struct sa_group zero_group;
 
+/* The run-time address of the runtime.casgstatus probe, set by its first
+ * hit: user space's load bias (PIE) for naming start functions. */
+__u64 casg_ip = 0;
+
 #define E_EXIST 17	/* EEXIST: no errno.h in BPF */
 
 static __always_inline void hist_add(void *map, __u32 key)
@@ -332,10 +336,12 @@ static __always_inline int on_cas(struct pt_regs *ctx)
 {
 	/* Read every register first (go_runtime.h, Registers). */
 	__u64 a0 = GR_REG_ARG(ctx, 0), a1 = GR_REG_ARG(ctx, 1), a2 = GR_REG_ARG(ctx, 2);
-	__u64 reg_g = GR_REG_G(ctx), sp = PT_REGS_SP(ctx);
+	__u64 reg_g = GR_REG_G(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
 	__u32 from, to, flags = (__u32)bpf_get_attach_cookie(ctx);
 	__u64 gp;
 
+	if (flags == STATES_COOKIE_CASGSTATUS && !casg_ip)
+		casg_ip = ip;
 	if (st_cas_args(a0, a1, a2, sp, &gp, &from, &to)) {
 		gr_count(SA_CNT_READFAIL);
 		return 0;
