@@ -27,7 +27,7 @@
 #include "bpf/funcgraph.skel.h"
 #include "funcgraph/output.h"
 #include "funcgraph/pairing.h"
-#include "funcgraph/probes.h"
+#include "probes/funcs.h"
 #include "args/session.h"
 #include "gosym.h"
 #include "gotrace.h"
@@ -155,7 +155,7 @@ struct fg_opts {
 struct fg_run {
 	const struct fg_opts *o;
 	struct gt_session s;
-	struct fg_probes pr;
+	struct func_probes pr;
 	struct funcgraph_bpf *skel;
 	bool morestack_ok;		/* runtime.morestack probed */
 	const char **names;		/* by function index */
@@ -390,7 +390,7 @@ static int check_binary(struct fg_run *run)
  * load bias).  Prints its own errors; 0 or 1.
  */
 static int setup_args(const struct ga_config *cfg, struct gosym *gs, const char *exe,
-		      struct fg_probes *pr, struct ga_session **out, uint64_t **entry_site)
+		      struct func_probes *pr, struct ga_session **out, uint64_t **entry_site)
 {
 	uint32_t *plan_in = calloc(pr->nfuncs + 1, sizeof(*plan_in));
 	uint32_t *plan_out = calloc(pr->nfuncs + 1, sizeof(*plan_out));
@@ -457,52 +457,29 @@ static int build_probes(struct fg_run *run)
 {
 	const struct fg_opts *o = run->o;
 	struct gosym *gs = run->s.gs;
-	struct fg_probes *pr = &run->pr;
+	struct func_probes *pr = &run->pr;
 	const char *exe = run->s.target.exe;
-	int err;
+	const struct func_select sel = { "funcgraph", o->patterns, o->t.npatterns, o->exclude.v,
+					 o->exclude.n, o->max_probes, o->yes };
 
-	gt_progress("decoding functions of %s (%s)", exe, run->s.info->goversion);
 	/* --args reads the arguments at the entry probe: its site may skip no
 	 * instruction that writes an argument register (docs/probes.md) */
 	if (want_args(o))
 		pr->site_flags = SITES_KEEP_ARGS;
-	err = fg_probes_build(gs, o->patterns, o->t.npatterns, o->exclude.v, o->exclude.n, pr);
-	if (err == -ENOENT && pr->pattern_hits) {
-		for (int k = 0; k < o->t.npatterns; k++) {
-			if (pr->pattern_hits[k])
-				continue;
-			gt_error("funcgraph: pattern '%s' matches no function in '%s'",
-				 o->patterns[k], exe);
-			fg_suggest(gs, o->patterns[k], 5);
-		}
-		return 1;
-	}
-	if (err == -EINTR && gt_session_interrupted(&run->s))
-		return 1;
-	if (err)
-		return gt_error("funcgraph: cannot place probes: %s", strerror(-err));
-	if (!pr->nfuncs)
-		return gt_error("funcgraph: no traceable function left (%zu matched, %zu excluded "
-				"by -x, %zu that cannot be probed)", pr->matched + pr->excluded,
-				pr->excluded, pr->skipped);
-	gt_progress("%u functions, %zu probes (%u entries, %zu RET sites)%s", pr->nfuncs, pr->n,
-		    pr->nfuncs, pr->n - pr->nfuncs, pr->skipped ? "; some skipped, see warnings" : "");
-	if ((long)pr->n > o->max_probes && !o->yes) {
-		gt_error("funcgraph: %zu probes is more than --max-probes %ld; narrow the patterns "
-			 "(-x excludes) or pass --yes.  Heaviest packages:", pr->n, o->max_probes);
-		fg_heaviest_packages(pr, 5);
+	if (func_probes_select(gs, exe, run->s.info->goversion, &sel, pr)) {
+		gt_session_interrupted(&run->s);	/* says so after a stop signal */
 		return 1;
 	}
 	if (want_args(o) && setup_args(&o->args, gs, run->s.target.exe_open, pr, &run->args,
 				       &run->entry_site))
 		return 1;
-	run->morestack_ok = !fg_probes_add_special(gs, pr, "runtime.morestack", FG_KIND_MORESTACK,
+	run->morestack_ok = !func_probes_add_special(gs, pr, "runtime.morestack", FG_KIND_MORESTACK,
 						   FG_COOKIE_TLS);
 	if (!run->morestack_ok)
 		gt_warn("no runtime.morestack: duplicate entries are dropped by identity");
-	if (fg_probes_add_special(gs, pr, "runtime.goexit0", FG_KIND_GEXIT, FG_COOKIE_G0))
+	if (func_probes_add_special(gs, pr, "runtime.goexit0", FG_KIND_GEXIT, FG_COOKIE_G0))
 		gt_warn("no runtime.goexit0: calls left by runtime.Goexit show as open");
-	if (fg_probes_add_special(gs, pr, "runtime.deferreturn", FG_KIND_UNWIND, 0))
+	if (func_probes_add_special(gs, pr, "runtime.deferreturn", FG_KIND_UNWIND, 0))
 		gt_warn("no runtime.deferreturn: frames a panic skips close at the next shallower call");
 	return 0;
 }
@@ -572,73 +549,29 @@ static int load_bpf(void *ctx, struct gt_session *s, bool multi)
 	return err;
 }
 
-/* Every 1000 probes a progress line; a stop signal ends the attach. */
-static int attach_progress(size_t done, size_t total, void *arg)
-{
-	if (done == 1)
-		gt_fault_point("attach");
-	if (done % 1000 == 0 || done == total)
-		gt_progress("attached %zu/%zu probes", done, total);
-	return gt_stop_requested();
-}
-
-/* One uprobe_multi link; sites the kernel refuses (one fails the whole
- * link) are found by trial links and their functions left out. */
-static int attach_multi(struct fg_run *run, struct gt_session *s, struct bpf_program *prog)
-{
-	struct fg_probes *pr = &run->pr;
-	const char *path = s->target.exe_open;
-	bool *bad;
-	int err, nbad = -ENOMEM;
-
-	err = uprobes_attach(&s->ups, UPROBES_MULTI, prog, path, pr->offsets, pr->cookies, pr->n,
-			     s->target.pid, NULL, NULL);
-	if (err != -524 && err != -EINVAL)	/* -ENOTSUPP: a refused site */
-		return err;
-	gt_progress("the kernel refused a probe site; looking for it");
-	bad = calloc(pr->n, sizeof(*bad));
-	if (bad)
-		nbad = uprobe_multi_find_refused(bpf_program__fd(run->skel->progs.fg_empty_multi),
-						 path, pr->offsets, pr->n, s->target.pid, bad);
-	if (nbad > 0) {
-		fg_probes_drop(pr, bad);
-		err = pr->n ? uprobes_attach(&s->ups, UPROBES_MULTI, prog, path, pr->offsets,
-					     pr->cookies, pr->n, s->target.pid, NULL, NULL)
-			    : -ENOENT;
-	}
-	free(bad);
-	return err;
-}
-
 /* gt_session_attach()'s callback. */
 static int attach_probes(void *ctx, struct gt_session *s, bool multi)
 {
 	struct fg_run *run = ctx;
-	struct fg_probes *pr = &run->pr;
+	struct func_probes *pr = &run->pr;
 	bool floor = run->o->floor;
 	int err;
 
-	if (multi) {
-		err = attach_multi(run, s, floor ? run->skel->progs.fg_empty_multi :
-						   run->skel->progs.fg_multi);
-	} else {
-		if (pr->n > 1000)
-			gt_progress("attaching %zu probes one by one (no uprobe_multi)", pr->n);
-		err = uprobes_attach(&s->ups, UPROBES_SINGLE,
-				     floor ? run->skel->progs.fg_empty_single : run->skel->progs.fg_single,
-				     s->target.exe_open, pr->offsets, pr->cookies, pr->n, s->target.pid,
-				     attach_progress, NULL);
-	}
+	err = func_probes_attach(pr, &s->ups, multi,
+				 multi ? (floor ? run->skel->progs.fg_empty_multi : run->skel->progs.fg_multi)
+				       : (floor ? run->skel->progs.fg_empty_single :
+						  run->skel->progs.fg_single),
+				 run->skel->progs.fg_empty_multi, s->target.exe_open, s->target.pid);
 	/* what the probes attached cost (refused sites were left out) */
 	snprintf(s->attach_note, sizeof(s->attach_note), "%zu emulated, %zu single-stepped",
-		 fg_probes_count(pr, PROBE_EMULATED, false), fg_probes_count(pr, PROBE_SSTEP, false));
+		 func_probes_count(pr, PROBE_EMULATED, false), func_probes_count(pr, PROBE_SSTEP, false));
 	return err;
 }
 
 /* Function names, RET-less functions and pprof locations by index. */
 static int function_tables(struct fg_run *run)
 {
-	const struct fg_probes *pr = &run->pr;
+	const struct func_probes *pr = &run->pr;
 
 	run->names = calloc(pr->nfuncs, sizeof(*run->names));
 	run->noret = calloc(pr->nfuncs, sizeof(*run->noret));
@@ -684,7 +617,7 @@ static int open_dump(struct fg_run *run)
 static int open_writers(struct fg_run *run)
 {
 	struct fg_opts *o = (struct fg_opts *)run->o;
-	const struct fg_probes *pr = &run->pr;
+	const struct func_probes *pr = &run->pr;
 	FILE *stream = gt_outfile_stdio(o->t.out);
 	struct fg_output_opts oo = {
 		.out = stream, .jsonl = o->t.jsonl, .summary = !o->no_summary,
@@ -847,7 +780,7 @@ out:
 	free(run.names);
 	free(run.ppf);
 	free(run.noret);
-	fg_probes_release(&run.pr);
+	func_probes_release(&run.pr);
 	for (int k = 0; o.patterns && k < o.t.npatterns; k++)
 		free(o.patterns[k]);
 	free(o.patterns);

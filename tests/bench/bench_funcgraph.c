@@ -49,7 +49,7 @@ static int silent(enum libbpf_print_level l, const char *f, va_list ap)
 }
 
 static int run(struct funcgraph_bpf *skel, enum uprobes_mode mode, const char *bin, pid_t pid,
-	       const struct fg_probes *p, size_t n)
+	       const struct func_probes *p, size_t n)
 {
 	struct bpf_program *prog = mode == UPROBES_MULTI ? skel->progs.fg_empty_multi
 							 : skel->progs.fg_empty_single;
@@ -77,7 +77,7 @@ static int run(struct funcgraph_bpf *skel, enum uprobes_mode mode, const char *b
 int main(int argc, char **argv)
 {
 	char *pat[] = { "*" };
-	struct fg_probes p = { 0 };
+	struct func_probes p = { 0 };
 	struct funcgraph_bpf *skel = NULL;
 	struct gosym *gs = NULL;
 	size_t single_max = 100;
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_funcgraph: '%s': %s\n", argv[1], gosym_errmsg());
 		return 1;
 	}
-	err = fg_probes_build(gs, pat, 1, NULL, 0, &p);
+	err = func_probes_build(gs, pat, 1, NULL, 0, &p);
 	if (err) {
 		fprintf(stderr, "bench_funcgraph: cannot place probes: %s\n", strerror(-err));
 		goto out;
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	}
 out:
 	funcgraph_bpf__destroy(skel);
-	fg_probes_release(&p);
+	func_probes_release(&p);
 	gosym_free(gs);
 	return err ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* funcgraph probe placement (see funcgraph_probes.h). */
+/* Probes on Go functions (see probes/funcs.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,14 +7,17 @@
 #include <string.h>
 #include <linux/types.h>
 
-#include "funcgraph.h"
-#include "funcgraph/probes.h"
+#include <bpf/libbpf.h>
+
+#include "func_probe.h"
 #include "gotrace.h"
+#include "probes/funcs.h"
 #include "probes/retsites.h"
 #include "probes/sites.h"
+#include "probes/uprobe_multi.h"
 #include "tracing/signals.h"
 
-static int push(struct fg_probes *p, uint64_t off, uint64_t cookie, enum probe_class cls)
+static int push(struct func_probes *p, uint64_t off, uint64_t cookie, enum probe_class cls)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1024;
@@ -41,16 +44,16 @@ static int push(struct fg_probes *p, uint64_t off, uint64_t cookie, enum probe_c
 	return 0;
 }
 
-static int add_func(struct fg_probes *p, const struct gosym_func *f)
+static int add_func(struct func_probes *p, const struct gosym_func *f)
 {
 	if ((p->nfuncs & (p->nfuncs - 1)) == 0) {
-		struct fg_func *n = realloc(p->funcs, (p->nfuncs ? p->nfuncs * 2 : 64) * sizeof(*n));
+		struct probed_func *n = realloc(p->funcs, (p->nfuncs ? p->nfuncs * 2 : 64) * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
 		p->funcs = n;
 	}
-	p->funcs[p->nfuncs] = (struct fg_func){ f->name, f->entry, f->end, f->entry, f->flag, 0 };
+	p->funcs[p->nfuncs] = (struct probed_func){ f->name, f->entry, f->end, f->entry, f->flag, 0 };
 	return (int)p->nfuncs++;
 }
 
@@ -61,13 +64,13 @@ static uint64_t func_flags(const struct gosym_func *f)
 	uint64_t fl = 0;
 
 	if (f->flag & GOSYM_FLAG_ASM)
-		fl |= FG_COOKIE_TLS;
+		fl |= FP_COOKIE_TLS;
 	if (!strncmp(f->name, "runtime.", 8) || !strncmp(f->name, "runtime/", 8))
-		fl |= FG_COOKIE_G0;
+		fl |= FP_COOKIE_G0;
 	return fl;
 }
 
-/* Decoding state shared by the functions of one fg_probes_build(). */
+/* Decoding state shared by the functions of one func_probes_build(). */
 struct placer {
 	struct gosym *gs;
 	struct retsites *rs;
@@ -80,8 +83,8 @@ struct placer {
 };
 
 /* Count a skipped function; warn about the first few only. */
-static void skip(struct fg_probes *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void skip(struct fg_probes *p, const char *fmt, ...)
+static void skip(struct func_probes *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void skip(struct func_probes *p, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -116,7 +119,7 @@ static int find_rets(struct placer *pl, const struct gosym_func *f, const uint8_
 
 /* Probes for one selected function: its entry site and every RET.  A
  * function that cannot be probed safely is skipped with a warning (0). */
-static int place_func(struct placer *pl, struct fg_probes *p, const struct gosym_func *f)
+static int place_func(struct placer *pl, struct func_probes *p, const struct gosym_func *f)
 {
 	size_t len = f->end - f->entry;
 	const uint8_t *code = gosym_bytes(pl->gs, f->entry, len);
@@ -152,7 +155,11 @@ static int place_func(struct placer *pl, struct fg_probes *p, const struct gosym
 			return 0;
 		}
 	}
-	if (pl->no_rets)
+	if (!n && p->need_ret) {
+		p->noret++;	/* the command says how many */
+		return 0;
+	}
+	if (pl->no_rets || p->entries_only)
 		n = 0;
 	idx = add_func(p, f);
 	if (idx < 0)
@@ -160,13 +167,13 @@ static int place_func(struct placer *pl, struct fg_probes *p, const struct gosym
 	p->funcs[idx].site = site.addr;
 	p->funcs[idx].nrets = n;
 	fl = func_flags(f);
-	err = push(p, off, FG_COOKIE(idx, FG_KIND_ENTRY, fl), site.cls);
+	err = push(p, off, FP_COOKIE(idx, FP_KIND_ENTRY, fl), site.cls);
 	for (int r = 0; r < n && !err; r++) {
 		uint64_t roff, at = pl->rets[r] - f->entry;
 
 		if (gosym_vaddr_to_offset(pl->gs, pl->rets[r], &roff))
 			return -EPROTO;
-		err = push(p, roff, FG_COOKIE(idx, FG_KIND_RET, fl),
+		err = push(p, roff, FP_COOKIE(idx, FP_KIND_RET, fl),
 			   sites_class(p->sites, code + at, len - at));
 	}
 	return err;
@@ -174,7 +181,7 @@ static int place_func(struct placer *pl, struct fg_probes *p, const struct gosym
 
 /* Whether f is selected: matches an include pattern (counted per
  * pattern) and no exclude pattern. */
-static bool selected(struct fg_probes *p, const struct gosym_func *f, char *const *inc, int ninc,
+static bool selected(struct func_probes *p, const struct gosym_func *f, char *const *inc, int ninc,
 		     char *const *exc, int nexc)
 {
 	bool hit = false;
@@ -194,7 +201,7 @@ static bool selected(struct fg_probes *p, const struct gosym_func *f, char *cons
 	return hit;
 }
 
-static int ensure_sites(struct gosym *gs, struct fg_probes *p, enum retsites_arch *arch)
+static int ensure_sites(struct gosym *gs, struct func_probes *p, enum retsites_arch *arch)
 {
 	int err = retsites_arch_from_goarch(gosym_info(gs)->arch, arch);
 
@@ -203,8 +210,8 @@ static int ensure_sites(struct gosym *gs, struct fg_probes *p, enum retsites_arc
 	return err;
 }
 
-int fg_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *exc, int nexc,
-		    struct fg_probes *p)
+int func_probes_build(struct gosym *gs, char *const *inc, int ninc, char *const *exc, int nexc,
+		    struct func_probes *p)
 {
 	const struct gosym_info *info = gosym_info(gs);
 	struct placer pl = { .gs = gs, .maxrets = 256 };
@@ -254,7 +261,7 @@ cleanup:
 	return err;
 }
 
-int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *name,
+int func_probes_add_special(struct gosym *gs, struct func_probes *p, const char *name,
 			  uint32_t kind, uint64_t flags)
 {
 	enum retsites_arch arch;
@@ -275,10 +282,10 @@ int fg_probes_add_special(struct gosym *gs, struct fg_probes *p, const char *nam
 	if (err || site.cls == PROBE_REFUSED)
 		return -ENOENT;
 	/* function index 0xffffffff: not a traced function */
-	return push(p, off, FG_COOKIE(0xffffffffu, kind, flags), site.cls);
+	return push(p, off, FP_COOKIE(FP_NO_FUNC, kind, flags), site.cls);
 }
 
-size_t fg_probes_drop(struct fg_probes *p, const bool *bad)
+size_t func_probes_drop(struct func_probes *p, const bool *bad)
 {
 	bool *drop = calloc(p->nfuncs + 1, sizeof(*drop));
 	size_t w = 0, ndrop = 0;
@@ -314,7 +321,7 @@ size_t fg_probes_drop(struct fg_probes *p, const bool *bad)
 	return ndrop;
 }
 
-void fg_probes_release(struct fg_probes *p)
+void func_probes_release(struct func_probes *p)
 {
 	free(p->funcs);
 	free(p->offsets);
@@ -325,14 +332,14 @@ void fg_probes_release(struct fg_probes *p)
 	memset(p, 0, sizeof(*p));
 }
 
-size_t fg_probes_count(const struct fg_probes *p, enum probe_class c, bool entries_only)
+size_t func_probes_count(const struct func_probes *p, enum probe_class c, bool entries_only)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->n; i++)
 		if (p->classes[i] == c &&
 		    (!entries_only ||
-		     ((p->cookies[i] >> FG_COOKIE_KIND_SHIFT) & 0xff) == FG_KIND_ENTRY))
+		     FP_COOKIE_KIND(p->cookies[i]) == FP_KIND_ENTRY))
 			n++;
 	return n;
 }
@@ -371,7 +378,7 @@ struct cand {
 	int score;
 };
 
-void fg_suggest(struct gosym *gs, const char *pattern, int max)
+void func_probes_suggest(struct gosym *gs, const char *pattern, int max)
 {
 	const struct gosym_info *info = gosym_info(gs);
 	char lit[256], low[256];
@@ -447,7 +454,7 @@ static int cmp_pkg(const void *a, const void *b)
 	return x->probes > y->probes ? -1 : x->probes < y->probes;
 }
 
-void fg_heaviest_packages(const struct fg_probes *p, int max)
+void func_probes_heaviest(const struct func_probes *p, int max)
 {
 	struct pkgcount *pk = calloc(p->nfuncs + 1, sizeof(*pk));
 	size_t npk = 0;
@@ -471,4 +478,101 @@ void fg_heaviest_packages(const struct fg_probes *p, int max)
 		fprintf(stderr, "    %8zu probes  %6zu functions  %.*s\n", pk[k].probes, pk[k].funcs,
 			(int)pk[k].len, pk[k].name);
 	free(pk);
+}
+
+/* --- a command's selection, with its messages ----------------------------- */
+
+int func_probes_select(struct gosym *gs, const char *exe, const char *goversion,
+		       const struct func_select *sel, struct func_probes *p)
+{
+	int err;
+
+	gt_progress("decoding functions of %s (%s)", exe, goversion);
+	err = func_probes_build(gs, sel->patterns, sel->npatterns, sel->exclude, sel->nexclude, p);
+	if (err == -ENOENT && p->pattern_hits) {
+		for (int k = 0; k < sel->npatterns; k++) {
+			if (p->pattern_hits[k])
+				continue;
+			gt_error("%s: pattern '%s' matches no function in '%s'", sel->cmd,
+				 sel->patterns[k], exe);
+			func_probes_suggest(gs, sel->patterns[k], 5);
+		}
+		return 1;
+	}
+	if (err == -EINTR)
+		return 1;	/* a stop signal: the caller's session says so */
+	if (err)
+		return gt_error("%s: cannot place probes: %s", sel->cmd, strerror(-err));
+	if (!p->nfuncs)
+		return gt_error("%s: no traceable function left (%zu matched, %zu excluded by -x, "
+				"%zu that cannot be probed%s)", sel->cmd, p->matched + p->excluded,
+				p->excluded, p->skipped,
+				p->noret ? ", some without a RET instruction" : "");
+	if (p->entries_only)
+		gt_progress("%u functions, %zu entry probes%s", p->nfuncs, p->n,
+			    p->skipped ? "; some skipped, see warnings" : "");
+	else
+		gt_progress("%u functions, %zu probes (%u entries, %zu RET sites)%s", p->nfuncs, p->n,
+			    p->nfuncs, p->n - p->nfuncs,
+			    p->skipped ? "; some skipped, see warnings" : "");
+	if ((long)p->n > sel->max_probes && !sel->yes) {
+		gt_error("%s: %zu probes is more than --max-probes %ld; narrow the patterns (-x "
+			 "excludes) or pass --yes.  Heaviest packages:", sel->cmd, p->n,
+			 sel->max_probes);
+		func_probes_heaviest(p, 5);
+		return 1;
+	}
+	return 0;
+}
+
+/* --- attaching ----------------------------------------------------------- */
+
+/* Every 1000 probes a progress line; a stop signal ends the attach. */
+static int attach_progress(size_t done, size_t total, void *arg)
+{
+	(void)arg;
+	if (done == 1)
+		gt_fault_point("attach");
+	if (done % 1000 == 0 || done == total)
+		gt_progress("attached %zu/%zu probes", done, total);
+	return gt_stop_requested();
+}
+
+/* One uprobe_multi link; sites the kernel refuses (one fails the whole
+ * link) are found by trial links and their functions left out. */
+static int attach_multi(struct func_probes *p, struct uprobes **ups, struct bpf_program *prog,
+			struct bpf_program *trial, const char *path, pid_t pid)
+{
+	bool *bad;
+	int err, nbad = -ENOMEM;
+
+	err = uprobes_attach(ups, UPROBES_MULTI, prog, path, p->offsets, p->cookies, p->n, pid,
+			     NULL, NULL);
+	if (err != -524 && err != -EINVAL)	/* -ENOTSUPP: a refused site */
+		return err;
+	gt_progress("the kernel refused a probe site; looking for it");
+	bad = calloc(p->n, sizeof(*bad));
+	if (bad)
+		nbad = uprobe_multi_find_refused(bpf_program__fd(trial), path, p->offsets, p->n, pid,
+						 bad);
+	if (nbad > 0) {
+		func_probes_drop(p, bad);
+		err = p->n ? uprobes_attach(ups, UPROBES_MULTI, prog, path, p->offsets, p->cookies,
+					    p->n, pid, NULL, NULL)
+			   : -ENOENT;
+	}
+	free(bad);
+	return err;
+}
+
+int func_probes_attach(struct func_probes *p, struct uprobes **ups, bool multi,
+		       struct bpf_program *prog, struct bpf_program *trial, const char *path,
+		       pid_t pid)
+{
+	if (multi)
+		return attach_multi(p, ups, prog, trial, path, pid);
+	if (p->n > 1000)
+		gt_progress("attaching %zu probes one by one (no uprobe_multi)", p->n);
+	return uprobes_attach(ups, UPROBES_SINGLE, prog, path, p->offsets, p->cookies, p->n, pid,
+			      attach_progress, NULL);
 }
