@@ -20,6 +20,8 @@ int cmd_sym(int argc, char **argv);
 int cmd_funcs(int argc, char **argv);
 int cmd_states(int argc, char **argv);
 int cmd_funcgraph(int argc, char **argv);
+int cmd_funccount(int argc, char **argv);
+int cmd_funclatency(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
 int cmd_top(int argc, char **argv);

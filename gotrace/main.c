@@ -18,6 +18,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "states", cmd_states, "goroutine state transitions, timelines and a per-goroutine summary" },
 	{ "funcgraph", cmd_funcgraph, "per-goroutine call graphs with durations" },
+	{ "funccount", cmd_funccount, "calls per function (and goroutine), counted in the kernel" },
+	{ "funclatency", cmd_funclatency, "latency histograms per function, paired in the kernel" },
 	{ "goroutines", cmd_goroutines, "every goroutine's stack, read without stopping the process" },
 	{ "top", cmd_top, "a live terminal view of a process's goroutines (like top)" },
 	{ "info", cmd_info, "what a Go binary is: version, module, pclntab, runtime offsets" },
@@ -37,6 +39,8 @@ static void usage(FILE *f)
 		   "  gotrace states -p 1234                  # live goroutine state stream\n"
 		   "  gotrace states --json t.json -- ./srv   # launch, write a Chrome trace\n"
 		   "  gotrace funcgraph 'main.*' ./bin args   # per-goroutine call graph\n"
+		   "  gotrace funccount -p 1234 -i 1s 'net/http.*'  # calls per second\n"
+		   "  gotrace funclatency -p 1234 'main.(*DB).*'     # latency histograms\n"
 		   "  gotrace goroutines -p 1234              # goroutine dump, process not stopped\n"
 		   "  gotrace info ./bin                      # what kind of Go binary this is\n"
 		   "  gotrace sym ./bin 0x4a1f20              # address -> func file:line\n"

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,55 @@ static int detach_progress(size_t done, size_t total, void *arg)
 	else
 		gt_progress("detached %zu/%zu uprobes", done, total);
 	return 0;
+}
+
+/* How long to sleep until the earlier of the next tick and the deadline,
+ * at most poll_ms. */
+static int nap_ms(uint64_t now, uint64_t next, uint64_t deadline, int poll_ms)
+{
+	uint64_t ms = (uint64_t)poll_ms;
+
+	if (next && next > now && (next - now + 999999) / 1000000 < ms)
+		ms = (next - now + 999999) / 1000000;
+	if (deadline && deadline > now && (deadline - now + 999999) / 1000000 < ms)
+		ms = (deadline - now + 999999) / 1000000;
+	return (int)ms;
+}
+
+int gt_session_loop_ticks(struct gt_session *s, gt_tick_fn tick, void *ctx, uint64_t interval_ns,
+			  int poll_ms)
+{
+	uint64_t deadline = s->opts->duration_ns ? s->t0_ns + s->opts->duration_ns : 0;
+	uint64_t next = interval_ns ? s->t0_ns + interval_ns : 0;
+
+	for (;;) {
+		uint64_t now = gt_now_ns();
+
+		/* a stop signal interrupts the sleep (no SA_RESTART) */
+		poll(NULL, 0, nap_ms(now, next, deadline, poll_ms));
+		if (trace_ends(s, deadline))
+			return 0;
+		now = gt_now_ns();
+		if (next && now >= next) {
+			if (tick(ctx, now))
+				return 1;
+			/* a late tick does not make the next ones come in a burst */
+			next = now - next >= interval_ns ? now + interval_ns : next + interval_ns;
+		}
+	}
+}
+
+int gt_session_run_ticks(struct gt_session *s, void (*started)(void *ctx), gt_tick_fn tick,
+			 void *ctx, uint64_t interval_ns, int poll_ms)
+{
+	int failed;
+
+	if (gt_session_start(s))
+		return 1;
+	if (started)
+		started(ctx);
+	failed = gt_session_loop_ticks(s, tick, ctx, interval_ns, poll_ms);
+	return gt_session_detach(s, NULL, NULL) | failed;
 }
 
 int gt_session_detach(struct gt_session *s, gt_ring_fn fn, void *ctx)

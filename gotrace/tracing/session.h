@@ -139,6 +139,24 @@ int gt_session_finish(struct gt_session *s, int status);
 int gt_session_run(struct gt_session *s, void (*started)(void *ctx), gt_ring_fn fn, void *ctx,
 		   int poll_ms);
 
+/* A periodic callback of the aggregating commands (their data stays in
+ * BPF maps: no ring buffer): now_ns is CLOCK_MONOTONIC; 0, or non-zero to
+ * end tracing as failed (the callback reports its own error). */
+typedef int (*gt_tick_fn)(void *ctx, uint64_t now_ns);
+
+/* gt_session_loop() for a session without a ring buffer: tick(ctx, now)
+ * every interval_ns from t0 (0: never) until tracing ends (the same
+ * rules), which is checked every poll_ms (and at once on a signal).
+ * 0, or 1 after tick returned non-zero. */
+int gt_session_loop_ticks(struct gt_session *s, gt_tick_fn tick, void *ctx, uint64_t interval_ns,
+			  int poll_ms);
+
+/* gt_session_run() with gt_session_loop_ticks(): start, started(ctx),
+ * ticks until the end, detach.  0 or 1; the probes are detached in every
+ * case. */
+int gt_session_run_ticks(struct gt_session *s, void (*started)(void *ctx), gt_tick_fn tick,
+			 void *ctx, uint64_t interval_ns, int poll_ms);
+
 /* Detach what is attached, free everything; safe after any step. */
 void gt_session_release(struct gt_session *s);
 
