@@ -9,7 +9,7 @@
  * the command's function table) and what kind of site it is.  The
  * cookie, never the runtime IP, identifies the probe, so PIE and ASLR
  * don't matter.  User space builds the cookies with FP_COOKIE()
- * (gotrace/funcgraph/probes.c places the probes of all three commands).
+ * (gotrace/probes/funcs.c places the probes of all three commands).
  */
 #ifndef GOTRACE_FUNC_PROBE_H
 #define GOTRACE_FUNC_PROBE_H

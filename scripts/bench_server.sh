@@ -15,8 +15,9 @@
 #           BPF program (--bench-floor: what the probes alone cost); both
 #           again with the entry probes at each function's first instruction
 #           (GOTRACE_BENCH_SITES=start, the placement before
-#           docs/probes.md).  A row may start with VAR=value words.  Rows
-#           of the in-kernel aggregation commands go in the marked hook.
+#           docs/probes.md).  A row may start with VAR=value words.  Then
+#           the in-kernel aggregation commands, funccount and funclatency
+#           on the same package.
 #           Each round runs every row once; the median of the rounds is
 #           reported.
 #   report  requests per second (wrk), the server's CPU per 1,000 requests
@@ -95,8 +96,13 @@ bench_server_row() {
 		echo "bench_server: $row: wrk failed: $out" >&2
 		return 1
 	fi
-	# the tracer's own count of probe hits: "N events" (funcgraph, states)
-	hits=$(sed -n 's/^[a-z]*:* *\([0-9][0-9]*\) events.*/\1/p' "$tmp/row.err" 2>/dev/null | tail -1)
+	# the tracer's own count of probe hits: "N events" (funcgraph, states),
+	# "N calls of M functions counted" (funccount), "N calls timed"
+	# (funclatency: two hits per call)
+	hits=$(sed -n -e 's/^[a-z]*:* *\([0-9][0-9]*\) events.*/\1/p' \
+		-e 's/^[a-z]*:* *\([0-9][0-9]*\) calls of [0-9]* functions counted.*/\1/p' \
+		-e 's/^[a-z]*:* *\([0-9][0-9]*\) calls timed.*/\1 * 2/p' "$tmp/row.err" 2>/dev/null | tail -1)
+	hits=$((${hits:-0}))
 	[ "$row" = untraced ] && hits=0
 	# what the probes cost, by class (the tracer's attach line)
 	[ "$row" = untraced ] || grep -m1 "attached" "$tmp/row.err" >"$tmp/row.attach"
@@ -148,10 +154,10 @@ EOF
 		# the entry probes at the first instruction, as before docs/probes.md
 		"  entries at +0 (before)|GOTRACE_BENCH_SITES=start funcgraph --yes --no-summary -o /dev/null $BENCH_SRV_PKG"
 		"  entries at +0, empty BPF program|GOTRACE_BENCH_SITES=start funcgraph --yes --no-summary --bench-floor -o /dev/null $BENCH_SRV_PKG"
-		# HOOK (issue 12 item 3): the in-kernel aggregation rows go here,
-		# e.g. "gotrace states --aggregate|states --aggregate ...",
-		# "gotrace funccount ...|funccount $BENCH_SRV_PKG",
-		# "gotrace funclatency ...|funclatency $BENCH_SRV_PKG".
+		# in-kernel aggregation (docs/funccount.md, docs/funclatency.md)
+		"gotrace funccount $BENCH_SRV_PKG|funccount --yes -o /dev/null $BENCH_SRV_PKG"
+		"gotrace funclatency $BENCH_SRV_PKG|funclatency --yes -o /dev/null $BENCH_SRV_PKG"
+		# HOOK (issue 12 item 3): "gotrace states --aggregate|states --aggregate ..."
 	)
 	for ((r = 0; r < rounds; r++)); do
 		for k in "${!rows[@]}"; do

@@ -2,7 +2,7 @@
 /*
  * funccount's writers: a table per interval and one for the whole trace,
  * as text, JSON Lines (--format=jsonl) or CSV (--csv FILE); formats in
- * docs/formats.md.  Errors are negative errno (a failed write: -EIO or
+ * docs/funccount.md.  Errors are negative errno (a failed write: -EIO or
  * the stream's errno); nothing here prints except to the outputs.
  */
 #ifndef GOTRACE_FUNCCOUNT_OUTPUT_H

@@ -4,7 +4,7 @@
  * the functions' calls and latency percentiles and (text, unless
  * --no-hist) each function's log2 histogram as bcc's funclatency prints
  * it; JSON Lines (--format=jsonl, with the log2 slots) or CSV (--csv FILE).
- * Formats in docs/formats.md.  Errors are negative errno; nothing here
+ * Formats in docs/funclatency.md.  Errors are negative errno; nothing here
  * prints except to the outputs.
  */
 #ifndef GOTRACE_FUNCLATENCY_OUTPUT_H

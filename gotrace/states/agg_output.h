@@ -14,7 +14,7 @@
  *              {"type":"wait_reason",...})
  *   stats      at the end: what BPF could not account ({"type":"stats"})
  *
- * Formats in docs/formats.md.  Writers return 0 or -EIO.
+ * Formats in docs/states.md.  Writers return 0 or -EIO.
  */
 #ifndef GOTRACE_STATES_AGG_OUTPUT_H
 #define GOTRACE_STATES_AGG_OUTPUT_H
