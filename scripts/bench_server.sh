@@ -16,8 +16,8 @@
 #           again with the entry probes at each function's first instruction
 #           (GOTRACE_BENCH_SITES=start, the placement before
 #           docs/probes.md).  A row may start with VAR=value words.  Then
-#           the in-kernel aggregation commands, funccount and funclatency
-#           on the same package.
+#           the in-kernel aggregation commands: funccount and funclatency
+#           on the same package, states --aggregate.
 #           Each round runs every row once; the median of the rounds is
 #           reported.
 #   report  requests per second (wrk), the server's CPU per 1,000 requests
@@ -98,10 +98,13 @@ bench_server_row() {
 	fi
 	# the tracer's own count of probe hits: "N events" (funcgraph, states),
 	# "N calls of M functions counted" (funccount), "N calls timed"
-	# (funclatency: two hits per call)
+	# (funclatency: two hits per call), "N transitions, ... (aggregated in
+	# BPF)" (states --aggregate)
 	hits=$(sed -n -e 's/^[a-z]*:* *\([0-9][0-9]*\) events.*/\1/p' \
 		-e 's/^[a-z]*:* *\([0-9][0-9]*\) calls of [0-9]* functions counted.*/\1/p' \
-		-e 's/^[a-z]*:* *\([0-9][0-9]*\) calls timed.*/\1 * 2/p' "$tmp/row.err" 2>/dev/null | tail -1)
+		-e 's/^[a-z]*:* *\([0-9][0-9]*\) calls timed.*/\1 * 2/p' \
+		-e 's/^[a-z]*:* *\([0-9][0-9]*\) transitions, .*aggregated in BPF.*/\1/p' \
+		"$tmp/row.err" 2>/dev/null | tail -1)
 	hits=$((${hits:-0}))
 	[ "$row" = untraced ] && hits=0
 	# what the probes cost, by class (the tracer's attach line)
@@ -157,7 +160,7 @@ EOF
 		# in-kernel aggregation (docs/funccount.md, docs/funclatency.md)
 		"gotrace funccount $BENCH_SRV_PKG|funccount --yes -o /dev/null $BENCH_SRV_PKG"
 		"gotrace funclatency $BENCH_SRV_PKG|funclatency --yes -o /dev/null $BENCH_SRV_PKG"
-		# HOOK (issue 12 item 3): "gotrace states --aggregate|states --aggregate ..."
+		"gotrace states --aggregate|states --aggregate --no-summary -o /dev/null"
 	)
 	for ((r = 0; r < rounds; r++)); do
 		for k in "${!rows[@]}"; do

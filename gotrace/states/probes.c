@@ -16,6 +16,7 @@
 #include "tracing/session.h"
 #include "tracing/signals.h"
 #include "bpf/states.skel.h"
+#include "bpf/states_agg.skel.h"
 
 _Static_assert(sizeof(struct states_rec) == 32, "struct states_rec is the 32-byte wire record");
 
@@ -219,4 +220,6 @@ void st_probes_release(struct st_probes *p)
 {
 	states_bpf__destroy(p->skel);
 	p->skel = NULL;
+	states_agg_bpf__destroy(p->agg);
+	p->agg = NULL;
 }

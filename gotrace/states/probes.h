@@ -17,6 +17,7 @@
 
 struct gt_session;
 struct states_bpf;
+struct states_agg_bpf;
 struct bpf_program;
 
 /* Probed functions: transitions (on_transition) and the syscall fast path
@@ -33,6 +34,7 @@ struct st_probe_list {
 
 struct st_probes {
 	struct states_bpf *skel;
+	struct states_agg_bpf *agg;	/* --aggregate's object instead (states/aggregate.h) */
 	bool regabi;			/* the register ABI: g in R14 */
 	bool stack;			/* --stack programs */
 	uint32_t stack_size;		/* --stack-size */
@@ -61,7 +63,7 @@ int st_probes_load(void *p, struct gt_session *s, bool multi);
 /* gt_session_attach()'s callback. */
 int st_probes_attach(void *p, struct gt_session *s, bool multi);
 
-/* Destroy the object (after the session detached the probes). */
+/* Destroy the object(s) (after the session detached the probes). */
 void st_probes_release(struct st_probes *p);
 
 #endif /* GOTRACE_STATES_PROBES_H */

@@ -27,6 +27,7 @@
 #include "output/outfile.h"
 #include "output/trace_report.h"
 #include "states/groups.h"
+#include "states/aggregate.h"
 #include "states/model.h"
 #include "states/output.h"
 #include "states/probes.h"
@@ -36,8 +37,12 @@
 #include "tracing/session.h"
 #include "tracing/stacks.h"
 #include "bpf/states.skel.h"
+#include "states_agg.h"
 
 _Static_assert(sizeof(struct states_rec) == 32, "struct states_rec is the 32-byte wire record");
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char usage_text[] =
 "usage: gotrace states [OPTIONS] -p PID\n"
@@ -94,6 +99,13 @@ static const char usage_text[] =
 "                         512 to 64k); the copy stops at the goroutine's stack end\n"
 "      --unwind METHOD    auto (default: DWARF CFI, Go pclntab, frame pointers),\n"
 "                         dwarf, pclntab or fp only\n"
+"      --aggregate        keep the per-goroutine times and counts, wait reasons\n"
+"                         and latency histograms in BPF maps: no event per\n"
+"                         transition, for busy servers; no live stream, trace,\n"
+"                         --stack, --state or --raw (docs/states.md)\n"
+"  -i, --interval D       --aggregate: a report every D (1s, 500ms): goroutines,\n"
+"                         transitions, time per state, scheduler latency, waits\n"
+"      --max-goroutines N --aggregate: goroutines held at once (default " STR(SA_GOROUTINES_DEFAULT) ")\n"
 "  -h, --help             this help\n"
 "\n"
 "Examples:\n"
@@ -104,9 +116,9 @@ static const char usage_text[] =
 "  gotrace states --goid 1,18 --state waiting -p 1234\n"
 "  gotrace states -q -d 5s --group --top 10 -p 1234  # goroutines by start function\n"
 "  gotrace states -q -d 5s --group-by label:tenant --csv g.csv -p 1234\n"
-"  gotrace states --stack --state waiting -- ./bin   # where goroutines block\n";
+"  gotrace states --stack --state waiting -- ./bin   # where goroutines block\n"
+"  gotrace states --aggregate -i 1s -p 1234          # busy server: a report a second\n";
 
-enum { ATTACH_AUTO, ATTACH_MULTI, ATTACH_SINGLE };
 
 static const char short_usage[] =
 "usage: gotrace states [OPTIONS] -p PID\n"
@@ -125,6 +137,9 @@ struct states_opts {
 	bool group;			/* --group, --group-by */
 	enum st_group_by group_by;
 	const char *label_key;		/* --group-by label:KEY */
+	bool aggregate;			/* --aggregate */
+	uint64_t interval_ns;		/* -i (--aggregate) */
+	uint32_t max_goroutines;	/* --max-goroutines (--aggregate) */
 };
 
 /* Everything one run holds, from the BPF object to the writers. */
@@ -185,6 +200,19 @@ static int parse_group_by(const char *s, void *dst)
 	return st_group_by_parse(s, &o->group_by, &o->label_key);
 }
 
+/* --aggregate keeps no transition: the options that need them are refused. */
+static int check_aggregate(const struct states_opts *o)
+{
+	const char *bad = o->t.json ? "--json" : o->t.stack ? "--stack" : o->raw ? "--raw" :
+			  o->state_mask ? "--state" : o->t.buffer_size ? "--buffer-size" :
+			  o->group ? "--group" : NULL;
+
+	if (bad)
+		return gt_opts_usage_error(&o->t, "%s needs the transitions: not with --aggregate",
+					   bad);
+	return GT_OPTS_RUN;
+}
+
 /* GT_OPTS_RUN, or the exit status. */
 static int parse_args(int argc, char **argv, struct states_opts *o)
 {
@@ -201,12 +229,17 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		{ "group", 0, GT_OPT_FLAG, &o->group },
 		{ "group-by", 0, GT_OPT_FUNC, o, "start, creation, label:KEY",
 		  .parse = parse_group_by },
+		{ "aggregate", 0, GT_OPT_FLAG, &o->aggregate },
+		{ "interval", 'i', GT_OPT_DURATION, &o->interval_ns, "e.g. 1s, 500ms" },
+		{ "max-goroutines", 0, GT_OPT_U32, &o->max_goroutines, "1 to 16777216", 1,
+		  1 << 24 },
 		{ 0 }
 	};
 	const struct gt_cmd cmd = { "states", usage_text, short_usage, GT_OPTS_ALL, own };
 	int ret;
 
 	o->sort = ST_SORT_RUNNING;
+	o->max_goroutines = SA_GOROUTINES_DEFAULT;
 	ret = gt_opts_parse(&cmd, argc, argv, &o->t);
 	if (ret != GT_OPTS_RUN)
 		return ret;
@@ -216,6 +249,11 @@ static int parse_args(int argc, char **argv, struct states_opts *o)
 		return gt_opts_usage_error(&o->t, "--sort goid: groups have no goid");
 	if (!o->group && (o->sort == ST_SORT_COUNT || o->sort == ST_SORT_NAME))
 		return gt_opts_usage_error(&o->t, "--sort count and name need --group");
+	if (o->aggregate)
+		return check_aggregate(o);
+	if (o->interval_ns || o->max_goroutines != SA_GOROUTINES_DEFAULT)
+		return gt_opts_usage_error(&o->t, "%s needs --aggregate",
+					   o->interval_ns ? "--interval" : "--max-goroutines");
 	return GT_OPTS_RUN;
 }
 
@@ -573,6 +611,33 @@ static void seed_model(struct run *run)
 	st_out_initial(&run->out, all, n);
 }
 
+/* --aggregate: the outputs, the resolver, then states/aggregate.c from
+ * the load to the end's sections.  0 or 1. */
+static int trace_aggregate(struct run *run)
+{
+	const struct states_opts *o = run->o;
+	struct gosym_go_facts facts;
+	struct st_agg_opts ao = {
+		.interval_ns = o->interval_ns, .max_goroutines = o->max_goroutines,
+		.goids = o->t.goids, .ngoids = o->t.ngoids, .jsonl = o->t.jsonl,
+		.sort = o->sort, .top = o->top, .no_summary = o->no_summary,
+		.reasons = run->reasons, .nreasons = run->nreasons, .res = &run->res,
+	};
+	int failed;
+
+	gosym_go_facts(run->s.gs, &facts);
+	ao.late_goid = facts.late_goid;
+	ao.out = run->stream = gt_outfile_stdio(o->t.out);
+	ao.csv = o->csv ? gt_outfile_stdio(o->csv) : NULL;
+	if (!ao.out || (o->csv && !ao.csv))
+		return gt_error("states: out of memory");
+	gt_session_watch(&run->s, o->t.out);
+	gt_session_watch(&run->s, o->csv);
+	st_resolver_init(&run->res, run->s.gs, run->casg_entry);
+	failed = st_aggregate(&run->s, &run->probes, &ao);
+	return failed | commit_outputs(run);
+}
+
 static void started(void *ctx)
 {
 	struct run *run = ctx;
@@ -614,7 +679,12 @@ int cmd_states(int argc, char **argv)
 	run.probes.stack_size = o.t.stack_size;
 	run.probes.ring_bytes = o.t.buffer_size;
 	ret = gt_opts_open_outputs(&o.t) || gt_session_open(&run.s, "states", &o.t) ||
-	      check_binary(&run) || gt_session_load(&run.s, st_probes_load, &run.probes) ||
+	      check_binary(&run);
+	if (!ret && o.aggregate) {
+		ret = trace_aggregate(&run);
+		goto finish;
+	}
+	ret = ret || gt_session_load(&run.s, st_probes_load, &run.probes) ||
 	      gt_session_ring(&run.s, bpf_map__fd(run.probes.skel->maps.events)) ||
 	      open_writers(&run);
 	if (!ret) {
@@ -625,6 +695,7 @@ int cmd_states(int argc, char **argv)
 			    run.reasons_src ? run.reasons_src : "?");
 		ret = gt_session_attach(&run.s, st_probes_attach, &run.probes) || trace(&run);
 	}
+finish:
 	ret = gt_session_finish(&run.s, ret);
 out:
 	chrome_trace_abort(run.out.ct);

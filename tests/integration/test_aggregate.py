@@ -368,7 +368,11 @@ def test_zz_no_bpf_left():
                 mine = (during[0] - before[0], during[1] - before[1])
                 tracer.send_signal(2)
                 rc = tracer.wait(timeout=60)
-                after = bpf_ids(prefix)
+                for _ in range(50):  # program teardown is asynchronous (RCU)
+                    after = bpf_ids(prefix)
+                    if not mine[0] & after[0] and not mine[1] & after[1]:
+                        break
+                    time.sleep(0.1)
                 err.seek(0)
                 check(cmd + ":sigint", rc == 0 and mine[0] and mine[1]
                       and not mine[0] & after[0] and not mine[1] & after[1],

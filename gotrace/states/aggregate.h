@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `gotrace states --aggregate`: the same probes as states (states/probes.h)
+ * running bpf/states_agg.bpf.c, which keeps per-goroutine and per-state
+ * times and counts, wait reasons and latency histograms in BPF maps
+ * instead of sending an event per transition.  User space reads the maps
+ * every -i interval (states/agg_read.h) and at the end, and writes the
+ * interval reports, the states summary (states/output.h: the same tables
+ * as states) and the latency sections (states/agg_output.h).
+ * docs/states.md, "Aggregated mode".
+ */
+#ifndef GOTRACE_STATES_AGGREGATE_H
+#define GOTRACE_STATES_AGGREGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "states/probes.h"
+#include "states/resolve.h"
+
+struct gt_session;
+
+struct st_agg_opts {
+	uint64_t interval_ns;		/* -i; 0: only the end */
+	uint32_t max_goroutines;	/* --max-goroutines: the goroutines map */
+	const int64_t *goids;		/* --goid */
+	size_t ngoids;
+	bool late_goid;			/* gosym_go_facts().late_goid */
+	FILE *out;			/* intervals, summary, latency, stats */
+	bool jsonl;
+	FILE *csv;			/* --csv summary; NULL: none */
+	int sort;			/* enum st_sort */
+	long top;
+	bool no_summary;
+	const char *const *reasons;	/* wait reason names */
+	int nreasons;
+	struct st_resolver *res;	/* names start functions, creation sites */
+};
+
+/* Load the aggregating BPF object (p's probe lists resolved by
+ * st_probes_resolve()), attach, trace until the end with the interval
+ * reports, detach, and write the end's sections.  The session is open;
+ * the caller commits the outputs and releases p (st_probes_release()).
+ * 0 or 1 (after printing the error). */
+int st_aggregate(struct gt_session *s, struct st_probes *p, const struct st_agg_opts *o);
+
+#endif /* GOTRACE_STATES_AGGREGATE_H */
