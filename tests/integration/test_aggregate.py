@@ -382,3 +382,32 @@ def test_zz_no_bpf_left():
                     if pr.poll() is None:
                         pr.kill()
                         pr.wait()
+
+
+def test_funccount_old_go():
+    """Per function, funccount needs no register ABI: on the oldest Go
+    build of testprogs/states (each worker function runs once) the counts
+    are exact; --per-goroutine and funclatency say they need Go >= 1.17."""
+    harness.need_root()
+    old = [b for b in harness.testprog_builds()
+           if b["prog"] == "states" and b["goarch"] == harness.HOSTARCH
+           and b["variant"] == "default" and 0 < harness.go_minor(b["go"]) < 17]
+    if not old:
+        raise harness.Skip("no testprogs/states build before Go 1.17")
+    b = min(old, key=lambda x: harness.go_minor(x["go"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "o.jsonl")
+        p = gotrace("funccount", ["-q", "--format=jsonl", "-o", out, "main.*Worker", "--",
+                                  b["path"], "-n", "3"])
+        workers = [json.loads(line)["kind"] for line in p.stdout.splitlines()
+                   if line.startswith("{") and '"worker"' in line]
+        got = {r["func"]: r["calls"] for r in jsonl(out) if r["type"] == "total"} \
+            if os.path.exists(out) else {}
+        want = {"main.%sWorker" % k: 1 for k in workers}
+        check("old-go:counts", p.returncode == 0 and len(workers) == 4 and got == want,
+              "%s: %r, want %r\n%s" % (b["go"], got, want, p.stderr[-800:]))
+        for cmd, args in (("funccount", ["--per-goroutine"]), ("funclatency", [])):
+            p = gotrace(cmd, args + ["main.*", "--", b["path"]])
+            check("old-go:%s%s" % (cmd, "".join(args)),
+                  p.returncode == 1 and "need" in p.stderr and "Go >= 1.17" in p.stderr,
+                  p.stderr[-500:])
