@@ -224,8 +224,8 @@ static void check_probe_cost(struct doctor *d)
 	}
 	report(d, "probe-cost", true, NULL,
 	       "per probe hit here: emulated %.2f us (%s), single-stepped %.2f us (%s)%s%.0fx; "
-	       "a funcgraph call costs about one of each, a states transition one emulated "
-	       "(docs/probes.md)", e / 1e3, pc.insn[PROBE_EMULATED], s / 1e3,
+	       "a funcgraph or funclatency call costs about one of each, a funccount call or a "
+	       "states transition one emulated (docs/probes.md)", e / 1e3, pc.insn[PROBE_EMULATED], s / 1e3,
 	       pc.insn[PROBE_SSTEP], e > 0 ? ": " : "", e > 0 ? s / e : 0.0);
 	if (d->json) {
 		json_t *c = json_array_get(d->checks, json_array_size(d->checks) - 1);
