@@ -161,8 +161,10 @@ static int build_probes(struct fc_run *run)
 					 o->exclude.n, o->max_probes, o->yes };
 
 	pr->entries_only = true;
-	if (func_probes_select(run->s.gs, run->s.target.exe, run->s.info->goversion, &sel, pr))
+	if (func_probes_select(run->s.gs, run->s.target.exe, run->s.info->goversion, &sel, pr)) {
+		gt_session_interrupted(&run->s);	/* says so after a stop signal */
 		return 1;
+	}
 	if (func_probes_add_special(run->s.gs, pr, "runtime.morestack", FP_KIND_MORESTACK,
 				    FP_COOKIE_TLS) ||
 	    gosym_offset_to_vaddr(run->s.gs, pr->offsets[pr->n - 1], &run->ms_site))

@@ -162,8 +162,10 @@ static int build_probes(struct fl_run *run)
 					 o->exclude.v, o->exclude.n, o->max_probes, o->yes };
 
 	pr->need_ret = true;
-	if (func_probes_select(run->s.gs, run->s.target.exe, run->s.info->goversion, &sel, pr))
+	if (func_probes_select(run->s.gs, run->s.target.exe, run->s.info->goversion, &sel, pr)) {
+		gt_session_interrupted(&run->s);	/* says so after a stop signal */
 		return 1;
+	}
 	if (pr->noret)
 		gt_progress("%zu functions without a RET instruction left out (tail calls: "
 			    "nothing to time)", pr->noret);
