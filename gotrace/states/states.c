@@ -102,7 +102,7 @@ static const char usage_text[] =
 "      --aggregate        keep the per-goroutine times and counts, wait reasons\n"
 "                         and latency histograms in BPF maps: no event per\n"
 "                         transition, for busy servers; no live stream, trace,\n"
-"                         --stack, --state or --raw (docs/states.md)\n"
+"                         --stack, --state, --raw or --group (docs/states.md)\n"
 "  -i, --interval D       --aggregate: a report every D (1s, 500ms): goroutines,\n"
 "                         transitions, time per state, scheduler latency, waits\n"
 "      --max-goroutines N --aggregate: goroutines held at once (default " STR(SA_GOROUTINES_DEFAULT) ")\n"
