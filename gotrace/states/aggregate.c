@@ -31,19 +31,18 @@ struct agg_run {
 };
 
 /* The target's runtime offsets and the options, as the programs read them. */
-static void set_rodata(struct states_agg_bpf *skel, const struct agg_run *a)
+static void set_rodata(struct states_agg_bpf *skel, const struct gt_session *s,
+		       const struct st_probes *p, const struct st_agg_opts *o)
 {
-	const struct gt_session *s = a->s;
-
 	/* no ring buffer: every record stays in the maps */
 	GT_SESSION_RUNTIME_RODATA(skel->rodata, s, 0);
-	skel->rodata->regabi = a->p->regabi;
+	skel->rodata->regabi = p->regabi;
 	skel->rodata->off_waitreason = s->ro.g_waitreason;
 	skel->rodata->off_startpc = s->ro.g_startpc;
 	skel->rodata->off_gopc = s->ro.g_gopc;
 	skel->rodata->off_parentgoid = s->ro.g_parentgoid;
-	skel->rodata->late_goid = a->o->late_goid;
-	skel->rodata->goid_filter = a->o->ngoids > 0;
+	skel->rodata->late_goid = o->late_goid;
+	skel->rodata->goid_filter = o->ngoids > 0;
 	skel->rodata->group_by = SA_GROUP_NONE;
 }
 
@@ -65,31 +64,28 @@ static int choose_programs(struct states_agg_bpf *skel, struct st_probes *p, boo
 	return err;
 }
 
-/* gt_session_load()'s callback: open, configure, load, --goid. */
-static int load(void *ctx, struct gt_session *s, bool multi)
+int st_agg_load(struct st_probes *p, struct gt_session *s, const struct st_agg_opts *o,
+		bool multi)
 {
-	struct agg_run *a = ctx;
-	struct st_probes *p = a->p;
 	struct states_agg_bpf *skel;
 	int err;
 
-	(void)s;
 	states_agg_bpf__destroy(p->agg);
 	p->agg = skel = states_agg_bpf__open();
 	if (!skel)
 		return errno ? -errno : -EINVAL;
-	set_rodata(skel, a);
+	set_rodata(skel, s, p, o);
 	err = bpf_map__set_autocreate(skel->maps.events, false);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.goroutines, a->o->max_goroutines);
+		err = bpf_map__set_max_entries(skel->maps.goroutines, o->max_goroutines);
 	if (!err)
 		err = choose_programs(skel, p, multi);
 	if (!err)
 		err = states_agg_bpf__load(skel);
-	for (size_t i = 0; !err && i < a->o->ngoids; i++) {
+	for (size_t i = 0; !err && i < o->ngoids; i++) {
 		uint8_t one = 1;
 
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.goids), &a->o->goids[i], &one,
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.goids), &o->goids[i], &one,
 					BPF_ANY))
 			err = -errno;
 	}
@@ -98,6 +94,14 @@ static int load(void *ctx, struct gt_session *s, bool multi)
 		p->agg = NULL;
 	}
 	return err;
+}
+
+/* gt_session_load()'s callback. */
+static int load(void *ctx, struct gt_session *s, bool multi)
+{
+	struct agg_run *a = ctx;
+
+	return st_agg_load(a->p, s, a->o, multi);
 }
 
 /* The maps at now (the resolver needs casgstatus's run-time address,

@@ -39,6 +39,14 @@ struct st_agg_opts {
 	struct st_resolver *res;	/* names start functions, creation sites */
 };
 
+/* Open, configure (the session's runtime offsets, o's late_goid,
+ * max_goroutines and goids) and load the aggregating BPF object into
+ * p->agg, with the programs for uprobe_multi links when multi is set;
+ * for gt_session_load() callbacks (a live view reading the maps itself:
+ * `gotrace top`).  0 or -errno, nothing left loaded on failure. */
+int st_agg_load(struct st_probes *p, struct gt_session *s, const struct st_agg_opts *o,
+		bool multi);
+
 /* Load the aggregating BPF object (p's probe lists resolved by
  * st_probes_resolve()), attach, trace until the end with the interval
  * reports, detach, and write the end's sections.  The session is open;

@@ -25,6 +25,8 @@
 #include "gotrace.h"
 #include "goruntime/allgs.h"
 #include "goruntime/traceback.h"
+#include "states/agg_read.h"
+#include "states/aggregate.h"
 #include "states/model.h"
 #include "states/probes.h"
 #include "states/resolve.h"
@@ -32,6 +34,7 @@
 #include "tracing/clock.h"
 #include "tracing/session.h"
 #include "bpf/states.skel.h"
+#include "bpf/states_agg.skel.h"
 
 /* What the source knows of a goroutine besides the model's record. */
 struct rec {
@@ -50,6 +53,11 @@ struct ssrc {
 	struct top_source base;
 	struct gt_session s;
 	struct st_probes probes;
+	/* the records: the in-kernel aggregation's reader (agg), or the
+	 * states model fed by the ring buffer */
+	bool agg;
+	struct st_agg_opts ao;
+	struct sa_reader *rd;
 	struct st_model *model;
 	struct st_resolver res;
 	bool res_init;
@@ -131,6 +139,38 @@ static int drain(struct ssrc *x)
 	return gt_ring_drain(x->s.ring, on_record, x) < 0 ? -EIO : 0;
 }
 
+/* The records up to now: the maps read, or the ring drained. */
+static int update(struct ssrc *x, uint64_t now)
+{
+	if (!x->agg)
+		return drain(x);
+	/* the resolver's load bias: casgstatus's run-time address, which
+	 * the first probe hit records */
+	sa_reader_set_probe_ip(x->rd, x->probes.agg->bss->casg_ip);
+	return sa_reader_update(x->rd, now);
+}
+
+/* Transitions accounted, and those lost (cumulative). */
+static void counts(struct ssrc *x, uint64_t *trans, uint64_t *lost)
+{
+	struct st_model_stats ms;
+	int map;
+
+	if (x->agg) {
+		map = bpf_map__fd(x->probes.agg->maps.counters);
+		*trans = gt_bpf_counter_sum(map, SA_CNT_TRANSITIONS);
+		*lost = gt_bpf_counter_sum(map, SA_CNT_NOGOID) +
+			gt_bpf_counter_sum(map, SA_CNT_UNTRACKED) +
+			gt_bpf_counter_sum(map, SA_CNT_READFAIL);
+		return;
+	}
+	map = bpf_map__fd(x->probes.skel->maps.counters);
+	st_model_stats(x->model, &ms);
+	*trans = ms.transitions;
+	*lost = gt_bpf_counter_sum(map, STATES_CNT_DROPS) +
+		gt_bpf_counter_sum(map, STATES_CNT_READFAIL);
+}
+
 static uint8_t g_flags(const char *start, bool system)
 {
 	return (system ? TOP_G_SYSTEM : 0) |
@@ -142,13 +182,19 @@ static int link_model(struct ssrc *x)
 {
 	bool first;
 	size_t n;
-	struct st_goroutine **all = st_model_goroutines(x->model, &n);
+	struct st_goroutine **all = x->agg ? sa_reader_summaries(x->rd, &n) :
+				    st_model_goroutines(x->model, &n);
+	int err = 0;
 
+	if (!all && x->agg && n)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct rec *r = rec_get(x, all[i]->goid);
 
-		if (!r)
-			return -ENOMEM;
+		if (!r) {
+			err = -ENOMEM;
+			break;
+		}
 		first = !r->mg;
 		r->mg = all[i];	/* again each time: a reader may move its records */
 		if (first && (all[i]->created || !r->named)) {
@@ -164,7 +210,9 @@ static int link_model(struct ssrc *x)
 						 strcmp(s, "runtime.main"));
 		}
 	}
-	return 0;
+	if (x->agg)
+		free(all);	/* the array, not the records */
+	return err;
 }
 
 /* One goroutine of the list onto its record. */
@@ -234,8 +282,9 @@ static void add_wait(struct top_gsample *o, uint32_t reason, uint64_t ns, uint32
 		o->wait_other_ns += ns;
 }
 
-/* The model's times of r (with the time before its first transition). */
-static void from_model(const struct rec *r, struct top_gsample *o, uint64_t now)
+/* The model's times of r (with the time before its first transition).
+ * to_now: they include the current state's time up to now already. */
+static void from_model(const struct rec *r, struct top_gsample *o, uint64_t now, bool to_now)
 {
 	const struct st_goroutine *g = r->mg;
 
@@ -249,7 +298,7 @@ static void from_model(const struct rec *r, struct top_gsample *o, uint64_t now)
 		add_wait(o, g->waits[i].reason, g->waits[i].ns, g->waits[i].count);
 	o->state = g->state >= 0 ? top_cls_of_status((uint32_t)g->state) : r->snap_cls;
 	o->reason = g->reason;
-	if (!g->exited && g->state >= 0 && now > g->since && o->state < TOP_NCLS) {
+	if (!to_now && !g->exited && g->state >= 0 && now > g->since && o->state < TOP_NCLS) {
 		o->ns[o->state] += now - g->since;
 		if (o->state == TOP_WAIT)
 			add_wait(o, g->reason, now - g->since, 0);
@@ -279,7 +328,7 @@ static bool fill(struct ssrc *x, struct rec *r, struct top_gsample *o, uint64_t 
 	o->created = r->created;
 	o->flags = r->flags;
 	if (r->mg) {
-		from_model(r, o, now);
+		from_model(r, o, now, x->agg);
 		if (!r->mg->created)
 			o->flags |= TOP_G_BEFORE;
 	} else if (r->snap_cls < TOP_NCLS) {
@@ -304,17 +353,14 @@ static bool fill(struct ssrc *x, struct rec *r, struct top_gsample *o, uint64_t 
 static int src_sample(struct top_source *base, const struct top_sample **out)
 {
 	struct ssrc *x = (struct ssrc *)base;
-	int map = bpf_map__fd(x->probes.skel->maps.counters);
-	struct st_model_stats ms;
-	uint64_t now;
+	uint64_t now = gt_now_ns();
 	size_t n = 0;
 	int err;
 
-	if ((err = drain(x)))
+	if ((err = update(x, now)))
 		return err;
 	if (gt_target_exited(&x->s.target))
 		return -ESRCH;
-	now = gt_now_ns();
 	x->gen++;
 	if ((err = link_model(x)) || (err = read_list(x, now)))
 		return err;
@@ -328,21 +374,20 @@ static int src_sample(struct top_source *base, const struct top_sample **out)
 	}
 	for (size_t i = 0; i < x->nr; i++)
 		n += fill(x, &x->r[i], &x->g[n], now);
-	st_model_stats(x->model, &ms);
 	x->smp.now_ns = now;
 	x->smp.g = x->g;
 	x->smp.n = n;
 	x->smp.have_transitions = true;
-	x->smp.transitions = ms.transitions;
-	x->smp.lost = gt_bpf_counter_sum(map, STATES_CNT_DROPS) +
-		      gt_bpf_counter_sum(map, STATES_CNT_READFAIL);
+	counts(x, &x->smp.transitions, &x->smp.lost);
 	*out = &x->smp;
 	return 0;
 }
 
 static int src_poll(struct top_source *base, uint64_t now_ns)
 {
-	return drain((struct ssrc *)base);
+	struct ssrc *x = (struct ssrc *)base;
+
+	return x->agg ? 0 : drain(x);	/* the maps keep everything until read */
 }
 
 static const char *src_reason(struct top_source *base, uint32_t reason)
@@ -355,7 +400,7 @@ static const char *src_reason(struct top_source *base, uint32_t reason)
 
 static const char *src_describe(struct top_source *base)
 {
-	return "states ring buffer";
+	return ((struct ssrc *)base)->agg ? "in-kernel aggregation" : "states ring buffer";
 }
 
 /* goid's stack, as the runtime's goroutine dump prints it. */
@@ -403,6 +448,7 @@ static void src_free(struct top_source *base)
 	gt_session_release(&x->s);	/* the probes first */
 	st_probes_release(&x->probes);
 	st_model_free(x->model);
+	sa_reader_free(x->rd);
 	if (x->res_init)
 		st_resolver_release(&x->res);
 	gr_tb_free(x->tb);
@@ -413,21 +459,19 @@ static void src_free(struct top_source *base)
 	free(x);
 }
 
-/* The model, the resolver and the goroutine reader, after the binary is
- * known.  0 or 1. */
+/* The model (ring buffer), the resolver and the goroutine reader, after
+ * the binary is known.  0 or 1. */
 static int open_readers(struct ssrc *x)
 {
-	struct gosym_go_facts facts;
-	struct st_model_opts mo = { .resolve = st_resolver_resolve, .ctx = &x->res };
+	struct st_model_opts mo = { .resolve = st_resolver_resolve, .ctx = &x->res,
+				    .late_goid = x->ao.late_goid };
 	const struct gr_target_info *ti;
 	int err;
 
-	gosym_go_facts(x->s.gs, &facts);
-	mo.late_goid = facts.late_goid;	/* docs/go-runtime.md */
 	if (st_resolver_init(&x->res, x->s.gs, x->probes.casg_site))
 		return gt_error("top: out of memory");
 	x->res_init = true;
-	if (!(x->model = st_model_new(&mo)))
+	if (!x->agg && !(x->model = st_model_new(&mo)))
 		return gt_error("top: out of memory");
 	if ((err = gr_target_open(x->s.target.pid, &x->gt)))
 		return gt_error("top: cannot read the goroutines of pid %d: %s",
@@ -440,7 +484,38 @@ static int open_readers(struct ssrc *x)
 	return 0;
 }
 
-int top_source_states_open(const struct gt_trace_opts *o, struct top_source **out)
+/* gt_session_load()'s callback for the aggregating object. */
+static int agg_load(void *ctx, struct gt_session *s, bool multi)
+{
+	struct ssrc *x = ctx;
+
+	return st_agg_load(&x->probes, s, &x->ao, multi);
+}
+
+/* The BPF object, and where its data is read: the maps' reader, or the
+ * ring buffer.  0 or 1. */
+static int load(struct ssrc *x)
+{
+	struct gt_session *s = &x->s;
+	struct gosym_go_facts facts;
+	struct sa_reader_opts ro = { .group_fd = -1, .resolve = st_resolver_resolve,
+				     .resolve_ctx = &x->res };
+
+	gosym_go_facts(s->gs, &facts);
+	x->ao.late_goid = facts.late_goid;	/* docs/go-runtime.md */
+	x->ao.max_goroutines = SA_GOROUTINES_DEFAULT;
+	if (!x->agg)
+		return gt_session_load(s, st_probes_load, &x->probes) ||
+		       gt_session_ring(s, bpf_map__fd(x->probes.skel->maps.events));
+	if (gt_session_load(s, agg_load, x))
+		return 1;
+	ro.goroutines_fd = bpf_map__fd(x->probes.agg->maps.goroutines);
+	ro.sched_fd = bpf_map__fd(x->probes.agg->maps.sched_hist);
+	ro.wait_fd = bpf_map__fd(x->probes.agg->maps.wait_hist);
+	return sa_reader_new(&ro, &x->rd) ? gt_error("top: out of memory") : 0;
+}
+
+int top_source_states_open(const struct gt_trace_opts *o, bool agg, struct top_source **out)
 {
 	struct ssrc *x = calloc(1, sizeof(*x));
 	struct gt_session *s;
@@ -454,6 +529,7 @@ int top_source_states_open(const struct gt_trace_opts *o, struct top_source **ou
 		.poll_ms = STATES_POLL_MS,
 	};
 	x->s = (struct gt_session)GT_SESSION_INIT;
+	x->agg = agg;
 	s = &x->s;
 	x->probes.ring_bytes = o->buffer_size;
 	if (gt_session_open(s, "top", o))
@@ -463,9 +539,8 @@ int top_source_states_open(const struct gt_trace_opts *o, struct top_source **ou
 			 strerror(-err));
 		goto fail;
 	}
-	if (gt_session_load(s, st_probes_load, &x->probes) ||
-	    gt_session_ring(s, bpf_map__fd(x->probes.skel->maps.events)) || open_readers(x) ||
-	    gt_session_attach(s, st_probes_attach, &x->probes) || gt_session_start(s))
+	if (load(x) || open_readers(x) || gt_session_attach(s, st_probes_attach, &x->probes) ||
+	    gt_session_start(s))
 		goto fail;
 	x->t0 = s->t0_ns;
 	*out = &x->base;

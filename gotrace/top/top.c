@@ -47,8 +47,12 @@ static const char usage_text[] =
 "      --filter TEXT      only rows whose function or creation site contains\n"
 "                         TEXT (case-insensitive)\n"
 "      --system           also the runtime's own goroutines\n"
-"      --buffer-size SIZE ring buffer between BPF and gotrace (default 16M)\n"
+"      --buffer-size SIZE --source ring: the ring buffer (default 16M)\n"
 "      --attach MODE      auto (default), multi, single\n"
+"      --source SRC       where the numbers come from: aggregate (default: the\n"
+"                         states probes aggregating in BPF maps, read once per\n"
+"                         refresh) or ring (every transition through the ring\n"
+"                         buffer, as gotrace states)\n"
 "  -q, --quiet            no progress messages\n"
 "  -h, --help             this help\n"
 "\n"
@@ -66,7 +70,8 @@ static const char usage_text[] =
 "Examples:\n"
 "  sudo gotrace top -p $(pidof server)\n"
 "  sudo gotrace top -p 1234 --group start --sort wait\n"
-"  sudo gotrace top -p 1234 --batch 5 -i 2s --format jsonl -o top.jsonl\n";
+"  sudo gotrace top -p 1234 --batch 5 -i 2s --format jsonl -o top.jsonl\n"
+"  sudo gotrace top -p 1234 --source ring\n";
 
 static const char short_usage[] =
 "usage: gotrace top [OPTIONS] -p PID   (gotrace top --help for more)\n";
@@ -79,6 +84,7 @@ struct top_opts {
 	bool system;
 	int sort;
 	int view;
+	bool ring;		/* --source ring */
 };
 
 static int parse_sort(const char *s, void *dst)
@@ -104,6 +110,14 @@ static int parse_group(const char *s, void *dst)
 	return -EINVAL;
 }
 
+static int parse_source(const char *s, void *dst)
+{
+	if (strcmp(s, "aggregate") && strcmp(s, "ring"))
+		return -EINVAL;
+	*(bool *)dst = !strcmp(s, "ring");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct top_opts *o)
 {
 	const struct gt_opt own[] = {
@@ -114,6 +128,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ "group", 0, GT_OPT_FUNC, &o->view, "none, start, created", 0, 0, parse_group },
 		{ "filter", 0, GT_OPT_STRING, &o->filter },
 		{ "system", 0, GT_OPT_FLAG, &o->system },
+		{ "source", 0, GT_OPT_FUNC, &o->ring, "aggregate, ring", 0, 0, parse_source },
 		{ 0 }
 	};
 	const struct gt_cmd cmd = {
@@ -311,7 +326,7 @@ int cmd_top(int argc, char **argv)
 	if (o.filter)
 		snprintf(ui.filter, sizeof(ui.filter), "%s", o.filter);
 	ret = 1;
-	if (gt_opts_open_outputs(&o.t) || top_source_states_open(&o.t, &src))
+	if (gt_opts_open_outputs(&o.t) || top_source_states_open(&o.t, !o.ring, &src))
 		goto out;
 	if (!(m = top_model_new(&ui))) {
 		gt_error("top: out of memory");
