@@ -85,18 +85,22 @@ def _check_groups(name, snap, mix):
 
 def test_batch_matches_mix():
     """--batch --format jsonl, grouped and not, on the oldest and newest
-    toolchains' builds."""
+    toolchains' builds; both sources (the in-kernel aggregation, the
+    default, and the ring buffer)."""
     harness.need_root()
     builds = _builds()
     for b in {b["go"]: b for b in (builds[0], builds[-1])}.values():
         m = Mix(b["path"], BIG)
         try:
-            p = harness.run([harness.GOTRACE, "top", "-p", str(m.pid), "--batch", "3", "-i",
-                             "700ms", "--format", "jsonl", "--group", "start"], timeout=60)
-            snaps = [json.loads(l) for l in p.stdout.splitlines()]
-            harness.check(b["go"] + ": 3 snapshots", len(snaps) == 3, p.stdout[-500:])
-            for k, s in enumerate(snaps[1:], 1):
-                _check_groups("%s snapshot %d" % (b["go"], k), s, BIG)
+            for src in ("aggregate", "ring"):
+                p = harness.run([harness.GOTRACE, "top", "-p", str(m.pid), "--batch", "3", "-i",
+                                 "700ms", "--format", "jsonl", "--group", "start",
+                                 "--source", src], timeout=60)
+                snaps = [json.loads(l) for l in p.stdout.splitlines()]
+                name = "%s %s" % (b["go"], src)
+                harness.check(name + ": 3 snapshots", len(snaps) == 3, p.stdout[-500:])
+                for k, s in enumerate(snaps[1:], 1):
+                    _check_groups("%s snapshot %d" % (name, k), s, BIG)
             p = harness.run([harness.GOTRACE, "top", "-p", str(m.pid), "--batch", "1", "-i",
                              "500ms", "--format", "jsonl", "--sort", "goid"], timeout=60)
             rows = json.loads(p.stdout)["rows"]
@@ -119,25 +123,30 @@ def test_batch_matches_mix():
 
 def test_churn_counts():
     """Short-lived goroutines: created and exited per interval near the
-    rate topmix starts them at, none of them left listed."""
+    rate topmix starts them at, none of them left listed (both sources)."""
     harness.need_root()
     b = _builds()[-1]
+    for src in ("aggregate", "ring"):
+        _check_churn(b, src)
+
+
+def _check_churn(b, src):
     m = Mix(b["path"], {"chan": 1, "spin": 0, "sys": 0, "sleep": 0}, ["-churn=100", "-loop"])
     try:
         p = harness.run([harness.GOTRACE, "top", "-p", str(m.pid), "--batch", "4", "-i", "1s",
-                         "--format", "jsonl"], timeout=60)
+                         "--format", "jsonl", "--source", src], timeout=60)
         snaps = [json.loads(l) for l in p.stdout.splitlines()][1:]
         created = sum(s["created"] for s in snaps)
         exited = sum(s["exited"] for s in snaps)
         secs = sum(s["interval_ns"] for s in snaps) / 1e9
         # time.Sleep(10ms) between creations: at most 100/s (the bound
         # that holds), much less on a busy machine (sleeps overshoot)
-        harness.check("churn: created, at most the rate", 20 * secs <= created <= 101 * secs,
+        harness.check("churn %s: created, at most the rate" % src, 20 * secs <= created <= 101 * secs,
                       "%d in %.1fs" % (created, secs))
-        harness.check("churn: as many exited", abs(created - exited) <= 2,
+        harness.check("churn %s: as many exited" % src, abs(created - exited) <= 2,
                       "created %d exited %d" % (created, exited))
         left = max(sum(1 for r in s["rows"] if r["start"] == "main.shortLived") for s in snaps)
-        harness.check("churn: exited goroutines leave the table", left <= 2, str(left))
+        harness.check("churn %s: exited goroutines leave the table" % src, left <= 2, str(left))
     finally:
         m.close()
 
@@ -333,6 +342,7 @@ def test_errors():
             (["-p", str(m.pid), "-i", "1ms", "--batch", "1"], 2, "--interval"),
             (["-p", str(m.pid), "--sort", "bogus", "--batch", "1"], 2, "--sort"),
             (["-p", str(m.pid), "-o", "/tmp/x"], 2, "--batch"),
+            (["-p", str(m.pid), "--source", "bpf", "--batch", "1"], 2, "--source"),
             (["-p", "999999999", "--batch", "1"], 1, "999999999"),
         ]
         p = harness.run([harness.GOTRACE, "top", "--help"])
