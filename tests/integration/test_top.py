@@ -197,9 +197,20 @@ class Tmux:
         rc = re.search(r"^EXIT=(\d+)", s or "", re.M)
         harness.check(name + ": top exited 0", rc and rc.group(1) == "0", (s or "")[-600:])
         harness.check(name + ": normal screen back", self.alternate() == "0", self.alternate())
-        time.sleep(0.3)
+        # The shell writes "after" once top has returned; on a loaded machine
+        # that can be well after EXIT= is on the screen, so wait for the whole
+        # line (stty -g ends it with a newline) rather than a fixed time.
+        after, deadline = "", time.time() + 20
+        while time.time() < deadline:
+            try:
+                after = open(self.dir + "/after").read()
+            except OSError:
+                after = ""
+            if after.endswith("\n"):
+                break
+            time.sleep(0.1)
         try:
-            same = open(self.dir + "/before").read() == open(self.dir + "/after").read()
+            same = open(self.dir + "/before").read() == after or "after: %r" % after
         except OSError as e:
             same = str(e)
         harness.check(name + ": terminal settings restored", same is True, str(same))
