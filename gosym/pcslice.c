@@ -21,9 +21,10 @@
  * address space for terraform's 45 MB), is mmap'ed on the first lookup and
  * filled one function at a time on its first lookup, so only the pages of
  * functions looked up are ever touched (huge pages: 2 MiB at a time).  Concurrency: a record's fields are
- * written with relaxed atomic stores, then its fn with a release store; a
- * reader loads fn with acquire.  Two threads filling the same function
- * write identical values.
+ * written with relaxed atomic stores (its flags with atomic ORs), then
+ * its fn with a release store; a reader loads fn with acquire.  Two
+ * threads filling the same function write identical values, and neither
+ * ever stores a flags byte it read earlier (see fill()).
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -166,7 +167,7 @@ static void fill(const struct gosym *g, struct gosym_slice *t, uint32_t k0, uint
 		while (k <= k1 && (!ok || ((uint64_t)k << SL_LOG2) < ncur)) {
 			struct gosym_slice *s = &t[k];
 			uint64_t sk = (uint64_t)k << SL_LOG2, e = sk + SL_SIZE;
-			uint8_t fl = LD(s->flags);
+			uint8_t fl;
 
 			if (e > end_off)
 				e = end_off;
@@ -182,8 +183,7 @@ static void fill(const struct gosym *g, struct gosym_slice *t, uint32_t k0, uint
 				ST(s->file[2], runs ? ref[2] : (uint32_t)v);
 				ST(s->file_b[0], runs ? b[0] : 0);
 				ST(s->file_b[1], runs ? b[1] : 0);
-				fl = (fl & ~(GOSYM_SL_FILE_FIRST | GOSYM_SL_FILE_RUNS)) |
-				     (first ? GOSYM_SL_FILE_FIRST : 0) | (runs ? GOSYM_SL_FILE_RUNS : 0);
+				fl = (first ? GOSYM_SL_FILE_FIRST : 0) | (runs ? GOSYM_SL_FILE_RUNS : 0);
 			} else {
 				/* The step's value holds over the slice's part of
 				 * the function: store the line, not a state. */
@@ -192,10 +192,18 @@ static void fill(const struct gosym *g, struct gosym_slice *t, uint32_t k0, uint
 				ST(s->line_off, (uint32_t)(p - tab));
 				ST(s->line_pc, (uint32_t)cur);
 				ST(s->line_val, cst ? nv : v);
-				fl = (fl & ~(GOSYM_SL_LINE_FIRST | GOSYM_SL_LINE_CONST)) |
-				     (first ? GOSYM_SL_LINE_FIRST : 0) | (cst ? GOSYM_SL_LINE_CONST : 0);
+				fl = (first ? GOSYM_SL_LINE_FIRST : 0) | (cst ? GOSYM_SL_LINE_CONST : 0);
 			}
-			ST(s->flags, fl);
+			/* One atomic OR, not a load and a store: the line
+			 * and file passes each own half of the bits, and a
+			 * second thread building the same function must not
+			 * write back a flags byte it read before the first
+			 * thread's other pass set its half (that lost the
+			 * file bits of a slice already published by the
+			 * first thread's fn store).  The record starts
+			 * zeroed and every builder sets the same bits, so
+			 * no bit ever needs clearing. */
+			__atomic_fetch_or(&s->flags, fl, __ATOMIC_RELAXED);
 			k++;
 		}
 		if (!ok)
