@@ -1,23 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* funclatency's writers (see funclatency/output.h). */
-#include <errno.h>
+/* funclatency's rows (see funclatency/output.h). */
 #include <inttypes.h>
-#include <time.h>
 
 #include "aggregate/histogram.h"
 #include "funclatency/output.h"
 #include "output/csv.h"
 #include "output/json_out.h"
-
-static int status(FILE *f)
-{
-	return f && ferror(f) ? -EIO : 0;
-}
-
-static size_t shown(const struct fl_output_opts *o, size_t n)
-{
-	return o->top > 0 && (size_t)o->top < n ? (size_t)o->top : n;
-}
 
 /* The figures of one row, as every format writes them. */
 struct figures {
@@ -38,9 +26,11 @@ static struct figures figures_of(const struct fl_row *r)
 	return f;
 }
 
-static void text_rows(const struct fl_output_opts *o, const struct fl_row *rows, size_t n)
+static void text_rows(const struct gt_agg_report *o, const void *rows_, size_t n)
 {
-	size_t k = shown(o, n);
+	const struct fl_output_ctx *c = o->ctx;
+	const struct fl_row *rows = rows_;
+	size_t k = gt_agg_report_shown(o, n);
 	char b[5][32];
 
 	fprintf(o->out, "%10s %8s %10s %10s %10s %10s %10s  %s\n", "CALLS", "UNWOUND", "MEAN", "P50",
@@ -52,25 +42,27 @@ static void text_rows(const struct fl_output_opts *o, const struct fl_row *rows,
 			rows[i].t.calls, rows[i].t.unwound, gt_fmt_ns(f.mean, b[0], 32),
 			gt_fmt_ns(f.p50, b[1], 32), gt_fmt_ns(f.p90, b[2], 32),
 			gt_fmt_ns(f.p99, b[3], 32), gt_fmt_ns(f.max, b[4], 32),
-			o->names[rows[i].func]);
+			c->names[rows[i].func]);
 	}
 	if (k < n)
 		fprintf(o->out, "(%zu of %zu functions; --top 0 for all)\n", k, n);
-	for (size_t i = 0; i < k && !o->no_hist; i++) {
+	for (size_t i = 0; i < k && !c->no_hist; i++) {
 		uint64_t slots[HIST_LOG2_SLOTS];
 
 		if (!rows[i].t.calls)
 			continue;
 		gt_hist_log2(rows[i].hist, slots);
-		fprintf(o->out, "\n%s\n", o->names[rows[i].func]);
+		fprintf(o->out, "\n%s\n", c->names[rows[i].func]);
 		gt_hist_print_log2(o->out, slots, 0);
 	}
 }
 
-static void json_rows(const struct fl_output_opts *o, const char *type, const struct fl_row *rows,
-		      size_t n, uint64_t t_ns, uint64_t dur_ns)
+static void json_rows(const struct gt_agg_report *o, const char *type, const void *rows_, size_t n,
+		      uint64_t t_ns, uint64_t dur_ns)
 {
-	size_t k = shown(o, n);
+	const struct fl_output_ctx *c = o->ctx;
+	const struct fl_row *rows = rows_;
+	size_t k = gt_agg_report_shown(o, n);
 
 	for (size_t i = 0; i < k; i++) {
 		const struct fl_row *r = &rows[i];
@@ -81,7 +73,7 @@ static void json_rows(const struct fl_output_opts *o, const char *type, const st
 		fprintf(o->out, "{\"type\":\"%s\",\"t_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"func\":",
 			type, t_ns, dur_ns);
 		fputc('"', o->out);
-		gt_json_str(o->out, o->names[r->func]);
+		gt_json_str(o->out, c->names[r->func]);
 		fputc('"', o->out);
 		fprintf(o->out, ",\"calls\":%" PRIu64 ",\"unwound\":%" PRIu64 ",\"evicted\":%" PRIu64
 			",\"sum_ns\":%" PRIu64 ",\"mean_ns\":%" PRIu64 ",\"p50_ns\":%" PRIu64
@@ -102,75 +94,42 @@ static void json_rows(const struct fl_output_opts *o, const char *type, const st
 	}
 }
 
-static void csv_rows(const struct fl_output_opts *o, const char *type, const struct fl_row *rows,
-		     size_t n, uint64_t t_ns, uint64_t dur_ns)
+static void csv_rows(const struct gt_agg_report *o, const char *type, const void *rows_, size_t n,
+		     uint64_t t_ns, uint64_t dur_ns)
 {
+	const struct fl_output_ctx *c = o->ctx;
+	const struct fl_row *rows = rows_;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct fl_row *r = &rows[i];
 		struct figures f = figures_of(r);
 
 		fprintf(o->csv, "%s,%" PRIu64 ",%" PRIu64 ",", type, t_ns, dur_ns);
-		gt_csv_str(o->csv, o->names[r->func]);
+		gt_csv_str(o->csv, c->names[r->func]);
 		fprintf(o->csv, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 			",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", r->t.calls, r->t.unwound, r->t.evicted,
 			r->t.sum_ns, f.mean, f.p50, f.p90, f.p99, f.max);
 	}
 }
 
-int fl_output_csv_header(const struct fl_output_opts *o)
+static void json_stats(const struct gt_agg_report *o, const void *stats)
 {
-	if (!o->csv)
-		return 0;
-	fputs("type,t_ns,dur_ns,func,calls,unwound,evicted,sum_ns,mean_ns,p50_ns,p90_ns,p99_ns,"
-	      "max_ns\n", o->csv);
-	return status(o->csv);
+	const struct fl_output_stats *st = stats;
+
+	fprintf(o->out, "{\"type\":\"stats\",\"dur_ns\":%" PRIu64 ",\"unwound\":%" PRIu64
+		",\"dup_entries\":%" PRIu64 ",\"unmatched_returns\":%" PRIu64
+		",\"evicted\":%" PRIu64 ",\"untracked_entries\":%" PRIu64
+		",\"read_failures\":%" PRIu64 ",\"tracks\":%" PRIu64 ",\"goroutine_exits\":%" PRIu64
+		"}\n", st->dur_ns, st->unwound, st->dup, st->unmatched, st->evicted, st->notrack,
+		st->readfail, st->tracks, st->gexits);
 }
 
-int fl_output_interval(const struct fl_output_opts *o, const struct fl_row *rows, size_t n,
-		       uint64_t t_ns, uint64_t dur_ns)
-{
-	int err;
-
-	if (o->out && o->jsonl) {
-		json_rows(o, "interval", rows, n, t_ns, dur_ns);
-	} else if (o->out) {
-		char clock[16], d[32];
-		time_t now = time(NULL);
-		struct tm tm;
-
-		strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
-		fprintf(o->out, "%s  calls that returned in the last %s\n", clock,
-			gt_fmt_ns(dur_ns, d, sizeof(d)));
-		text_rows(o, rows, n);
-		fputc('\n', o->out);
-	}
-	if (o->csv)
-		csv_rows(o, "interval", rows, n, t_ns, dur_ns);
-	err = status(o->out);
-	return err ? err : status(o->csv);
-}
-
-int fl_output_total(const struct fl_output_opts *o, const struct fl_row *rows, size_t n,
-		    const struct fl_output_stats *st)
-{
-	int err;
-
-	if (o->out && o->jsonl) {
-		json_rows(o, "total", rows, n, st->dur_ns, st->dur_ns);
-		fprintf(o->out, "{\"type\":\"stats\",\"dur_ns\":%" PRIu64 ",\"unwound\":%" PRIu64
-			",\"dup_entries\":%" PRIu64 ",\"unmatched_returns\":%" PRIu64
-			",\"evicted\":%" PRIu64 ",\"untracked_entries\":%" PRIu64
-			",\"read_failures\":%" PRIu64 ",\"tracks\":%" PRIu64 ",\"goroutine_exits\":%" PRIu64
-			"}\n", st->dur_ns, st->unwound, st->dup, st->unmatched, st->evicted, st->notrack,
-			st->readfail, st->tracks, st->gexits);
-	} else if (o->out) {
-		char d[32];
-
-		fprintf(o->out, "total over %s:\n", gt_fmt_ns(st->dur_ns, d, sizeof(d)));
-		text_rows(o, rows, n);
-	}
-	if (o->csv)
-		csv_rows(o, "total", rows, n, st->dur_ns, st->dur_ns);
-	err = status(o->out);
-	return err ? err : status(o->csv);
-}
+const struct gt_agg_rows_fmt fl_output_fmt = {
+	.interval_title = "calls that returned",
+	.csv_header = "type,t_ns,dur_ns,func,calls,unwound,evicted,sum_ns,mean_ns,p50_ns,p90_ns,"
+		      "p99_ns,max_ns\n",
+	.text = text_rows,
+	.json = json_rows,
+	.csv = csv_rows,
+	.json_stats = json_stats,
+};
