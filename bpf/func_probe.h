@@ -48,8 +48,13 @@
 static __always_inline __s64 fp_goroutine(__u64 reg_g, __u64 cookie, __u64 *hi, bool *g0)
 {
 	__u64 g = gr_current_g(reg_g, cookie & FP_COOKIE_TLS), curg;
+	__s64 goid;
 
 	*g0 = false;
+	/* the common case: one read for both (go_runtime.h); after a
+	 * failure, the reads one by one say which failed */
+	if (!(cookie & FP_COOKIE_G0) && !gr_stack_hi_goid(g, hi, &goid))
+		return goid;
 	if (gr_stack_hi(g, hi))
 		return -1;
 	if ((cookie & FP_COOKIE_G0) && gr_on_g0(g, &curg)) {

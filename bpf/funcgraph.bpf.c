@@ -182,6 +182,11 @@ static __always_inline int handle_hit(struct pt_regs *ctx)
 	if (kind == FG_KIND_MORESTACK)
 		sp += 8;
 #endif
+	/* the common case: g.stack.hi and g.goid in one read (go_runtime.h);
+	 * after a failure, the reads one by one say which failed */
+	if (!(cookie & FG_COOKIE_G0) && !gr_stack_hi_goid(g, &hi, &goid))
+		goto emit;
+	goid = -1;
 	gid_g = g;
 	if (gr_stack_hi(g, &hi)) {
 		flags |= FG_F_NOGOID;

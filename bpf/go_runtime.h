@@ -185,6 +185,44 @@ static __always_inline int gr_stack_hi(__u64 g, __u64 *hi)
 	return 0;
 }
 
+/* The most bytes gr_stack_hi_goid() reads at once (g.stack.hi at 8 and
+ * g.goid at 152 or 160 in every Go release so far: 160). */
+#define GR_HI_GOID_SPAN 192
+
+/* g.stack.hi and g.goid, 0 on success (else -1, *hi 0 and *goid -1).
+ * One user-memory read covers both when they are at most
+ * GR_HI_GOID_SPAN bytes apart: a bpf_probe_read_user() costs about as
+ * much as the rest of a small probe program (its fixed part: the fault
+ * handling set-up and the hardened-usercopy checks, docs/probes.md), so
+ * reading ~150 bytes once is cheaper than 8 bytes twice.  Both fields are
+ * in one object (g), so the wide read fails exactly when one of the
+ * narrow ones would.  Otherwise two reads. */
+static __always_inline int gr_stack_hi_goid(__u64 g, __u64 *hi, __s64 *goid)
+{
+	__u64 b[GR_HI_GOID_SPAN / 8];	/* written by the read */
+	__s32 span = off_goid - off_stack_hi;
+	__u32 n = (__u32)span + 8;
+
+	*hi = 0;
+	*goid = -1;
+	if (!g || off_stack_hi < 0 || off_goid < 0)
+		return -1;
+	if (span > 0 && !(span & 7) && n <= sizeof(b)) {
+		__u32 i = (__u32)span / 8;
+
+		if (i >= GR_HI_GOID_SPAN / 8 ||
+		    bpf_probe_read_user(b, n, (void *)(g + off_stack_hi)))
+			return -1;
+		*hi = b[0];
+		*goid = (__s64)b[i];
+		return 0;
+	}
+	if (gr_stack_hi(g, hi))
+		return -1;
+	*goid = gr_goid(g);
+	return *goid < 0 ? -1 : 0;
+}
+
 /* g.stack.lo and .hi, 0 on success (one read: runtime.stack is
  * {lo, hi}). */
 static __always_inline int gr_stack(__u64 g, __u64 *lo, __u64 *hi)
