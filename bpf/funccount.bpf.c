@@ -18,14 +18,13 @@
 #include "vmlinux.h"
 #include "go_runtime.h"
 #include "funccount.h"
+#define AGG_GOIDS_MAX FC_GOIDS_MAX
+#include "agg.h"
 
 _Static_assert(FC_CNT_MAX <= GR_NR_COUNTERS, "counters map too small");
 
-#define E_EXIST 17	/* EEXIST: no errno.h in BPF */
-
 /* Set by user space before load. */
 const volatile bool per_goroutine = false;	/* --per-goroutine */
-const volatile bool goid_filter = false;	/* --goid */
 const volatile __u64 ms_site = 0;	/* link-time address of the morestack probe */
 
 struct {
@@ -56,32 +55,6 @@ struct {
 	__type(value, __u8);
 } dead SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FC_GOIDS_MAX);
-	__type(key, __s64);
-	__type(value, __u8);
-} goids SEC(".maps");
-
-/* map[key] += 1, inserting it; false if the map is full. */
-static __always_inline bool hash_inc(void *map, void *key)
-{
-	__u64 one = 1, *v = bpf_map_lookup_elem(map, key);
-	long err;
-
-	if (v) {
-		__sync_fetch_and_add(v, 1);
-		return true;
-	}
-	err = bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
-	if (err == -E_EXIST && (v = bpf_map_lookup_elem(map, key))) {
-		/* another CPU inserted it meanwhile */
-		__sync_fetch_and_add(v, 1);
-		return true;
-	}
-	return !err;
-}
-
 static __always_inline void count_entry(__u32 func)
 {
 	__u64 *v = bpf_map_lookup_elem(&counts, &func);
@@ -105,7 +78,7 @@ static __always_inline void count_morestack(__s64 goid, __u64 ra, __u64 ip)
 	}
 #endif
 	k.pc = ret - (ip - ms_site);
-	if (!hash_inc(&ms_hits, &k))
+	if (!agg_hash_add(&ms_hits, &k, 1))
 		gr_count(FC_CNT_MSFULL);
 }
 
@@ -140,13 +113,13 @@ static __always_inline int hit(struct pt_regs *ctx)
 			count_entry(func);
 		return 0;
 	}
-	if (goid_filter && !bpf_map_lookup_elem(&goids, &goid))
+	if (!agg_want_goid(goid))
 		return 0;
 	if (kind == FP_KIND_ENTRY) {
 		struct fc_gkey k = { .goid = goid, .func = func };
 
 		count_entry(func);
-		if (per_goroutine && !hash_inc(&gcounts, &k))
+		if (per_goroutine && !agg_hash_add(&gcounts, &k, 1))
 			gr_count(FC_CNT_GFULL);
 	} else if (kind == FP_KIND_MORESTACK) {
 		count_morestack(goid, ra, ip);

@@ -20,11 +20,11 @@
 #include "vmlinux.h"
 #include "go_runtime.h"
 #include "funclatency.h"
+#include "agg.h"
 
 _Static_assert(FL_CNT_MAX <= GR_NR_COUNTERS, "counters map too small");
 
 /* Set by user space before load. */
-const volatile bool goid_filter = false;	/* --goid */
 const volatile bool ms_markers = true;		/* runtime.morestack is probed */
 
 struct {
@@ -49,24 +49,12 @@ struct {
 	__type(value, __u64);
 } hists SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __s64);
-	__type(value, __u8);
-} goids SEC(".maps");
-
 /* The value a new track starts from (too big for the BPF stack). */
 static struct fl_track zero_track;
-
-#define E_EXIST 17	/* EEXIST: no errno.h in BPF */
 
 static __always_inline void fl_done(void *ctx, __u32 func, __u64 dur_ns, int end)
 {
 	struct fl_stat *st = bpf_map_lookup_elem(&stats, &func);
-	__u32 key;
-	__u64 *b;
-
 	if (end == FL_END_UNWOUND) {
 		gr_count(FL_CNT_UNWOUND);
 		if (st)
@@ -85,10 +73,7 @@ static __always_inline void fl_done(void *ctx, __u32 func, __u64 dur_ns, int end
 		if (dur_ns > st->max_ns)
 			st->max_ns = dur_ns;
 	}
-	key = func * HIST_NB + hist_bucket(dur_ns);
-	b = bpf_map_lookup_elem(&hists, &key);
-	if (b)
-		__sync_fetch_and_add(b, 1);
+	agg_array_inc(&hists, func * HIST_NB + hist_bucket(dur_ns));
 }
 
 #define FL_INLINE __always_inline
@@ -97,19 +82,17 @@ static __always_inline void fl_done(void *ctx, __u32 func, __u64 dur_ns, int end
 /* The goroutine's track, created for an entry. */
 static __always_inline struct fl_track *track(__u64 key, bool create)
 {
-	struct fl_track *t = bpf_map_lookup_elem(&tracks, &key);
-	long err;
+	struct fl_track *t;
+	bool inserted;
 
-	if (t || !create)
-		return t;
-	err = bpf_map_update_elem(&tracks, &key, &zero_track, BPF_NOEXIST);
-	if (err && err != -E_EXIST) {
+	if (!create)
+		return bpf_map_lookup_elem(&tracks, &key);
+	t = agg_hash_get(&tracks, &key, &zero_track, &inserted);
+	if (!t)
 		gr_count(FL_CNT_NOTRACK);
-		return NULL;
-	}
-	if (!err)
+	if (inserted)
 		gr_count(FL_CNT_TRACKS);
-	return bpf_map_lookup_elem(&tracks, &key);
+	return t;
 }
 
 /* runtime.goexit0: every call of the goroutine (and of g0 for it) is over. */
@@ -155,7 +138,7 @@ static __always_inline int hit(struct pt_regs *ctx)
 			gr_count(FL_CNT_READFAIL);
 		return 0;
 	}
-	if (goid_filter && !bpf_map_lookup_elem(&goids, &goid))
+	if (!agg_want_goid(goid))
 		return 0;
 	if (kind == FP_KIND_GEXIT) {
 		gexit(goid, ts);
