@@ -24,10 +24,6 @@ _Static_assert(STATES_CNT_MAX <= GR_NR_COUNTERS, "counters map too small");
 
 #include "states_probe.h"
 
-/* g.labels, read at creations and exits (the aggregating program does not
- * keep labels). */
-const volatile __s32 off_labels = -1;
-
 /* gp's goid and, going to waiting, its wait reason; a goid that cannot
  * be read sets STATES_F_NOGOID in *flags and is counted. */
 static __always_inline __s64 goid_of(__u64 gp, __u32 from, __u32 to, __u32 *flags, __u32 *reason)

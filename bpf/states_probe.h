@@ -16,6 +16,7 @@ const volatile __s32 off_waitreason = -1;
 const volatile __s32 off_startpc = -1;
 const volatile __s32 off_gopc = -1;
 const volatile __s32 off_parentgoid = -1;
+const volatile __s32 off_labels = -1;	/* g.labels: read at creations and exits */
 
 #define WINDOW 32 /* bytes read from g.goid on: covers g.waitreason too */
 

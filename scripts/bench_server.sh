@@ -27,7 +27,9 @@
 #           run.
 #
 # Knobs: BENCH_SRV_SECONDS (default 5), BENCH_SRV_CONNS (8), BENCH_SRV_ROUNDS
-# (2), BENCH_SRV_GO (go binary), BENCH_SRV_PORT (default: a free one).
+# (2), BENCH_SRV_GO (go binary), BENCH_SRV_PORT (default: a free one),
+# BENCH_SRV_ROWS (an extended regular expression: only the rows whose label
+# matches, e.g. 'untraced|states' for states against states --aggregate).
 
 BENCH_SRV_MODULE=github.com/caddyserver/caddy/v2
 BENCH_SRV_VERSION=v2.11.9
@@ -161,7 +163,15 @@ EOF
 		"gotrace funccount $BENCH_SRV_PKG|funccount --yes -o /dev/null $BENCH_SRV_PKG"
 		"gotrace funclatency $BENCH_SRV_PKG|funclatency --yes -o /dev/null $BENCH_SRV_PKG"
 		"gotrace states --aggregate|states --aggregate --no-summary -o /dev/null"
+		"gotrace states --aggregate --group|states --aggregate --group --no-summary -o /dev/null"
 	)
+	if [ -n "${BENCH_SRV_ROWS:-}" ]; then
+		local kept=() row
+		for row in "${rows[@]}"; do
+			[[ ${row%%|*} =~ $BENCH_SRV_ROWS ]] && kept+=("$row")
+		done
+		rows=("${kept[@]}")
+	fi
 	for ((r = 0; r < rounds; r++)); do
 		for k in "${!rows[@]}"; do
 			local label=${rows[$k]%%|*} args=${rows[$k]#*|} line

@@ -13,6 +13,8 @@
 #       (q) gotrace states -q: the same without the live stream
 #       (g) gotrace states --aggregate -q: the same accounting in BPF maps,
 #           no event per transition (docs/states.md, "Aggregated mode")
+#       (G) gotrace states --aggregate --group -q: plus each goroutine's
+#           histograms in BPF (what the groups' distributions need)
 #     and the ratio (c-a)/(b-a): gotrace's cost relative to the uprobe
 #     trap itself (goal <= 1.2).  Transitions per run come from (b)'s count.
 #  2. user-space throughput: events recorded from the states testprog with
@@ -53,7 +55,7 @@ bench_states() {
 	median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 	local i a b c q hits base=${BENCH_BASELINE_GOTRACE:-}
-	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/q"; : >"$tmp/hits"; : >"$tmp/c0"; : >"$tmp/q0"; : >"$tmp/g"
+	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/q"; : >"$tmp/hits"; : >"$tmp/c0"; : >"$tmp/q0"; : >"$tmp/g"; : >"$tmp/G"
 	for ((i = 0; i < runs; i++)); do
 		"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/a"
 		"$count" "$prog" -pingpong "$rounds" 2>"$tmp/count.err" | pp_ns >>"$tmp/b"
@@ -64,6 +66,8 @@ bench_states() {
 			"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/q"
 		"$gotrace" states --aggregate -q -o "$tmp/agg.txt" --attach "${BENCH_ATTACH:-multi}" -- \
 			"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/g"
+		"$gotrace" states --aggregate --group -q -o "$tmp/aggg.txt" --attach "${BENCH_ATTACH:-multi}" -- \
+			"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/G"
 		if [ -n "$base" ]; then
 			"$base" states -o "$tmp/stream0.txt" --attach "${BENCH_ATTACH:-multi}" -- \
 				"$prog" -pingpong "$rounds" 2>>"$tmp/c0.err" | pp_ns >>"$tmp/c0"
@@ -109,6 +113,11 @@ bench_states() {
 		printf "states: (g) --aggregate -q %8.1f ns/transition, (g-a)/(b-a) = %.2f, (g-a)/(q-a) = %.2f\n", g / h, (g - a) / (b - a), (g - a) / (d - a)
 	}'
 	echo "states: per-run (g-a)/(b-a): min [quartiles] max $(spread g)"
+	local G
+	G=$(median <"$tmp/G")
+	[ -n "$G" ] && awk -v a="$a" -v b="$b" -v g="$G" -v d="$q" -v h="$hits" 'BEGIN {
+		printf "states: (G) --aggregate --group -q %8.1f ns/transition, (G-a)/(b-a) = %.2f, (G-a)/(q-a) = %.2f\n", g / h, (g - a) / (b - a), (g - a) / (d - a)
+	}'
 	if [ -n "$base" ]; then
 		local c0 q0
 		c0=$(median <"$tmp/c0"); q0=$(median <"$tmp/q0")

@@ -60,7 +60,8 @@ void gt_hist_add(uint64_t *dst, const uint64_t *src);
  * line.  Returns 0, or -EIO if a write failed. */
 int gt_hist_print_log2(FILE *f, const uint64_t *slots, int indent);
 
-/* "1.23 ms", "850 ns", "2.5 s": ns in a short human form (buf >= 16). */
+/* ns in a short human form, the one every command prints: "812ns",
+ * "12.3us", "4.56ms", "1.234s" (buf >= 16). */
 const char *gt_fmt_ns(uint64_t ns, char *buf, size_t len);
 
 #endif /* GOTRACE_AGGREGATE_HISTOGRAM_H */

@@ -233,12 +233,12 @@ int sa_out_stats(const struct st_out *o, FILE *f, uint64_t dur_ns, const struct 
 			",\"transitions\":%" PRIu64 ",\"goroutines\":%zu,\"created\":%" PRIu64
 			",\"exited\":%" PRIu64 ",\"reaped\":%" PRIu64 ",\"no_goid\":%" PRIu64
 			",\"untracked\":%" PRIu64 ",\"pending_full\":%" PRIu64 ",\"duplicates\":%" PRIu64
-			",\"failed_cas\":%" PRIu64 ",\"wait_other\":%" PRIu64 ",\"groups_full\":%" PRIu64
+			",\"failed_cas\":%" PRIu64 ",\"wait_other\":%" PRIu64 ",\"hist_full\":%" PRIu64
 			",\"read_failures\":%" PRIu64 "}\n", dur_ns, v[SA_CNT_TRANSITIONS],
 			sa_reader_count(r), v[SA_CNT_CREATED], v[SA_CNT_EXITED], sa_reader_reaped(r),
 			v[SA_CNT_NOGOID], v[SA_CNT_UNTRACKED], v[SA_CNT_PENDING_FULL],
 			v[SA_CNT_DUPLICATES], v[SA_CNT_FAILED_CAS], v[SA_CNT_WAIT_OTHER],
-			v[SA_CNT_GROUPS_FULL], v[SA_CNT_READFAIL]);
+			v[SA_CNT_HIST_FULL], v[SA_CNT_READFAIL]);
 	}
 	return status(f);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "aggregate/histogram.h"
 #include "aggregate/maps.h"
 #include "states/agg_read.h"
@@ -30,8 +32,6 @@ struct sa_reader {
 	uint64_t *sched, *sched_prev;	/* HIST_NB */
 	uint64_t *wait;			/* SA_MAX_REASONS * HIST_NB */
 	uint64_t wait_max[SA_MAX_REASONS];
-	uint64_t *gkeys, *ghists;	/* groups */
-	size_t ngroups;
 	uint64_t reaped;
 };
 
@@ -60,6 +60,7 @@ void sa_reader_free(struct sa_reader *r)
 		return;
 	for (size_t i = 0; i < r->ngors; i++) {
 		free(r->gors[i]->g.waits);
+		st_hist_release(&r->gors[i]->g.hist);
 		free(r->gors[i]->prev);
 		free(r->gors[i]);
 	}
@@ -69,8 +70,6 @@ void sa_reader_free(struct sa_reader *r)
 	free(r->sched);
 	free(r->sched_prev);
 	free(r->wait);
-	free(r->gkeys);
-	free(r->ghists);
 	free(r);
 }
 
@@ -115,6 +114,17 @@ static int map_grow(struct sa_reader *r)
 	return 0;
 }
 
+/* The goroutine of goid, NULL if unknown. */
+static struct sa_gor *gor_find(const struct sa_reader *r, int64_t goid)
+{
+	if (!r->capmap)
+		return NULL;
+	for (size_t j = home(goid, r->capmap); r->vals[j]; j = (j + 1) & (r->capmap - 1))
+		if (r->keys[j] == goid)
+			return r->gors[r->vals[j] - 1];
+	return NULL;
+}
+
 /* The goroutine of goid, created if new; NULL when out of memory. */
 static struct sa_gor *gor_of(struct sa_reader *r, int64_t goid)
 {
@@ -155,6 +165,49 @@ static struct sa_gor *gor_of(struct sa_reader *r, int64_t goid)
 	return g;
 }
 
+/* The waits of entry e into g (model.h's: the current wait's time so far
+ * under its reason, as st_model_finish() adds it). */
+static void fill_waits(struct sa_reader *r, struct sa_gor *s, const struct sa_goroutine *e,
+		       uint64_t open)
+{
+	struct st_goroutine *g = &s->g;
+	bool waiting = e->state == STATES_G_WAITING, current = false;
+
+	g->nwait = e->nwaits < SA_WAIT_SLOTS ? e->nwaits : SA_WAIT_SLOTS;
+	s->wait_max_ns = 0;
+	for (uint32_t i = 0; i < g->nwait; i++) {
+		const struct sa_wait *w = &e->waits[i];
+		bool cur = waiting && w->reason == e->reason;
+
+		g->waits[i] = (struct st_wait){ .reason = w->reason, .count = w->count,
+						.ns = w->ns + (cur ? open : 0),
+						.max_ns = w->max_ns, .max_ts = w->max_ts };
+		current |= cur;
+		if (w->max_ns > s->wait_max_ns)
+			s->wait_max_ns = w->max_ns;
+		if (w->reason < SA_MAX_REASONS && w->max_ns > r->wait_max[w->reason])
+			r->wait_max[w->reason] = w->max_ns;
+	}
+	/* waiting since before tracing with no slot yet (a seed) */
+	if (waiting && !current && open && g->nwait < SA_WAIT_SLOTS)
+		g->waits[g->nwait++] = (struct st_wait){ .reason = e->reason, .ns = open };
+}
+
+/* The runnable -> running latencies of e into g. */
+static void fill_sched(struct sa_gor *s, const struct sa_goroutine *e)
+{
+	struct st_goroutine *g = &s->g;
+
+	s->sched_max_ns = e->sched_max_ns;
+	memcpy(s->sched_log2, e->sched_log2, sizeof(s->sched_log2));
+	g->lat_count = 0;
+	for (int i = 0; i < HIST_LOG2_SLOTS; i++)
+		g->lat_count += e->sched_log2[i];
+	g->lat_sum = e->sched_sum_ns;
+	g->lat_max = e->sched_max_ns;
+	g->lat_max_ts = e->sched_max_ts;
+}
+
 /* The summary of one BPF entry at now. */
 static void fill(struct sa_reader *r, struct sa_gor *s, int64_t goid, const struct sa_goroutine *e)
 {
@@ -169,9 +222,14 @@ static void fill(struct sa_reader *r, struct sa_gor *s, int64_t goid, const stru
 	g->parent = e->parent_goid > 0 ? e->parent_goid : -1;
 	g->created = e->flags & SA_F_CREATED;
 	g->exited = exited;
+	g->at_start = e->flags & SA_F_AT_START;
+	g->since_start = e->flags & SA_F_SINCE_START;
+	g->start_state = g->at_start ? e->start_state : -1;
+	g->start_reason = e->start_reason;
 	g->state = e->state;
 	g->reason = e->state == STATES_G_WAITING ? e->reason : 0;
 	g->since = e->since_ns;
+	g->open_ns = open;
 	g->first_ns = e->first_ns;
 	g->last_ns = e->since_ns;
 	g->transitions = e->transitions;
@@ -179,24 +237,18 @@ static void fill(struct sa_reader *r, struct sa_gor *s, int64_t goid, const stru
 		g->ns[st] = e->ns[st] + (st == e->state ? open : 0);
 		g->nstate[st] = e->count[st];
 	}
-	g->nwait = e->nwaits < SA_WAIT_SLOTS ? e->nwaits : SA_WAIT_SLOTS;
-	s->wait_max_ns = 0;
-	for (uint32_t i = 0; i < g->nwait; i++) {
-		const struct sa_wait *w = &e->waits[i];
-		bool current = e->state == STATES_G_WAITING && w->reason == e->reason;
-
-		g->waits[i] = (struct st_wait){ .reason = w->reason, .count = w->count,
-						.ns = w->ns + (current ? open : 0) };
-		if (w->max_ns > s->wait_max_ns)
-			s->wait_max_ns = w->max_ns;
-		if (w->reason < SA_MAX_REASONS && w->max_ns > r->wait_max[w->reason])
-			r->wait_max[w->reason] = w->max_ns;
-	}
-	s->sched_max_ns = e->sched_max_ns;
-	memcpy(s->sched_log2, e->sched_log2, sizeof(s->sched_log2));
+	fill_waits(r, s, e, open);
+	fill_sched(s, e);
 	if (!g->start_func && r->o.resolve && (e->flags & SA_F_NAMED) && e->startpc)
 		r->o.resolve(r->o.resolve_ctx, r->probe_ip, e->startpc, e->gopc, &g->start_func,
 			     &g->created_at);
+	if (e->labels && e->labels != s->labels_ptr && r->o.labels) {
+		const struct st_labels *l = r->o.labels(r->o.labels_ctx, e->labels);
+
+		s->labels_ptr = e->labels;
+		if (l)
+			g->labels = l;
+	}
 }
 
 /* Every entry; those of goroutines that exited are deleted once read. */
@@ -230,23 +282,44 @@ static int read_goroutines(struct sa_reader *r)
 	return err;
 }
 
-static int read_groups(struct sa_reader *r)
+/* Each goroutine's histograms, read whole every time (the map holds only
+ * what was used); those of goroutines reaped by this update are read for
+ * the last time and deleted. */
+static int read_ghists(struct sa_reader *r)
 {
-	void *k = NULL, *v = NULL;
-	size_t n = 0;
+	struct sa_hkey *keys = NULL, *dead;
+	uint64_t *vals = NULL;
+	size_t n = 0, ndead = 0;
 	int err;
 
-	if (r->o.group_fd < 0)
+	if (r->o.ghists_fd < 0)
 		return 0;
-	err = gt_map_dump(r->o.group_fd, sizeof(uint64_t), sizeof(struct sa_group), &k, &v, &n);
+	err = gt_map_dump(r->o.ghists_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
+			  (void **)&vals, &n);
 	if (err)
 		return err;
-	free(r->gkeys);
-	free(r->ghists);
-	r->gkeys = k;
-	r->ghists = v;
-	r->ngroups = n;
-	return 0;
+	for (size_t i = 0; i < r->ngors; i++)
+		if (!r->gors[i]->hist_final)
+			r->gors[i]->g.hist.n = 0;
+	dead = keys;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct sa_gor *s = gor_find(r, keys[i].goid);
+		uint32_t kb = keys[i].kind_bucket;
+
+		if (!s || s->hist_final)
+			continue;	/* untracked, or read already */
+		err = st_hist_add_bucket(&s->g.hist, kb >> SA_HIST_BUCKET_BITS,
+					 kb & ((1u << SA_HIST_BUCKET_BITS) - 1), vals[i]);
+		if (s->reaped)
+			dead[ndead++] = keys[i];
+	}
+	for (size_t i = 0; i < r->ngors; i++)
+		r->gors[i]->hist_final = r->gors[i]->reaped;
+	if (!err && ndead)
+		err = gt_map_delete_keys(r->o.ghists_fd, dead, sizeof(*dead), ndead);
+	free(keys);
+	free(vals);
+	return err;
 }
 
 int sa_reader_update(struct sa_reader *r, uint64_t now_ns)
@@ -263,7 +336,7 @@ int sa_reader_update(struct sa_reader *r, uint64_t now_ns)
 		err = gt_map_read_array(r->o.wait_fd, 0, SA_MAX_REASONS * HIST_NB, sizeof(uint64_t),
 					r->wait);
 	if (!err)
-		err = read_groups(r);
+		err = read_ghists(r);
 	return err;
 }
 
@@ -367,13 +440,45 @@ uint64_t sa_reader_wait_max(const struct sa_reader *r, uint32_t reason)
 	return reason < SA_MAX_REASONS ? r->wait_max[reason] : 0;
 }
 
-int sa_reader_groups(const struct sa_reader *r, const uint64_t **keys, const uint64_t **hists,
-		     size_t *n)
+int sa_reader_seed(struct sa_reader *r, int goroutines_fd, const struct st_seed *sd,
+		   uint64_t t0_ns)
 {
-	*keys = r->gkeys;
-	*hists = r->ghists;
-	*n = r->ngroups;
+	struct sa_goroutine e = {
+		.gp = sd->gp, .startpc = sd->startpc, .gopc = sd->gopc,
+		.parent_goid = sd->parent > 0 ? sd->parent : -1,
+		.first_ns = t0_ns, .since_ns = t0_ns,
+		.flags = SA_F_NAMED | SA_F_AT_START | SA_F_SINCE_START | SA_F_SEEDED,
+		.state = (uint8_t)sd->state, .start_state = (uint8_t)sd->state,
+	};
+	struct sa_gor *s;
+
+	if (sd->state < 0 || sd->state >= ST_NSTATES || sd->state == STATES_G_DEAD ||
+	    sd->state == STATES_G_IDLE || sd->state == STATES_G_DEADEXTRA || sd->goid <= 0)
+		return 0;
+	if (sd->state == STATES_G_WAITING)
+		e.reason = e.start_reason = sd->reason;
+	/* a probe that saw it first made the true entry */
+	if (bpf_map_update_elem(goroutines_fd, &sd->goid, &e, BPF_NOEXIST))
+		return errno == EEXIST ? 0 : -errno;
+	s = gor_of(r, sd->goid);
+	if (!s)
+		return -ENOMEM;
+	s->g.seeded = true;
+	s->g.waitsince = sd->state == STATES_G_WAITING ? sd->waitsince : 0;
+	s->g.start_func = sd->start_func;
+	s->g.created_at = sd->created_at;
+	s->g.labels = sd->labels;
 	return 0;
+}
+
+void sa_reader_finish(struct sa_reader *r)
+{
+	for (size_t i = 0; i < r->ngors; i++) {
+		struct st_goroutine *g = &r->gors[i]->g;
+
+		if (!g->exited && g->state >= 0 && r->now >= g->since)
+			g->since = r->now;
+	}
 }
 
 uint64_t sa_reader_reaped(const struct sa_reader *r)

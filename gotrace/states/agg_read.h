@@ -8,7 +8,9 @@
  * histograms and the counters, adds the time of each goroutine's current
  * state up to `now` (BPF only adds a state's time when it ends), names
  * the goroutines (start function and creation site through the states
- * resolver), and reaps the goroutines that exited: their entries are
+ * resolver, pprof labels through the labels callback), reads each
+ * goroutine's sparse histograms when the program keeps them (the
+ * goroutines' g.hist, as the event model fills it), and reaps the goroutines that exited: their entries are
  * read one last time and deleted from the BPF map, their summary stays
  * here.  sa_reader_interval() gives what happened since the previous
  * interval, process-wide.
@@ -33,11 +35,15 @@
 struct sa_reader_opts {
 	int goroutines_fd;	/* the maps of bpf/states_agg.bpf.c */
 	int sched_fd, wait_fd;
-	int group_fd;		/* -1: no groups */
+	int ghists_fd;		/* each goroutine's histograms; -1: not kept */
 	/* names start functions and creation sites (states/resolve.h);
 	 * NULL: left unnamed.  probe_ip: see sa_reader_set_probe_ip() */
 	st_resolve_fn resolve;
 	void *resolve_ctx;
+	/* the pprof label set at a g.labels pointer (entries keep it when
+	 * the program was loaded with want_labels); NULL: none */
+	st_labels_fn labels;
+	void *labels_ctx;
 };
 
 /* A goroutine as read: its summary, and its latencies. */
@@ -47,7 +53,9 @@ struct sa_gor {
 	uint64_t sched_max_ns;		/* its longest runnable -> running */
 	uint64_t wait_max_ns;		/* its longest single wait */
 	uint32_t sched_log2[HIST_LOG2_SLOTS];	/* its runnable -> running latencies */
-	bool reaped;			/* exited, gone from the BPF map */
+	uint64_t labels_ptr;		/* the g.labels its label set was read from */
+	bool reaped;
+	bool hist_final;		/* its histograms read for the last time */			/* exited, gone from the BPF map */
 	struct sa_prev *prev;		/* the last interval's values (private) */
 };
 
@@ -96,11 +104,17 @@ const uint64_t *sa_reader_wait_hist(const struct sa_reader *r, uint32_t reason);
 /* The longest wait of a reason seen so far (over the goroutines). */
 uint64_t sa_reader_wait_max(const struct sa_reader *r, uint32_t reason);
 
-/* Per group (group_fd): the group keys (start pc or go statement pc,
- * run-time) and their runnable -> running histograms, *n of them; valid
- * until the next update. */
-int sa_reader_groups(const struct sa_reader *r, const uint64_t **keys, const uint64_t **hists,
-		     size_t *n);
+/* A goroutine there at attach, from the snapshot (st_seed, states/model.h:
+ * names, labels, since when it waits), before the first update: written
+ * into the goroutines map (fd) unless a probe made its entry first, at
+ * t0_ns.  0, or -errno (-ENOMEM). */
+int sa_reader_seed(struct sa_reader *r, int goroutines_fd, const struct st_seed *s,
+		   uint64_t t0_ns);
+
+/* After the last update (at the end of tracing): the goroutines alive
+ * then as states/model.h's st_model_finish() leaves them (since is the
+ * end, open_ns how long the current state had lasted). */
+void sa_reader_finish(struct sa_reader *r);
 
 /* Goroutines reaped so far. */
 uint64_t sa_reader_reaped(const struct sa_reader *r);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "gotrace.h"
+#include "goruntime/allgs.h"
 #include "probes/uprobe_multi.h"
 #include "states/agg_output.h"
 #include "states/agg_read.h"
@@ -41,9 +42,11 @@ static void set_rodata(struct states_agg_bpf *skel, const struct gt_session *s,
 	skel->rodata->off_startpc = s->ro.g_startpc;
 	skel->rodata->off_gopc = s->ro.g_gopc;
 	skel->rodata->off_parentgoid = s->ro.g_parentgoid;
+	skel->rodata->off_labels = s->ro.g_labels;
 	skel->rodata->late_goid = o->late_goid;
 	skel->rodata->goid_filter = o->ngoids > 0;
-	skel->rodata->group_by = SA_GROUP_NONE;
+	skel->rodata->goroutine_hists = o->groups != NULL;
+	skel->rodata->want_labels = o->groups && o->groups->by == ST_GROUP_LABEL;
 }
 
 /* The programs for uprobe_multi links or for single uprobes. */
@@ -78,6 +81,9 @@ int st_agg_load(struct st_probes *p, struct gt_session *s, const struct st_agg_o
 	err = bpf_map__set_autocreate(skel->maps.events, false);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.goroutines, o->max_goroutines);
+	/* without --group the goroutines' histograms are not kept */
+	if (!err && !o->groups)
+		err = bpf_map__set_max_entries(skel->maps.ghists, 1);
 	if (!err)
 		err = choose_programs(skel, p, multi);
 	if (!err)
@@ -142,19 +148,59 @@ static void warn_counters(const struct sa_counts *c)
 	if (v[SA_CNT_PENDING_FULL])
 		gt_warn("%" PRIu64 " goroutine creations not held: those goroutines are counted "
 			"from their next transition", v[SA_CNT_PENDING_FULL]);
+	if (v[SA_CNT_HIST_FULL])
+		gt_warn("%" PRIu64 " latencies are not in their goroutine's histogram (the map of "
+			"them was full): the groups' distributions undercount", v[SA_CNT_HIST_FULL]);
 	if (v[SA_CNT_NOGOID] || v[SA_CNT_READFAIL])
 		gt_warn("%" PRIu64 " transitions without a readable goroutine were skipped",
 			v[SA_CNT_NOGOID] + v[SA_CNT_READFAIL]);
 }
 
-/* After the detach: the last interval, the summary, the latency sections,
- * the stats.  0 or 1. */
+/* --group: the goroutines as states --group groups them (the labels of
+ * those still alive read now, as states does).  0 or 1. */
+static int report_groups(struct agg_run *a, struct st_goroutine **all, size_t n)
+{
+	const struct st_agg_opts *o = a->o;
+	struct st_groups_opts go = *o->groups;
+
+	go.t0_ns = a->s->t0_ns;
+	sa_reader_finish(a->rd);
+	if (o->proc && !a->s->target_gone && o->groups->by == ST_GROUP_LABEL)
+		st_procread_labels_alive(o->proc, all, n);
+	if (!o->no_summary && !o->jsonl)
+		fputc('\n', o->out);
+	if (st_out_groups_report(&a->out, o->out, o->csv, &go, all, n, o->sort,
+				 (size_t)o->top, o->no_summary))
+		return gt_error("states: out of memory");
+	return 0;
+}
+
+/* The per-goroutine summary, CSV and the latency sections. */
+static void report_goroutines(struct agg_run *a, struct st_goroutine **all, size_t n)
+{
+	const struct st_agg_opts *o = a->o;
+
+	if (!o->no_summary || o->csv)
+		st_sort_goroutines(all, n, o->sort);
+	if (!o->no_summary && o->jsonl)
+		st_out_summary_jsonl(&a->out, o->out, all, n, o->top);
+	else if (!o->no_summary)
+		st_out_summary_text(&a->out, o->out, all, n, o->top);
+	if (o->csv)
+		st_out_summary_csv(&a->out, o->csv, all, n, o->top);
+	if (!o->no_summary)
+		sa_out_latency(&a->out, o->out, a->rd);
+}
+
+/* After the detach: the last interval, the summary or the groups, the
+ * stats.  0 or 1. */
 static int report_end(struct agg_run *a)
 {
 	const struct st_agg_opts *o = a->o;
 	int cfd = bpf_map__fd(a->p->agg->maps.counters);
 	struct st_goroutine **all;
 	struct sa_counts c;
+	int ret = 0;
 	size_t n;
 
 	if (o->interval_ns ? report_interval(a, a->s->end_ns) : read_maps(a, a->s->end_ns))
@@ -164,22 +210,41 @@ static int report_end(struct agg_run *a)
 	all = sa_reader_summaries(a->rd, &n);
 	if (!all)
 		return gt_error("states: out of memory");
-	if (!o->no_summary || o->csv)
-		st_sort_goroutines(all, n, o->sort);
-	if (!o->no_summary && o->jsonl)
-		st_out_summary_jsonl(&a->out, o->out, all, n, o->top);
-	else if (!o->no_summary)
-		st_out_summary_text(&a->out, o->out, all, n, o->top);
-	if (o->csv)
-		st_out_summary_csv(&a->out, o->csv, all, n, o->top);
+	if (o->groups)
+		ret = report_groups(a, all, n);
+	else
+		report_goroutines(a, all, n);
 	free(all);
-	if (!o->no_summary)
-		sa_out_latency(&a->out, o->out, a->rd);
 	sa_out_stats(&a->out, o->out, a->s->end_ns - a->s->t0_ns, &c, a->rd);
 	gt_progress("%" PRIu64 " transitions, %zu goroutines (aggregated in BPF)",
 		    c.v[SA_CNT_TRANSITIONS], n);
 	warn_counters(&c);
-	return 0;
+	return ret;
+}
+
+static int seed_one(void *ctx, const struct st_seed *s)
+{
+	struct agg_run *a = ctx;
+
+	return sa_reader_seed(a->rd, bpf_map__fd(a->p->agg->maps.goroutines), s, a->s->t0_ns);
+}
+
+/* -p: the goroutines already there, from the runtime's own list, written
+ * into the map at t0 unless a probe saw them first (then a goroutine's
+ * first transition corrects what the snapshot saw, in BPF). */
+static void seed(struct agg_run *a)
+{
+	struct st_seed_stats st;
+	int err = st_procread_seed(a->o->proc, seed_one, a, a->o->res, a->o->casg_entry, &st);
+
+	if (err) {
+		gt_warn("cannot read the goroutines of pid %d (%s): those that do not change "
+			"state while traced are left out, the others named from their g",
+			(int)a->s->target.pid, err == -ENOMEM ? strerror(ENOMEM) : gr_errmsg());
+		return;
+	}
+	gt_progress("%" PRIu64 " goroutines there at attach (read in %.1f ms%s)", st.seeded,
+		    (double)st.read_ns / 1e6, st.skipped ? ", some changing: left to their events" : "");
 }
 
 static void started(void *ctx)
@@ -187,6 +252,10 @@ static void started(void *ctx)
 	struct agg_run *a = ctx;
 
 	a->out.t0_ns = a->s->t0_ns;
+	/* the goroutines there before are accounted from t0 */
+	a->p->agg->bss->t0_ns = a->s->t0_ns;
+	if (a->o->seed && a->o->proc)
+		seed(a);
 	/* the first interval starts at t0 (a failure shows at the next read) */
 	sa_reader_update(a->rd, a->s->t0_ns);
 }
@@ -194,7 +263,7 @@ static void started(void *ctx)
 int st_aggregate(struct gt_session *s, struct st_probes *p, const struct st_agg_opts *o)
 {
 	struct agg_run a = { .o = o, .s = s, .p = p };
-	struct sa_reader_opts ro = { .group_fd = -1, .resolve = st_resolver_resolve,
+	struct sa_reader_opts ro = { .ghists_fd = -1, .resolve = st_resolver_resolve,
 				     .resolve_ctx = o->res };
 	int ret;
 
@@ -205,6 +274,12 @@ int st_aggregate(struct gt_session *s, struct st_probes *p, const struct st_agg_
 	ro.goroutines_fd = bpf_map__fd(p->agg->maps.goroutines);
 	ro.sched_fd = bpf_map__fd(p->agg->maps.sched_hist);
 	ro.wait_fd = bpf_map__fd(p->agg->maps.wait_hist);
+	if (o->groups)
+		ro.ghists_fd = bpf_map__fd(p->agg->maps.ghists);
+	if (o->proc) {
+		ro.labels = st_procread_labels;
+		ro.labels_ctx = o->proc;
+	}
 	if (sa_reader_new(&ro, &a.rd))
 		return gt_error("states: out of memory");
 	ret = gt_session_attach(s, st_probes_attach, p);

@@ -6,7 +6,11 @@
  * instead of sending an event per transition.  User space reads the maps
  * every -i interval (states/agg_read.h) and at the end, and writes the
  * interval reports, the states summary (states/output.h: the same tables
- * as states) and the latency sections (states/agg_output.h).
+ * as states) or, with --group, the groups (states/groups.h: the same as
+ * states --group, from the same per-goroutine records), and the latency
+ * sections (states/agg_output.h).  With -p the goroutines there at attach
+ * are seeded from the runtime's own list (states/procread.h), as states
+ * does.
  * docs/states.md, "Aggregated mode".
  */
 #ifndef GOTRACE_STATES_AGGREGATE_H
@@ -17,7 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "states/groups.h"
 #include "states/probes.h"
+#include "states/procread.h"
 #include "states/resolve.h"
 
 struct gt_session;
@@ -37,6 +43,16 @@ struct st_agg_opts {
 	const char *const *reasons;	/* wait reason names */
 	int nreasons;
 	struct st_resolver *res;	/* names start functions, creation sites */
+	/* --group: the groups (by, label_key) instead of the per-goroutine
+	 * summary; BPF then keeps each goroutine's histograms (and, by
+	 * label, its g.labels).  NULL: no groups */
+	const struct st_groups_opts *groups;
+	/* what is read from the process itself: with seed (-p), the attach
+	 * snapshot; labels by address; the labels of goroutines alive at the
+	 * end.  NULL: nothing */
+	struct st_procread *proc;
+	bool seed;
+	uint64_t casg_entry;		/* runtime.casgstatus's probe, link time */
 };
 
 /* Open, configure (the session's runtime offsets, o's late_goid,

@@ -4,6 +4,7 @@
  * view (text, JSON Lines, CSV).  See output.h; the numbers come from
  * states/groups.h.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,10 @@ static void dist_text(FILE *f, const struct st_dist *d)
 	char b[4][32];
 
 	fprintf(f, "%" PRIu64 " waits, p50 %s, p90 %s, p99 %s, max %s", d->count,
-		st_fmt_dur(st_dist_percentile(d, 0.50), b[0], sizeof(b[0])),
-		st_fmt_dur(st_dist_percentile(d, 0.90), b[1], sizeof(b[1])),
-		st_fmt_dur(st_dist_percentile(d, 0.99), b[2], sizeof(b[2])),
-		st_fmt_dur(d->max, b[3], sizeof(b[3])));
+		gt_fmt_ns(st_dist_percentile(d, 0.50), b[0], sizeof(b[0])),
+		gt_fmt_ns(st_dist_percentile(d, 0.90), b[1], sizeof(b[1])),
+		gt_fmt_ns(st_dist_percentile(d, 0.99), b[2], sizeof(b[2])),
+		gt_fmt_ns(d->max, b[3], sizeof(b[3])));
 }
 
 static void group_text(struct st_out *o, FILE *f, const struct st_groups *gs,
@@ -55,10 +56,10 @@ static void group_text(struct st_out *o, FILE *f, const struct st_groups *gs,
 	for (int s = 0; s < ST_NGS; s++)
 		if (g->ns[s])	/* the states none of them was in: no row */
 			fprintf(f, "  %-9s %10s %10s %10s %10s\n", st_gstate_name(s),
-			st_fmt_dur(g->ns[s], b[0], sizeof(b[0])),
-			st_fmt_dur(g->p50[s], b[1], sizeof(b[1])),
-			st_fmt_dur(g->p90[s], b[2], sizeof(b[2])),
-			st_fmt_dur(g->p99[s], b[3], sizeof(b[3])));
+			gt_fmt_ns(g->ns[s], b[0], sizeof(b[0])),
+			gt_fmt_ns(g->p50[s], b[1], sizeof(b[1])),
+			gt_fmt_ns(g->p90[s], b[2], sizeof(b[2])),
+			gt_fmt_ns(g->p99[s], b[3], sizeof(b[3])));
 	if (g->nwaits) {
 		fputs("  waits:", f);
 		for (size_t i = 0; i < g->nwaits && i < 4; i++)
@@ -118,14 +119,14 @@ static void worst_line(struct st_out *o, FILE *f, const struct st_worst *w)
 	char b[2][32];
 	uint64_t rel = w->ts >= o->t0_ns ? w->ts - o->t0_ns : 0;
 
-	fprintf(f, "  G%-7" PRId64 " %10s  ", w->g->goid, st_fmt_dur(w->ns, b[0], sizeof(b[0])));
+	fprintf(f, "  G%-7" PRId64 " %10s  ", w->g->goid, gt_fmt_ns(w->ns, b[0], sizeof(b[0])));
 	if (w->ongoing)
 		fputs("ongoing at the end", f);
 	else
 		fprintf(f, "ended at %" PRIu64 ".%06" PRIu64, rel / 1000000000,
 			rel / 1000 % 1000000);
 	if (w->before_ns)
-		fprintf(f, ", began %s before tracing", st_fmt_dur(w->before_ns, b[1], sizeof(b[1])));
+		fprintf(f, ", began %s before tracing", gt_fmt_ns(w->before_ns, b[1], sizeof(b[1])));
 	fprintf(f, "  %s\n", w->g->start_func ? w->g->start_func : "?");
 }
 
@@ -167,10 +168,10 @@ void st_out_latency_text(struct st_out *o, FILE *f, const struct st_groups *gs)
 		if (!r->d.count)	/* only ongoing waits: in the list below */
 			continue;
 		fprintf(f, "  %-28.28s %8" PRIu64 " %10s %10s %10s %10s\n", st_reason_name(o, r->reason),
-			r->d.count, st_fmt_dur(st_dist_percentile(&r->d, 0.50), b[0], sizeof(b[0])),
-			st_fmt_dur(st_dist_percentile(&r->d, 0.90), b[1], sizeof(b[1])),
-			st_fmt_dur(st_dist_percentile(&r->d, 0.99), b[2], sizeof(b[2])),
-			st_fmt_dur(r->d.max, b[3], sizeof(b[3])));
+			r->d.count, gt_fmt_ns(st_dist_percentile(&r->d, 0.50), b[0], sizeof(b[0])),
+			gt_fmt_ns(st_dist_percentile(&r->d, 0.90), b[1], sizeof(b[1])),
+			gt_fmt_ns(st_dist_percentile(&r->d, 0.99), b[2], sizeof(b[2])),
+			gt_fmt_ns(r->d.max, b[3], sizeof(b[3])));
 	}
 	fputs("longest single waits per reason (ongoing ones are still waiting: lower bounds):\n", f);
 	for (size_t i = 0; i < lat->nreasons; i++) {
@@ -378,4 +379,44 @@ void st_out_groups_csv(struct st_out *o, FILE *f, struct st_groups *gs, size_t t
 	}
 	if (ferror(f))
 		o->write_error = true;
+}
+
+struct st_groups *st_out_groups_make(struct st_out *o, const struct st_groups_opts *go,
+				     struct st_goroutine **all, size_t n, int sort)
+{
+	struct st_groups *gs = st_groups_new(go);
+	int err = gs ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++)
+		if (st_out_wants_goid(o, all[i]->goid))
+			err = st_groups_add(gs, all[i]);
+	if (!err)
+		err = st_groups_finish(gs);
+	if (err) {
+		st_groups_free(gs);
+		return NULL;
+	}
+	st_groups_sort(gs, (enum st_group_sort)sort);
+	return gs;
+}
+
+int st_out_groups_report(struct st_out *o, FILE *f, FILE *csv, const struct st_groups_opts *go,
+			 struct st_goroutine **all, size_t n, int sort, size_t top, bool no_summary)
+{
+	int col = st_sort_groups_col(sort);
+	struct st_groups *gs = st_out_groups_make(o, go, all, n, col < 0 ? ST_GSORT_COUNT : col);
+
+	if (!gs)
+		return -ENOMEM;
+	if (!no_summary && o->jsonl) {
+		st_out_groups_jsonl(o, f, gs, top);
+		st_out_latency_jsonl(o, f, gs);
+	} else if (!no_summary) {
+		st_out_groups_text(o, f, gs, top, st_sort_name(sort));
+		st_out_latency_text(o, f, gs);
+	}
+	if (csv)
+		st_out_groups_csv(o, csv, gs, top);
+	st_groups_free(gs);
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "states/groups.h"
+#include "aggregate/histogram.h"
 #include "states/output.h"
 #include "output/json_out.h"
 
@@ -86,19 +87,6 @@ bool st_out_wants_goid(const struct st_out *o, int64_t goid)
 		if (o->goids[i] == goid)
 			return true;
 	return false;
-}
-
-const char *st_fmt_dur(uint64_t ns, char *buf, size_t len)
-{
-	if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.2fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.3fs", ns / 1e9);
-	return buf;
 }
 
 void st_csv_str(FILE *f, const char *s)
@@ -356,7 +344,7 @@ static void initial_text(struct st_out *o, FILE *f, const struct st_goroutine *g
 	if (g->start_state == STATES_G_WAITING)
 		fprintf(f, " (%s)", st_reason_name(o, g->start_reason));
 	if (g->waitsince && o->t0_ns > g->waitsince)
-		fprintf(f, " for %s already", st_fmt_dur(o->t0_ns - g->waitsince, b, sizeof(b)));
+		fprintf(f, " for %s already", gt_fmt_ns(o->t0_ns - g->waitsince, b, sizeof(b)));
 	fprintf(f, "  [%s", g->start_func ? g->start_func : "?");
 	if (g->parent > 0)
 		fprintf(f, ", by G%" PRId64, g->parent);
@@ -482,15 +470,15 @@ void st_out_summary_text(struct st_out *o, FILE *f, struct st_goroutine **gs, si
 		shown++;
 		fprintf(f, "%-7" PRId64 " %-36.36s %10s %10s %10s %10s %7" PRIu64 "  ", g->goid,
 			g->start_func ? g->start_func : "?",
-			st_fmt_dur(g->ns[STATES_G_RUNNING], b[0], sizeof(b[0])),
-			st_fmt_dur(g->ns[STATES_G_RUNNABLE], b[1], sizeof(b[1])),
-			st_fmt_dur(g->ns[STATES_G_SYSCALL], b[2], sizeof(b[2])),
-			st_fmt_dur(g->ns[STATES_G_WAITING], b[3], sizeof(b[3])), g->transitions);
+			gt_fmt_ns(g->ns[STATES_G_RUNNING], b[0], sizeof(b[0])),
+			gt_fmt_ns(g->ns[STATES_G_RUNNABLE], b[1], sizeof(b[1])),
+			gt_fmt_ns(g->ns[STATES_G_SYSCALL], b[2], sizeof(b[2])),
+			gt_fmt_ns(g->ns[STATES_G_WAITING], b[3], sizeof(b[3])), g->transitions);
 		if (r >= 0) {
 			char most[96];
 
 			snprintf(most, sizeof(most), "%s %s", st_reason_name(o, (uint32_t)r),
-				 st_fmt_dur(st_wait_ns(g, (uint32_t)r), b[4], sizeof(b[4])));
+				 gt_fmt_ns(st_wait_ns(g, (uint32_t)r), b[4], sizeof(b[4])));
 			fprintf(f, "%-32s", most);
 		} else {
 			fprintf(f, "%-32s", "-");

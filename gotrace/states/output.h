@@ -108,9 +108,6 @@ void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, s
 void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
 			size_t top);
 
-/* Human duration: "812ns", "12.3us", "4.56ms", "1.234s". */
-const char *st_fmt_dur(uint64_t ns, char *buf, size_t len);
-
 /* A CSV field, quoted when it needs to be. */
 void st_csv_str(FILE *f, const char *s);
 
@@ -131,5 +128,18 @@ void st_out_groups_csv(struct st_out *o, FILE *f, struct st_groups *gs, size_t t
  * waits. */
 void st_out_latency_text(struct st_out *o, FILE *f, const struct st_groups *gs);
 void st_out_latency_jsonl(struct st_out *o, FILE *f, const struct st_groups *gs);
+
+/* --group, whatever the source of the goroutines (the event model or the
+ * in-kernel aggregation): the goroutines o keeps (--goid) grouped as go
+ * asks, sorted by the --sort column sort, written to f (text, or jsonl
+ * with o->jsonl; nothing with no_summary) with the latency view, and as
+ * CSV to csv (NULL: none).  0, or -ENOMEM (nothing written). */
+struct st_groups_opts;
+int st_out_groups_report(struct st_out *o, FILE *f, FILE *csv, const struct st_groups_opts *go,
+			 struct st_goroutine **all, size_t n, int sort, size_t top, bool no_summary);
+/* The goroutines o keeps grouped, finished and sorted by gsort (enum
+ * st_group_sort); NULL when out of memory.  st_groups_free() it. */
+struct st_groups *st_out_groups_make(struct st_out *o, const struct st_groups_opts *go,
+				     struct st_goroutine **all, size_t n, int gsort);
 
 #endif /* GOTRACE_STATES_OUTPUT_H */

@@ -56,7 +56,7 @@ static const struct st_labels *seed_labels(struct st_procread *r, const struct g
 	return st_label_intern(r->labels, kv, n);
 }
 
-int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolver *res,
+int st_procread_seed(struct st_procread *r, st_seed_fn seed_fn, void *ctx, struct st_resolver *res,
 		     uint64_t casg_vaddr, struct st_seed_stats *st)
 {
 	struct gr_snapshot_opts so = { .stacks = false, .labels = true };	/* default retries */
@@ -92,7 +92,7 @@ int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolv
 		st_resolver_resolve(res, probe_ip, g->startpc, g->gopc, &seed.start_func,
 				    &seed.created_at);
 		seed.labels = seed_labels(r, s, g);
-		err = st_model_seed(m, &seed);
+		err = seed_fn(ctx, &seed);
 		st->seeded += !err;
 	}
 	gr_snapshot_free(s);
@@ -138,6 +138,32 @@ size_t st_procread_name_missing(struct st_procread *r, struct st_model *m,
 		named++;
 	}
 	return named;
+}
+
+size_t st_procread_labels_alive(struct st_procread *r, struct st_goroutine **gs, size_t n)
+{
+	const struct gosym_runtime_offsets *off;
+	struct gr_mem *mem;
+	size_t done = 0;
+
+	if (open_target(r) || !r->want_labels)
+		return 0;
+	mem = gr_target_mem(r->t);
+	off = &gr_target_info(r->t)->off;
+	for (size_t i = 0; i < n; i++) {
+		struct st_goroutine *g = gs[i];
+		uint64_t goid, labels;
+
+		if (g->exited || !g->gp)
+			continue;
+		/* the g may hold another goroutine by now: same goid or nothing */
+		if (g_field(mem, g->gp, off->g_goid, &goid) || (int64_t)goid != g->goid ||
+		    g_field(mem, g->gp, off->g_labels, &labels))
+			continue;
+		g->labels = labels ? st_procread_labels(r, labels) : NULL;
+		done++;
+	}
+	return done;
 }
 
 const struct st_labels *st_procread_labels(void *ctx, uint64_t labels_ptr)

@@ -53,11 +53,22 @@ struct st_seed_stats {
 int st_procread_init(struct st_procread *r, pid_t pid);
 void st_procread_release(struct st_procread *r);
 
-/* Read every goroutine now and seed m with those alive (not dead), names
+/* Takes one goroutine of the snapshot (st_model_seed() for the event
+ * model, sa_reader_seed() for the in-kernel aggregation).  0 or -errno. */
+typedef int (*st_seed_fn)(void *ctx, const struct st_seed *s);
+
+/* Read every goroutine now and hand each to seed(ctx, ...), names
  * resolved by res (casg_vaddr: runtime.casgstatus's link-time address, for
- * the resolver's load bias).  0, or -errno (nothing seeded). */
-int st_procread_seed(struct st_procread *r, struct st_model *m, struct st_resolver *res,
+ * the resolver's load bias).  0, or -errno (the first seed() error). */
+int st_procread_seed(struct st_procread *r, st_seed_fn seed, void *ctx, struct st_resolver *res,
 		     uint64_t casg_vaddr, struct st_seed_stats *st);
+
+/* At the end of tracing, while the process is still there: the pprof
+ * labels of every goroutine still alive, read from its g (if that g still
+ * holds the same goid): a goroutine that set its labels while traced and
+ * never exited is only known by them now.  Returns how many goroutines
+ * were read (0 when the process is gone or keeps no readable labels). */
+size_t st_procread_labels_alive(struct st_procread *r, struct st_goroutine **gs, size_t n);
 
 /* At the end of tracing: the goroutines that were there at the start but
  * neither the snapshot nor an exit named (the snapshot skipped them as

@@ -102,7 +102,7 @@ static const char usage_text[] =
 "      --aggregate        keep the per-goroutine times and counts, wait reasons\n"
 "                         and latency histograms in BPF maps: no event per\n"
 "                         transition, for busy servers; no live stream, trace,\n"
-"                         --stack, --state, --raw or --group (docs/states.md)\n"
+"                         --stack, --state or --raw; --group works (docs/states.md)\n"
 "  -i, --interval D       --aggregate: a report every D (1s, 500ms): goroutines,\n"
 "                         transitions, time per state, scheduler latency, waits\n"
 "      --max-goroutines N --aggregate: goroutines held at once (default " STR(SA_GOROUTINES_DEFAULT) ")\n"
@@ -117,7 +117,8 @@ static const char usage_text[] =
 "  gotrace states -q -d 5s --group --top 10 -p 1234  # goroutines by start function\n"
 "  gotrace states -q -d 5s --group-by label:tenant --csv g.csv -p 1234\n"
 "  gotrace states --stack --state waiting -- ./bin   # where goroutines block\n"
-"  gotrace states --aggregate -i 1s -p 1234          # busy server: a report a second\n";
+"  gotrace states --aggregate -i 1s -p 1234          # busy server: a report a second\n"
+"  gotrace states --aggregate --group -d 10s -p 1234 # the groups, aggregated in BPF\n";
 
 
 static const char short_usage[] =
@@ -204,8 +205,7 @@ static int parse_group_by(const char *s, void *dst)
 static int check_aggregate(const struct states_opts *o)
 {
 	const char *bad = o->t.json ? "--json" : o->t.stack ? "--stack" : o->raw ? "--raw" :
-			  o->state_mask ? "--state" : o->t.buffer_size ? "--buffer-size" :
-			  o->group ? "--group" : NULL;
+			  o->state_mask ? "--state" : o->t.buffer_size ? "--buffer-size" : NULL;
 
 	if (bad)
 		return gt_opts_usage_error(&o->t, "%s needs the transitions: not with --aggregate",
@@ -406,56 +406,21 @@ static int open_writers(struct run *run)
 	return o->t.json ? open_trace(run) : 0;
 }
 
-/* The goroutines gs (those --goid keeps) grouped as o asks, finished and
- * sorted by --sort; NULL when out of memory (after the message). */
-static struct st_groups *make_groups(struct run *run, struct st_goroutine **all, size_t n,
-				     enum st_group_sort sort)
+/* --group: the groups and the process's latency view, in the summary's
+ * format, and as the CSV.  0, or 1 when out of memory. */
+static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
 {
 	const struct states_opts *o = run->o;
 	struct st_groups_opts go = {
 		.by = o->group_by, .label_key = o->label_key,
 		.reasons = run->reasons, .nreasons = run->nreasons, .t0_ns = run->s.t0_ns,
 	};
-	struct st_groups *gs = st_groups_new(&go);
-	int err = gs ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n && !err; i++)
-		if (st_out_wants_goid(&run->out, all[i]->goid))
-			err = st_groups_add(gs, all[i]);
-	if (!err)
-		err = st_groups_finish(gs);
-	if (err) {
-		st_groups_free(gs);
-		gt_error("states: out of memory");
-		return NULL;
-	}
-	st_groups_sort(gs, sort);
-	return gs;
-}
-
-/* --group: the groups and the process's latency view, in the summary's
- * format, and as the CSV.  0, or 1 when out of memory. */
-static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
-{
-	const struct states_opts *o = run->o;
-	struct st_groups *gs = make_groups(run, all, n,
-					   (enum st_group_sort)st_sort_groups_col(o->sort));
-	FILE *out = run->stream;
-
-	if (!gs)
-		return 1;
-	if (!o->no_summary && o->t.jsonl) {
-		st_out_groups_jsonl(&run->out, out, gs, o->top);
-		st_out_latency_jsonl(&run->out, out, gs);
-	} else if (!o->no_summary) {
-		if (!gt_quiet)
-			fputc('\n', out);
-		st_out_groups_text(&run->out, out, gs, o->top, st_sort_name(o->sort));
-		st_out_latency_text(&run->out, out, gs);
-	}
-	if (o->csv)
-		st_out_groups_csv(&run->out, gt_outfile_stdio(o->csv), gs, o->top);
-	st_groups_free(gs);
+	if (!o->no_summary && !o->t.jsonl && !gt_quiet)
+		fputc('\n', run->stream);
+	if (st_out_groups_report(&run->out, run->stream, o->csv ? gt_outfile_stdio(o->csv) : NULL,
+				 &go, all, n, o->sort, o->top, o->no_summary))
+		return gt_error("states: out of memory");
 	return 0;
 }
 
@@ -466,11 +431,17 @@ static int report_groups(struct run *run, struct st_goroutine **all, size_t n)
 
 static void auto_groups(struct run *run, struct st_goroutine **all, size_t n)
 {
-	struct st_groups *gs = make_groups(run, all, n, ST_GSORT_COUNT);
+	struct st_groups_opts go = {
+		.by = ST_GROUP_START, .reasons = run->reasons, .nreasons = run->nreasons,
+		.t0_ns = run->s.t0_ns,
+	};
+	struct st_groups *gs = st_out_groups_make(&run->out, &go, all, n, ST_GSORT_COUNT);
 	FILE *out = run->stream;
 
-	if (!gs)
+	if (!gs) {
+		gt_error("states: out of memory");
 		return;
+	}
 	fputc('\n', out);
 	st_out_groups_text(&run->out, out, gs, AUTO_GROUPS_TOP, "count");
 	fputs("(--group for the groups alone, with the scheduler latency and waits per "
@@ -588,6 +559,11 @@ static int commit_outputs(struct run *run)
 	return 0;
 }
 
+static int seed_one(void *ctx, const struct st_seed *s)
+{
+	return st_model_seed(ctx, s);
+}
+
 /* -p: every goroutine already there, from the runtime's own list, read
  * once the probes are in (t0), before the first event is fed: a
  * goroutine that changes state meanwhile is corrected by its first event
@@ -597,7 +573,8 @@ static void seed_model(struct run *run)
 	struct st_seed_stats st;
 	struct st_goroutine **all;
 	size_t n;
-	int err = st_procread_seed(&run->proc, run->model, &run->res, run->casg_entry, &st);
+	int err = st_procread_seed(&run->proc, seed_one, run->model, &run->res, run->casg_entry,
+				   &st);
 
 	if (err) {
 		gt_warn("cannot read the goroutines of pid %d (%s): those that do not change "
@@ -617,11 +594,17 @@ static int trace_aggregate(struct run *run)
 {
 	const struct states_opts *o = run->o;
 	struct gosym_go_facts facts;
+	struct st_groups_opts go = {
+		.by = o->group_by, .label_key = o->label_key,
+		.reasons = run->reasons, .nreasons = run->nreasons,
+	};
 	struct st_agg_opts ao = {
 		.interval_ns = o->interval_ns, .max_goroutines = o->max_goroutines,
 		.goids = o->t.goids, .ngoids = o->t.ngoids, .jsonl = o->t.jsonl,
 		.sort = o->sort, .top = o->top, .no_summary = o->no_summary,
 		.reasons = run->reasons, .nreasons = run->nreasons, .res = &run->res,
+		.groups = o->group ? &go : NULL, .proc = &run->proc, .seed = o->t.pid != 0,
+		.casg_entry = run->casg_entry,
 	};
 	int failed;
 
@@ -629,7 +612,7 @@ static int trace_aggregate(struct run *run)
 	ao.late_goid = facts.late_goid;
 	ao.out = run->stream = gt_outfile_stdio(o->t.out);
 	ao.csv = o->csv ? gt_outfile_stdio(o->csv) : NULL;
-	if (!ao.out || (o->csv && !ao.csv))
+	if (!ao.out || (o->csv && !ao.csv) || st_procread_init(&run->proc, run->s.target.pid))
 		return gt_error("states: out of memory");
 	gt_session_watch(&run->s, o->t.out);
 	gt_session_watch(&run->s, o->csv);
@@ -662,6 +645,13 @@ static int trace(struct run *run)
 	st_model_finish(run->model, s->end_ns);
 	if (run->o->t.pid)
 		st_procread_name_missing(&run->proc, run->model, &run->res, run->casg_entry);
+	if (!s->target_gone && run->s.ro.g_labels >= 0) {
+		/* labels set while traced by goroutines that did not exit */
+		size_t n;
+		struct st_goroutine **all = st_model_goroutines(run->model, &n);
+
+		st_procread_labels_alive(&run->proc, all, n);
+	}
 	failed |= report_summary(run);
 	return failed | commit_outputs(run);
 }

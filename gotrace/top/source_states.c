@@ -498,7 +498,7 @@ static int load(struct ssrc *x)
 {
 	struct gt_session *s = &x->s;
 	struct gosym_go_facts facts;
-	struct sa_reader_opts ro = { .group_fd = -1, .resolve = st_resolver_resolve,
+	struct sa_reader_opts ro = { .ghists_fd = -1, .resolve = st_resolver_resolve,
 				     .resolve_ctx = &x->res };
 
 	gosym_go_facts(s->gs, &facts);

@@ -86,6 +86,9 @@ var (
 	heldMu  sync.Mutex            // held by main for ever
 	sleepWG sync.WaitGroup
 	lateWG  sync.WaitGroup
+
+	relabelGo = make(chan struct{}) // closed in phase 2: the relabelers set labels
+	relabelWG sync.WaitGroup
 )
 
 //go:noinline
@@ -139,6 +142,18 @@ func lateWorker() {
 //go:noinline
 func lateBlocked() { <-never }
 
+// Made before the attach without labels; in phase 2 it sets tenant=d
+// (while traced) and blocks for ever: its labels are only known from its
+// g at the end, never from a creation or an exit.
+//go:noinline
+func relabeler() {
+	<-relabelGo
+	pprof.Do(context.Background(), pprof.Labels("tenant", "d"), func(context.Context) {
+		relabelWG.Done()
+		<-never
+	})
+}
+
 // made inside pprof.Do: it inherits tenant=c
 //go:noinline
 func lateLabeled() { <-never }
@@ -156,6 +171,7 @@ var before = []kind{
 	{sleeper, "main.sleeper", 4},
 	{labeledA, "main.labeledA", 3},
 	{labeledB, "main.labeledB", 1},
+	{relabeler, "main.relabeler", 2},
 }
 
 // One go statement per kind, each on its own line (the tests read the
@@ -177,6 +193,9 @@ func startBefore() {
 		go labeledA()
 	}
 	go labeledB()
+	for i := 0; i < 2; i++ {
+		go relabeler()
+	}
 }
 
 // ---- handoffs: the scheduler latency the program measures itself ----
@@ -266,6 +285,9 @@ func phase2() {
 	sleepWG.Add(4)
 	close(startSl)
 	sleepWG.Wait()
+	relabelWG.Add(2)
+	close(relabelGo)
+	relabelWG.Wait()
 	lateWG.Add(9)
 	for i := 0; i < 9; i++ {
 		go lateWorker()

@@ -9,7 +9,13 @@ source; the pprof labels are those it set.  Every check compares gotrace's
 groups (JSON Lines, CSV, text) against those numbers, for the default
 build of every toolchain from Go 1.17 (the program's minimum), the pie
 build of the newest, and the label and creation-site groupings on the
-newest, 1.19, 1.23 (labels in a map) and 1.24 (labels in a list).
+newest, 1.19, 1.23 (labels in a map) and 1.24 (labels in a list).  The
+same checks hold for `states --aggregate --group` (the groups from the
+in-kernel aggregation) on the newest and on 1.23 (creations whose goid
+is written late), and for launch mode (`states --group -- PROG`, both
+sources), where every goroutine is created under the tracer.  Two of the
+program's goroutines set their labels while traced and never exit: their
+label group is only right if gotrace reads the labels at the end.
 """
 import csv
 import json
@@ -34,7 +40,7 @@ WHOLE_TRACE = {
     "main.labeledA": ("chan receive",),
     "main.labeledB": ("chan receive",),
 }
-LABELS = {"a": 3, "b": 1, "c": 2}   # tenant=V: goroutines, as main.go sets them
+LABELS = {"a": 3, "b": 1, "c": 2, "d": 2}   # tenant=V: goroutines, as main.go sets them
 
 
 def vt(v):
@@ -72,13 +78,16 @@ def require():
 class Run:
     """One traced run: the program's own lines and gotrace's outputs."""
 
-    def __init__(self, b, args, tmp):
+    def __init__(self, b, args, tmp, launch=False):
         self.prog_lines, self.err, self.rc = [], "", None
         self.out = os.path.join(tmp, "out")
         self.csv = os.path.join(tmp, "out.csv")
         for f in (self.out, self.csv):
             if os.path.exists(f):
                 os.unlink(f)
+        if launch:
+            self._launch(b, args)
+            return
         prog = subprocess.Popen([b["path"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
@@ -87,6 +96,25 @@ class Run:
             if prog.poll() is None:
                 prog.kill()
             prog.wait()
+
+    def _launch(self, b, args):
+        """gotrace states ARGS -- PROG: the program's lines on gotrace's
+        stdout (gotrace's own output goes to -o), its stdin gotrace's."""
+        g = subprocess.Popen([harness.GOTRACE, "states", "-q", "-o", self.out] + args +
+                             ["--", b["path"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            self._read_prog(g, "ready")
+            g.stdin.write("go\n")
+            g.stdin.flush()
+            self._read_prog(g, "done")
+            g.stdin.close()     # end of input: the program exits, then gotrace
+            _, e = g.communicate(timeout=60)
+        finally:
+            if g.poll() is None:
+                g.kill()
+                g.communicate()
+        self.err, self.rc = e, g.returncode
 
     def _read_prog(self, prog, until):
         while True:
@@ -152,13 +180,15 @@ def check_dist(name, got, truth, slack_ns, ps=(0.5, 0.9, 0.99)):
                       % (g, pctl(truth, p), lo, hi))
 
 
-def check_counts(name, groups, kinds):
+def check_counts(name, groups, kinds, launch=False):
+    """Goroutines, alive at start, created per start function as the
+    program made them (in launch mode all are created under the tracer)."""
     for f, k in sorted(kinds.items()):
         g = groups.get(f)
         if not harness.check("%s/%s/present" % (name, f), g is not None,
                              "no group %s in %s" % (f, sorted(x for x in groups if x))):
             continue
-        before = k["phase"] == "before"
+        before = k["phase"] == "before" and not launch
         want = (k["count"], k["count"] if before else 0, 0 if before else k["count"])
         have = (g["goroutines"], g["at_start"], g["created"])
         harness.check("%s/%s/counts" % (name, f), have == want,
@@ -177,12 +207,13 @@ def check_whole_trace(name, groups, stats):
         g = groups.get(f)
         if g is None:
             continue
-        want = g["goroutines"] * stats["duration_ns"]
+        dur = stats.get("duration_ns", stats.get("dur_ns"))   # states, --aggregate
+        want = g["goroutines"] * dur
         harness.check("%s/%s/whole-trace" % (name, f),
                       g["transitions"] == 0 and abs(g["ns"]["waiting"] - want) <= g["goroutines"] * 1e6
                       and [w["reason"] for w in g["waiting"]] in ([r] for r in reasons),
                       "transitions %d, waiting %d ns (trace %d ns), waits %s"
-                      % (g["transitions"], g["ns"]["waiting"], stats["duration_ns"], g["waiting"]))
+                      % (g["transitions"], g["ns"]["waiting"], dur, g["waiting"]))
 
 
 def check_sleeps(name, groups, lat, r):
@@ -257,6 +288,28 @@ def check_csv(name, path, kinds):
     harness.check(name + "/csv", not bad, "key, CSV goroutines, program count: %s" % bad)
 
 
+def check_by_start(name, b, tmp, extra):
+    """--group by start function (extra: more options) against the program."""
+    r = Run(b, extra + ["--group", "--format", "jsonl", "--csv", os.path.join(tmp, "out.csv")],
+            tmp)
+    if not harness.check(name + "/exit", r.rc == 0, r.err[-1500:]):
+        return
+    objs = r.objs()
+    groups = {o["key"]: o for o in objs if o["type"] == "group"}
+    lat = [o for o in objs if o["type"] == "latency"]
+    stats = [o for o in objs if o["type"] == "stats"]
+    if not harness.check(name + "/objects", lat and stats, "latency %d, stats %d"
+                         % (len(lat), len(stats))):
+        return
+    kinds = r.kinds()
+    check_counts(name, groups, kinds)
+    check_whole_trace(name, groups, stats[0])
+    check_sleeps(name, groups, lat[0], r)
+    check_handoffs(name, groups, r)
+    check_waitsince(name, lat[0], r)
+    check_csv(name, os.path.join(tmp, "out.csv"), kinds)
+
+
 def test_groups_by_start():
     require()
     tmp = tempfile.mkdtemp(prefix="gt-groups-")
@@ -265,25 +318,52 @@ def test_groups_by_start():
         newest = max(bs, key=lambda b: vt(b["go"]))["go"]
         bs += [b for b in builds() if b["variant"] == "pie" and b["go"] == newest]
         for b in sorted(bs, key=lambda b: vt(b["go"])):
-            name = "%s/%s" % (b["go"], b["variant"])
-            r = Run(b, ["--group", "--format", "jsonl", "--csv", os.path.join(tmp, "out.csv")],
-                    tmp)
-            if not harness.check(name + "/exit", r.rc == 0, r.err[-1500:]):
+            check_by_start("%s/%s" % (b["go"], b["variant"]), b, tmp, [])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def aggregate_builds():
+    """The newest default build, and 1.23's (late goids: held creations)."""
+    bs = [b for b in builds() if b["variant"] == "default"]
+    newest = max(bs, key=lambda b: vt(b["go"]))
+    return [newest] + [b for b in bs if vt(b["go"]) == (1, 23)]
+
+
+def test_groups_aggregate():
+    """states --aggregate --group: the groups from the in-kernel
+    aggregation hold the same numbers as the program's own: counts (the
+    goroutines blocked the whole trace too, from the attach snapshot),
+    the whole-trace waits, sleeps, the handoffs' scheduler latency, the
+    CSV; and the label and creation-site groupings."""
+    require()
+    tmp = tempfile.mkdtemp(prefix="gt-groups-")
+    lines = go_lines()
+    try:
+        for b in aggregate_builds():
+            name = "aggregate/" + b["go"]
+            check_by_start(name, b, tmp, ["--aggregate"])
+            check_labels(name, b, tmp, ["--aggregate"])
+            check_creation(name, b, tmp, lines, ["--aggregate"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_groups_launch():
+    """gotrace states --group -- PROG (both sources): every goroutine of
+    every kind is created under the tracer, counted per start function as
+    the program says it made them, and the exits."""
+    require()
+    tmp = tempfile.mkdtemp(prefix="gt-groups-")
+    try:
+        b = max((b for b in builds() if b["variant"] == "default"), key=lambda b: vt(b["go"]))
+        for extra in ([], ["--aggregate"]):
+            name = "launch" + "".join("/" + a.strip("-") for a in extra)
+            r = Run(b, extra + ["--group", "--format", "jsonl", "--top", "0"], tmp, launch=True)
+            if not harness.check(name + "/exit", r.rc == 0 and r.ev("done"), r.err[-1500:]):
                 continue
-            objs = r.objs()
-            groups = {o["key"]: o for o in objs if o["type"] == "group"}
-            lat = [o for o in objs if o["type"] == "latency"]
-            stats = [o for o in objs if o["type"] == "stats"]
-            if not harness.check(name + "/objects", lat and stats, "latency %d, stats %d"
-                                 % (len(lat), len(stats))):
-                continue
-            kinds = r.kinds()
-            check_counts(name, groups, kinds)
-            check_whole_trace(name, groups, stats[0])
-            check_sleeps(name, groups, lat[0], r)
-            check_handoffs(name, groups, r)
-            check_waitsince(name, lat[0], r)
-            check_csv(name, os.path.join(tmp, "out.csv"), kinds)
+            groups = {o["key"]: o for o in r.objs() if o["type"] == "group"}
+            check_counts(name, groups, r.kinds(), launch=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -295,31 +375,38 @@ def picked_builds():
     return [b for b in bs if b["go"] in want]
 
 
+def check_labels(name, b, tmp, extra):
+    r = Run(b, extra + ["--group-by", "label:tenant", "--format", "jsonl", "--top", "0"], tmp)
+    if harness.check(name + "/label/exit", r.rc == 0, r.err[-1500:]):
+        groups = {o["key"]: o["goroutines"] for o in r.objs() if o["type"] == "group"}
+        total = sum(groups.values())
+        want = dict(LABELS)
+        want[None] = total - sum(LABELS.values())   # no tenant label
+        harness.check(name + "/label/groups", groups == want,
+                      "gotrace %s, program %s" % (groups, want))
+
+
+def check_creation(name, b, tmp, lines, extra):
+    r = Run(b, extra + ["--group-by", "creation", "--format", "jsonl", "--top", "0"], tmp)
+    if not harness.check(name + "/creation/exit", r.rc == 0, r.err[-1500:]):
+        return
+    groups = {o["key"]: o for o in r.objs() if o["type"] == "group"}
+    for f, k in sorted(r.kinds().items()):
+        key = [x for x in groups if x and x.endswith("/main.go:%d" % lines[f])]
+        n = groups[key[0]]["goroutines"] if len(key) == 1 else None
+        harness.check("%s/creation/%s" % (name, f), n == k["count"],
+                      "group main.go:%d: %s goroutines, program %d (groups %s)"
+                      % (lines[f], n, k["count"], sorted(x for x in groups if x)))
+
+
 def test_groups_by_label_and_creation():
     require()
     tmp = tempfile.mkdtemp(prefix="gt-groups-")
     lines = go_lines()
     try:
         for b in picked_builds():
-            name = b["go"]
-            r = Run(b, ["--group-by", "label:tenant", "--format", "jsonl", "--top", "0"], tmp)
-            if harness.check(name + "/label/exit", r.rc == 0, r.err[-1500:]):
-                groups = {o["key"]: o["goroutines"] for o in r.objs() if o["type"] == "group"}
-                total = sum(groups.values())
-                want = dict(LABELS)
-                want[None] = total - sum(LABELS.values())   # no tenant label
-                harness.check(name + "/label/groups", groups == want,
-                              "gotrace %s, program %s" % (groups, want))
-            r = Run(b, ["--group-by", "creation", "--format", "jsonl", "--top", "0"], tmp)
-            if not harness.check(name + "/creation/exit", r.rc == 0, r.err[-1500:]):
-                continue
-            groups = {o["key"]: o for o in r.objs() if o["type"] == "group"}
-            for f, k in sorted(r.kinds().items()):
-                key = [x for x in groups if x and x.endswith("/main.go:%d" % lines[f])]
-                n = groups[key[0]]["goroutines"] if len(key) == 1 else None
-                harness.check("%s/creation/%s" % (name, f), n == k["count"],
-                              "group main.go:%d: %s goroutines, program %d (groups %s)"
-                              % (lines[f], n, k["count"], sorted(x for x in groups if x)))
+            check_labels(b["go"], b, tmp, [])
+            check_creation(b["go"], b, tmp, lines, [])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
