@@ -296,10 +296,9 @@ static __always_inline struct sa_goroutine *new_goroutine(__s64 goid, __u64 gp, 
 		gr_count(SA_CNT_UNTRACKED);
 		return NULL;
 	}
-	if (born && !p) {
-		*done = true;
-		gr_count(SA_CNT_TRANSITIONS);
-	}
+	if (born)
+		gr_count(SA_CNT_TRANSITIONS);	/* the creation (or birth) held in the entry */
+	*done = born && !p;
 	if (created)
 		gr_count(SA_CNT_CREATED);
 	return bpf_map_lookup_elem(&goroutines, &goid);

@@ -109,11 +109,12 @@ class Run:
             g.stdin.flush()
             self._read_prog(g, "done")
             g.stdin.close()     # end of input: the program exits, then gotrace
+            g.stdin = None      # (communicate() would flush it)
             _, e = g.communicate(timeout=60)
         finally:
             if g.poll() is None:
                 g.kill()
-                g.communicate()
+                g.wait()
         self.err, self.rc = e, g.returncode
 
     def _read_prog(self, prog, until):
@@ -343,10 +344,30 @@ def test_groups_aggregate():
         for b in aggregate_builds():
             name = "aggregate/" + b["go"]
             check_by_start(name, b, tmp, ["--aggregate"])
+            check_blocked_goroutines(name, b, tmp, ["--aggregate"])
             check_labels(name, b, tmp, ["--aggregate"])
             check_creation(name, b, tmp, lines, ["--aggregate"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_blocked_goroutines(name, b, tmp, extra):
+    """Per goroutine (no --group): every goroutine the program parked
+    before the attach for the whole trace is there, named, waiting with
+    the runtime's reason, from the attach snapshot (it has no event)."""
+    r = Run(b, extra + ["--format", "jsonl"], tmp)
+    if not harness.check(name + "/blocked/exit", r.rc == 0, r.err[-1500:]):
+        return
+    gs = [o for o in r.objs() if o["type"] == "goroutine"]
+    kinds = r.kinds()
+    for f, reasons in sorted(WHOLE_TRACE.items()):
+        mine = [g for g in gs if g.get("func") == f]
+        ok = [g for g in mine if g["at_start"] and g["transitions"] == 0 and
+              g.get("state_at_start") == "waiting" and g.get("reason_at_start") in reasons and
+              list(g.get("waiting", {})) == [g.get("reason_at_start")]]
+        harness.check("%s/blocked/%s" % (name, f), len(ok) == len(mine) == kinds[f]["count"],
+                      "%d goroutines named %s, %d as the program left them, program %d: %s"
+                      % (len(mine), f, len(ok), kinds[f]["count"], mine[:2]))
 
 
 def test_groups_launch():
