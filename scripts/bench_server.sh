@@ -29,7 +29,10 @@
 # Knobs: BENCH_SRV_SECONDS (default 5), BENCH_SRV_CONNS (8), BENCH_SRV_ROUNDS
 # (2), BENCH_SRV_GO (go binary), BENCH_SRV_PORT (default: a free one),
 # BENCH_SRV_ROWS (an extended regular expression: only the rows whose label
-# matches, e.g. 'untraced|states' for states against states --aggregate).
+# matches, e.g. '^(untraced|gotrace states)' for states against states
+# --aggregate), BENCH_BASELINE_GOTRACE=PATH (another gotrace binary, e.g. an
+# older commit's build: its states and states --aggregate rows run in the
+# same rounds, labelled "baseline").
 
 BENCH_SRV_MODULE=github.com/caddyserver/caddy/v2
 BENCH_SRV_VERSION=v2.11.9
@@ -66,10 +69,14 @@ bench_server_row() {
 	local tpid="" t0 t1 out reqs rps hits i
 	if [ "$row" != untraced ]; then
 		: >"$tmp/row.err"
-		local envv=(GOTRACE_NOTHING=)
-		while [[ $1 == *=* ]]; do envv+=("$1"); shift; done
+		local envv=(GOTRACE_NOTHING=) bin=$gotrace
+		while [[ $1 == *=* ]]; do
+			# GOTRACE_BIN=PATH: this row runs another gotrace binary
+			if [[ $1 == GOTRACE_BIN=* ]]; then bin=${1#GOTRACE_BIN=}; else envv+=("$1"); fi
+			shift
+		done
 		# the command first, then -p: patterns and options follow it
-		env "${envv[@]}" "$gotrace" "$1" -p "$pid" "${@:2}" >"$tmp/row.out" 2>"$tmp/row.err" &
+		env "${envv[@]}" "$bin" "$1" -p "$pid" "${@:2}" >"$tmp/row.out" 2>"$tmp/row.err" &
 		tpid=$!
 		# attached once it says it is tracing (or gives up)
 		for ((i = 0; i < 600; i++)); do
@@ -165,6 +172,10 @@ EOF
 		"gotrace states --aggregate|states --aggregate --no-summary -o /dev/null"
 		"gotrace states --aggregate --group|states --aggregate --group --no-summary -o /dev/null"
 	)
+	if [ -n "${BENCH_BASELINE_GOTRACE:-}" ]; then
+		rows+=("baseline states|GOTRACE_BIN=$BENCH_BASELINE_GOTRACE states --no-summary -o /dev/null"
+		       "baseline states --aggregate|GOTRACE_BIN=$BENCH_BASELINE_GOTRACE states --aggregate --no-summary -o /dev/null")
+	fi
 	if [ -n "${BENCH_SRV_ROWS:-}" ]; then
 		local kept=() row
 		for row in "${rows[@]}"; do

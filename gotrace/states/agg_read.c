@@ -457,9 +457,10 @@ int sa_reader_seed(struct sa_reader *r, int goroutines_fd, const struct st_seed 
 		return 0;
 	if (sd->state == STATES_G_WAITING)
 		e.reason = e.start_reason = sd->reason;
-	/* a probe that saw it first made the true entry */
+	/* a probe that saw it first made the true entry; a full map (past
+	 * --max-goroutines) leaves it out, as BPF does */
 	if (bpf_map_update_elem(goroutines_fd, &sd->goid, &e, BPF_NOEXIST))
-		return errno == EEXIST ? 0 : -errno;
+		return errno == EEXIST || errno == E2BIG ? 0 : -errno;
 	s = gor_of(r, sd->goid);
 	if (!s)
 		return -ENOMEM;
