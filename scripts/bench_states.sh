@@ -27,8 +27,8 @@
 # BENCH_ATTACH=multi|single (default multi): how both (b) and (c) attach
 # (uprobe_multi link, or one perf-event uprobe; same mechanism for both).
 # BENCH_BASELINE_GOTRACE=PATH: another gotrace binary (e.g. an older
-# commit's build) run as (c0) and (q0) in the same loop, alternating with
-# (c) and (q), so the two are compared side by side.
+# commit's build) run as (c0), (q0) and (g0) in the same loop, alternating
+# with (c), (q) and (g), so the two are compared side by side.
 
 bench_states() {
 	local root=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -55,7 +55,7 @@ bench_states() {
 	median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 	local i a b c q hits base=${BENCH_BASELINE_GOTRACE:-}
-	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/q"; : >"$tmp/hits"; : >"$tmp/c0"; : >"$tmp/q0"; : >"$tmp/g"; : >"$tmp/G"
+	: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/q"; : >"$tmp/hits"; : >"$tmp/c0"; : >"$tmp/q0"; : >"$tmp/g"; : >"$tmp/G"; : >"$tmp/g0"
 	for ((i = 0; i < runs; i++)); do
 		"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/a"
 		"$count" "$prog" -pingpong "$rounds" 2>"$tmp/count.err" | pp_ns >>"$tmp/b"
@@ -73,6 +73,8 @@ bench_states() {
 				"$prog" -pingpong "$rounds" 2>>"$tmp/c0.err" | pp_ns >>"$tmp/c0"
 			"$base" states -q -o "$tmp/summary0.txt" --attach "${BENCH_ATTACH:-multi}" -- \
 				"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/q0"
+			"$base" states --aggregate -q -o "$tmp/agg0.txt" --attach "${BENCH_ATTACH:-multi}" -- \
+				"$prog" -pingpong "$rounds" | pp_ns >>"$tmp/g0"
 		fi
 	done
 	if ! grep -q ' -> ' "$tmp/stream.txt" 2>/dev/null; then
@@ -127,6 +129,11 @@ bench_states() {
 			printf "states: (q0) baseline -q     %8.1f ns/transition, (q0-a)/(b-a) = %.2f\n", d / h, (d - a) / (b - a)
 		}'
 		echo "states: per-run (c0-a)/(b-a): min [quartiles] max $(spread c0); with -q: $(spread q0)"
+		local g0
+		g0=$(median <"$tmp/g0")
+		[ -n "$g0" ] && awk -v a="$a" -v b="$b" -v g="$g0" -v d="$q0" -v h="$hits" 'BEGIN {
+			printf "states: (g0) baseline --aggregate -q %8.1f ns/transition, (g0-a)/(b-a) = %.2f, (g0-a)/(q0-a) = %.2f\n", g / h, (g - a) / (b - a), (g - a) / (d - a)
+		}'
 	fi
 
 	# User-space replay of recorded events.
