@@ -9,7 +9,7 @@
 #   make ARCH=arm64      cross-build (libraries always; the CLI when the
 #                        arm64 dev packages are installed) into build/arm64
 #   make fuzz            run every fuzz target for FUZZ_SECONDS each
-#   make asan            unit tests under ASan/UBSan
+#   make asan            unit tests and the CLI under ASan/UBSan (build/asan)
 #
 # New source files are picked up by wildcard: gosym/*.c, unwind/*.c,
 # gotrace/*.c, gotrace/*/*.c, bpf/*.bpf.c, tests/unit/test_*.c, tests/fuzz/fuzz_*.c.
@@ -177,12 +177,14 @@ deps:
 testprogs:
 	@bash scripts/build-testprogs.sh
 
+# tests/run.py runs the fuzz targets (scripts/fuzz.sh) too, so their results
+# are part of its summary.
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
 	@bash scripts/build-testprogs.sh
-	$(MAKE) fuzz
-	$(PYTHON) tests/run.py
+	$(MAKE) $(FUZZ_BIN)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTHON) tests/run.py --fuzz
 
 demo: deps
 	$(MAKE) all

@@ -40,6 +40,10 @@ if [ -n "$GOTRACE_FUZZ_GO" ] && [ ! -s "$GSEEDS/parked" ] && [ "$(id -u)" = 0 ];
 		echo "fuzz: no recorded seed for fuzz_goroutines"
 fi
 echo "fuzz: $(ls "$SEEDS" | wc -l) seed binaries, ${SECS}s per target"
+# One result line per target (tests/run.py --fuzz reads them):
+#   PASS: fuzz_gosym: N runs in S s, peak RSS M MB
+#   FAIL: fuzz_gosym: crash/leak/sanitizer report (log: ...)
+failed=0 ran=0
 for f in build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
@@ -53,13 +57,26 @@ for f in build/fuzz/fuzz_*; do
 		seeds=$GSEEDS
 	fi
 	mkdir -p "$corpus"
-	echo "fuzz: $name"
+	ran=$((ran + 1))
 	if ! "$f" -max_total_time="$SECS" -max_len=8388608 -rss_limit_mb=4096 -timeout=20 \
 		-artifact_prefix=build/fuzz/crashes/ -print_final_stats=1 "$corpus" "$seeds" \
 		> "build/fuzz/$name.log" 2>&1; then
-		tail -n 40 "build/fuzz/$name.log"
-		echo "fuzz: $name FAILED (log: build/fuzz/$name.log)"
-		exit 1
+		tail -n 40 "build/fuzz/$name.log" | sed 's/^/    /'
+		echo "FAIL: $name: crash, leak or sanitizer report (log: build/fuzz/$name.log, inputs in build/fuzz/crashes/)"
+		failed=1
+		continue
 	fi
-	grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "build/fuzz/$name.log" | sed 's/^/  /'
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build/fuzz/$name.log")
+	rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "build/fuzz/$name.log")
+	if [ -z "$runs" ] || [ "$runs" -eq 0 ]; then
+		echo "FAIL: $name: executed no input (log: build/fuzz/$name.log)"
+		failed=1
+		continue
+	fi
+	echo "PASS: $name: $runs runs in ${SECS}s, peak RSS ${rss:-?} MB"
 done
+if [ "$ran" -eq 0 ]; then
+	echo "FAIL: fuzz: no fuzz target in build/fuzz (make build/fuzz/fuzz_...)"
+	exit 1
+fi
+exit $failed

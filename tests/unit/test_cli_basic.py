@@ -11,6 +11,8 @@ import tempfile
 
 import harness
 
+ASAN_RERUN = True  # run again against build/asan/gotrace (tests/run.py)
+
 # (magic, first minor version) per pclntab generation, newest first.
 PCLN_MAGICS = [("0xfffffff1", 20), ("0xfffffff0", 18), ("0xfffffffa", 16), ("0xfffffffb", 2)]
 PTR_SIZE = {"amd64": 8, "arm64": 8, "386": 4, "arm": 4, "mips": 4, "mipsle": 4,

@@ -13,6 +13,9 @@ import subprocess
 
 import harness
 
+SUITE = "oracle"  # compared with Go's own tools (tests/run.py)
+ASAN_RERUN = True  # run again against build/asan/gotrace (tests/run.py)
+
 
 def test_inline_frames_match_runtime_callers():
     builds = [b for b in harness.testprog_builds()

@@ -28,6 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import harness
 
+SUITE = "oracle"  # compared with Go's own tools (tests/run.py)
+ASAN_RERUN = True  # run again against build/asan/gotrace (tests/run.py)
+
 ORACLE_SRC = os.path.join(harness.ROOT, "tests", "oracle")
 TOOLS = os.path.join(harness.BUILD, "oracle")
 NRANDOM = 2000

@@ -41,6 +41,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import harness  # noqa: E402
 from harness import Skip, check  # noqa: E402
 
+SUITE = "oracle"  # compared with Go's own tools (tests/run.py)
+
 OFFSET_KEYS = ["g_stack_lo", "g_stack_hi", "g_m", "g_sched", "g_sched_sp", "g_sched_pc",
                "g_atomicstatus", "g_goid", "g_waitreason", "g_startpc", "g_gopc",
                "g_parentgoid", "g_sched_bp", "g_sched_lr", "g_syscallsp", "g_syscallpc",

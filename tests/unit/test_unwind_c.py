@@ -21,6 +21,8 @@ import harness
 sys.path.insert(0, os.path.join(harness.ROOT, "tests", "replay", "tools"))
 import unwindlib  # noqa: E402
 
+SUITE = "oracle"  # compared with gdb (tests/run.py)
+
 
 def test_c_stacks_match_gdb():
     if not os.path.exists("/usr/bin/gdb"):

@@ -32,6 +32,8 @@ import harness
 sys.path.insert(0, os.path.join(harness.ROOT, "tests", "replay", "tools"))
 import unwindlib  # noqa: E402
 
+SUITE = "oracle"  # compared with runtime.Callers (tests/run.py)
+
 
 def _elide_wrappers(frames):
     """The frames runtime.Callers shows: tools/replay marks those its rule
@@ -61,7 +63,7 @@ def test_go_stacks_match_runtime_callers():
     if not builds:
         raise AssertionError("no testprogs/stacks builds (no Go toolchain?)")
     gos = set(label.split("/")[0] for label, _ in builds)
-    harness.check("toolchains", len(gos) >= 2, "builds with %s" % sorted(gos))
+    harness.check_toolchains("toolchains", gos, 17)
     for label, path in builds:
         outdir = os.path.join(unwindlib.OUT, "snaps", label.replace("/", "_"))
         snaps, stdout = unwindlib.snap(tools, path, "main.marker", outdir)
