@@ -574,7 +574,7 @@ static void test_arm64_go(struct dwunw_modules *mods)
 		globfree(&g);
 	}
 	if (!found)
-		CHECK_SKIP("arm64_go", "no arm64 build of testprogs/stacks (make testprogs)");
+		CHECK_MISSING("arm64_go", "no arm64 build of testprogs/stacks (tests/run.py builds them)");
 }
 
 int main(void)

@@ -221,7 +221,7 @@ int main(void)
 			check_file(g.gl_pathv[i], true);
 		globfree(&g);
 	} else {
-		CHECK_SKIP("cfi_vs_libdw go", "no build/testprogs/*/default/stacks: run make testprogs");
+		CHECK_MISSING("cfi_vs_libdw go", "no build/testprogs/*/default/stacks: run make testprogs");
 	}
 	return check_failures ? 1 : 0;
 }

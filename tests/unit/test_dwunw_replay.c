@@ -109,13 +109,13 @@ static void replay_one(struct dwunw_modules *mods, const char *path)
 
 		if (dwunw_modules_get(mods, fn[i].local, &mod)) {
 			snprintf(why, sizeof(why), "'%s' is missing (make testprogs?)", fn[i].local);
-			CHECK_SKIP(name, why);
+			CHECK_MISSING(name, why);
 			goto cleanup;
 		}
 		if (dwunw_module_build_id(mod, id, sizeof(id)) || strcmp(id, fn[i].id)) {
 			snprintf(why, sizeof(why), "'%s' differs from the recorded build (re-record with tests/replay/record.py)",
 				 fn[i].local);
-			CHECK_SKIP(name, why);
+			CHECK_MISSING(name, why);
 			goto cleanup;
 		}
 	}

@@ -108,16 +108,16 @@ static void test_replay(const char *path)
 	if (!ASSERT_EQ(name, dwunw_snapshot_read(path, &s), 0))
 		return;
 	if (local_binary(s, bin, sizeof(bin)) || access(bin, R_OK)) {
-		CHECK_SKIP(name, "the recorded binary is missing (make testprogs)");
+		CHECK_MISSING(name, "the recorded binary is missing (make testprogs)");
 		goto out;
 	}
 	if (gosym_open(bin, &gs) || gosym_lookup_name(gs, "main.marker", &fn)) {
-		CHECK_SKIP(name, "no main.marker in the recorded binary");
+		CHECK_MISSING(name, "no main.marker in the recorded binary");
 		goto out;
 	}
 	if (s->regs.pc - fn.entry == 0 || (s->regs.pc - fn.entry) % 4096) {
 		/* a rebuilt binary with another layout: not this recording's */
-		CHECK_SKIP(name, "the binary differs from the recording (re-record)");
+		CHECK_MISSING(name, "the binary differs from the recording (re-record)");
 		goto out;
 	}
 	if (!ASSERT_EQ(name, gt_stacks_new(GT_UNWIND_AUTO, 16384, &st), 0))
