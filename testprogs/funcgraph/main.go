@@ -12,12 +12,18 @@
 // //go:noinline so every toolchain keeps them as real calls; closures are
 // called through callFn so they are never inlined either.
 //
-// Usage: funcgraph [-n WORKERS] [-depth N] [-wait] [-loop] [-exit CODE] [-bench N]
+// Usage: funcgraph [-n WORKERS] [-depth N] [-wait [-busy]] [-loop [-for D]] [-sigwork] [-exit CODE] [-bench N]
 //
 //	-wait   print "funcgraph: ready" and wait for a line on stdin before
 //	        starting (for tracers that attach with -p)
-//	-loop   repeat the workload until killed, without the per-goroutine
-//	        report (soak tests)
+//	-busy   with -wait: before the ready line, start goroutines that are
+//	        busy (and one blocked inside traced calls) while a tracer
+//	        attaches (below)
+//	-loop   repeat the workload until killed (or for D with -for), without
+//	        the per-goroutine report (soak tests)
+//	-sigwork  on SIGINT or SIGTERM, run one counted round (reported as
+//	        usual, on fresh goroutines), print "funcgraph: signal NAME",
+//	        and exit with status 7
 //	-bench N  call main.benchTarget N times, print
 //	        "funcgraph: bench N calls in T ns (cpu C ns, sum S)" and exit
 //	        (overhead benchmark; C is the calling thread's CPU time, which
@@ -32,7 +38,27 @@
 //	fgcount GOID FUNC CALLS     per goroutine and traced function
 //	fgnest GOID N               deepest nesting of traced calls (N frames)
 //	fggoexit GOID               that goroutine ends with runtime.Goexit
+//	fgtime GOID IN0 IN1 OUT0 OUT1  one call of main.fgSleep (below)
+//	fgbusy GOID                 (-busy) its counts start at its main.fgMark call
+//	fgheld GOID                 (-busy) its counts are of the calls made
+//	                            after its release, inside two traced calls
+//	                            entered before the ready line
 //	funcgraph: done
+//
+// Times: main.fgSleep sleeps 5 ms and reads CLOCK_MONOTONIC (the clock of
+// bpf_ktime_get_ns) first and last thing inside (IN0, IN1); its caller
+// reads it just before the call and just after it returns (OUT0, OUT1).
+// A tracer's entry and return probes fire in between: the call it records
+// starts in [OUT0, IN0] and ends in [IN1, OUT1].
+//
+// -busy: two goroutines run the workload in a loop while the tracer
+// attaches; once the line on stdin came, each finishes its round, calls
+// main.fgMark with a fresh tally and runs two more counted rounds: its
+// fgcount lines are exactly the calls from fgMark on.  One goroutine is
+// blocked inside main.fgHoldOuter -> main.fgHold (entered before the
+// ready line); released after the line on stdin, it calls main.fgLeaf 3
+// times from inside them, and reports those (a tracer that attached late
+// sees the returns of the two calls but not their entries).
 package main
 
 import (
@@ -40,11 +66,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -57,15 +85,15 @@ type tally struct {
 	max   int
 	calls map[string]int
 	names map[uintptr]string
+	times [][4]int64 // fgSleep calls: in0, in1, out0, out1
+	label string     // an extra line for the report ("fgbusy", "fgheld")
+	quiet bool       // no report (-loop)
 }
 
-var (
-	outMu sync.Mutex
-	quiet bool
-)
+var outMu sync.Mutex
 
-func newTally() *tally {
-	return &tally{goid: curGoid(), calls: map[string]int{}, names: map[uintptr]string{}}
+func newTally(quiet bool) *tally {
+	return &tally{goid: curGoid(), calls: map[string]int{}, names: map[uintptr]string{}, quiet: quiet}
 }
 
 // in records a call of its caller: the function name as the Go runtime
@@ -92,7 +120,7 @@ func (t *tally) in() {
 func (t *tally) out() { t.depth-- }
 
 func (t *tally) report(goexit bool) {
-	if quiet {
+	if t.quiet {
 		return
 	}
 	names := make([]string, 0, len(t.calls))
@@ -105,6 +133,12 @@ func (t *tally) report(goexit bool) {
 		fmt.Fprintf(&b, "fgcount %d %s %d\n", t.goid, n, t.calls[n])
 	}
 	fmt.Fprintf(&b, "fgnest %d %d\n", t.goid, t.max)
+	for _, x := range t.times {
+		fmt.Fprintf(&b, "fgtime %d %d %d %d %d\n", t.goid, x[0], x[1], x[2], x[3])
+	}
+	if t.label != "" {
+		fmt.Fprintf(&b, "%s %d\n", t.label, t.goid)
+	}
 	if goexit {
 		fmt.Fprintf(&b, "fggoexit %d\n", t.goid)
 	}
@@ -119,6 +153,31 @@ func curGoid() int64 {
 	s = strings.TrimPrefix(s, "goroutine ")
 	id, _ := strconv.ParseInt(s[:strings.IndexByte(s, ' ')], 10, 64)
 	return id
+}
+
+// mono is CLOCK_MONOTONIC in ns (a raw clock_gettime system call).
+func mono() int64 {
+	var ts syscall.Timespec
+	syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, uintptr(unsafe.Pointer(&ts)), 0)
+	return ts.Nano()
+}
+
+// fgSleep sleeps 5 ms and times itself from inside.
+//
+//go:noinline
+func fgSleep(t *tally) (in0, in1 int64) {
+	in0 = mono()
+	t.in()
+	time.Sleep(5 * time.Millisecond)
+	t.out()
+	return in0, mono()
+}
+
+// timedSleep calls fgSleep and times the call from outside.
+func timedSleep(t *tally) {
+	out0 := mono()
+	in0, in1 := fgSleep(t)
+	t.times = append(t.times, [4]int64{in0, in1, out0, mono()})
 }
 
 // callFn calls f through a func value so the compiler can't inline it.
@@ -261,13 +320,13 @@ func workload(t *tally, seed int, depth int) {
 	}
 }
 
-func runRound(workers, depth int, exitDepth int) {
+func runRound(workers, depth int, exitDepth int, quiet bool) {
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func(seed int) {
 			defer wg.Done()
-			t := newTally()
+			t := newTally(quiet)
 			workload(t, seed, depth)
 			t.report(false)
 		}(i + 1)
@@ -276,15 +335,99 @@ func runRound(workers, depth int, exitDepth int) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := newTally()
+		t := newTally(quiet)
 		fgLeaf(t, 1)
 		fgExitChain(t, exitDepth)
 	}()
-	// and the main goroutine itself
-	t := newTally()
+	// and the main goroutine itself, with two timed calls
+	t := newTally(quiet)
 	workload(t, 0, depth)
+	timedSleep(t)
+	timedSleep(t)
 	wg.Wait()
 	t.report(false)
+}
+
+// fgMark marks where a -busy goroutine's counts start.
+//
+//go:noinline
+func fgMark(t *tally) {
+	t.in()
+	t.out()
+}
+
+// fgHoldOuter and fgHold are entered before a tracer attaches (-busy) and
+// return after it did; the calls made inside them are counted in after.
+//
+//go:noinline
+func fgHoldOuter(t, after *tally, entered chan<- struct{}, release <-chan struct{}) {
+	t.in()
+	fgHold(t, after, entered, release)
+	t.out()
+}
+
+//go:noinline
+func fgHold(t, after *tally, entered chan<- struct{}, release <-chan struct{}) {
+	t.in()
+	entered <- struct{}{}
+	<-release
+	for i := 0; i < 3; i++ {
+		fgLeaf(after, i)
+	}
+	t.out()
+}
+
+// startBusy starts the -busy goroutines, once the held one is inside
+// fgHold; the returned function, called after the line on stdin, lets
+// them go on to their counted parts and waits for their reports.
+func startBusy(depth int) (after func()) {
+	var mark int32
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(seed int) {
+			defer wg.Done()
+			t := newTally(true)
+			for atomic.LoadInt32(&mark) == 0 {
+				workload(t, seed, depth)
+			}
+			t = newTally(false)
+			t.label = "fgbusy"
+			fgMark(t)
+			for r := 0; r < 2; r++ {
+				workload(t, seed, depth)
+			}
+			t.report(false)
+		}(i + 11)
+	}
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		after := newTally(false)
+		after.label = "fgheld"
+		fgHoldOuter(newTally(true), after, entered, release)
+		after.report(false)
+	}()
+	<-entered
+	return func() {
+		atomic.StoreInt32(&mark, 1)
+		close(release)
+		wg.Wait()
+	}
+}
+
+// onSignal, for -sigwork: on SIGINT or SIGTERM, one counted round on
+// fresh goroutines (this one included), then exit 7.
+func onSignal(workers, depth int) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-ch
+		runRound(workers, depth, 5, false)
+		fmt.Printf("funcgraph: signal %v\n", s)
+		os.Exit(7)
+	}()
 }
 
 // benchTarget is the per-call overhead benchmark's function: one entry and
@@ -326,6 +469,9 @@ func main() {
 	depth := flag.Int("depth", 1000, "recursion depth (forces stack growth)")
 	wait := flag.Bool("wait", false, "wait for a line on stdin before starting")
 	loop := flag.Bool("loop", false, "repeat until killed")
+	loopFor := flag.Duration("for", 0, "with -loop: stop after this long")
+	busy := flag.Bool("busy", false, "with -wait: goroutines busy while a tracer attaches")
+	sigwork := flag.Bool("sigwork", false, "on SIGINT/SIGTERM: a counted round, then exit 7")
 	exit := flag.Int("exit", 0, "exit status")
 	benchN := flag.Int("bench", 0, "call benchTarget N times and exit")
 	benchFunc := flag.String("bench-func", "leaf", "leaf (benchTarget) or checked (benchChecked)")
@@ -336,21 +482,31 @@ func main() {
 		return
 	}
 
+	start := time.Now()
 	fmt.Printf("funcgraph: pid %d\n", os.Getpid())
 	fmt.Fprintln(os.Stderr, "funcgraph: stderr passes through")
+	if *sigwork {
+		onSignal(*workers, *depth)
+	}
+	var afterBusy func()
 	if *wait {
+		if *busy {
+			afterBusy = startBusy(*depth)
+		}
 		fmt.Println("funcgraph: ready")
 		bufio.NewReader(os.Stdin).ReadString('\n')
 	}
-	quiet = *loop
 	for round := 1; ; round++ {
-		runRound(*workers, *depth, 5)
-		if !*loop {
+		runRound(*workers, *depth, 5, *loop)
+		if !*loop || (*loopFor > 0 && time.Since(start) > *loopFor) {
 			break
 		}
 		if round%50 == 0 {
 			fmt.Printf("funcgraph: round %d\n", round)
 		}
+	}
+	if afterBusy != nil {
+		afterBusy()
 	}
 	fmt.Println("funcgraph: done")
 	os.Exit(*exit)

@@ -12,15 +12,24 @@
 //	-loop    repeat the workload until killed (for attaching tracers),
 //	         sleeping -pause (20ms) between rounds
 //
-// It prints "goroutines: pid N" first and a one-line summary last.
+// It prints "goroutines: pid N" first and a one-line summary last; its
+// started=N is how many goroutines the round started (every `go` statement
+// of the workload counts itself with spawned()).
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 )
+
+// started counts the goroutines a round starts.
+var started int64
+
+// spawned is called right before each `go` statement of the workload.
+func spawned() { atomic.AddInt64(&started, 1) }
 
 func main() {
 	workers := flag.Int("n", 64, "worker goroutines")
@@ -39,9 +48,11 @@ func main() {
 	fmt.Printf("goroutines: pid %d\n", os.Getpid())
 	for {
 		start := time.Now()
+		atomic.StoreInt64(&started, 0)
 		s := runAll(*workers, *rounds, *depth, *sleep)
-		fmt.Printf("goroutines: sum=%d depth=%d recovered=%d goexits=%d generic=%d in %v\n",
-			s.sum, s.depth, s.recovered, s.goexits, s.generic, time.Since(start).Round(time.Millisecond))
+		fmt.Printf("goroutines: sum=%d depth=%d recovered=%d goexits=%d generic=%d started=%d in %v\n",
+			s.sum, s.depth, s.recovered, s.goexits, s.generic, atomic.LoadInt64(&started),
+			time.Since(start).Round(time.Millisecond))
 		if !*loop {
 			return
 		}

@@ -15,6 +15,7 @@ func runPanics(n int) int {
 	got := 0
 	for i := 0; i < n; i++ {
 		wg.Add(1)
+		spawned()
 		go func(i int) {
 			defer wg.Done()
 			if catcher(i) {
@@ -63,6 +64,7 @@ func runGoexits(n int) int {
 	exits := 0
 	for i := 0; i < n; i++ {
 		wg.Add(1)
+		spawned()
 		go func() {
 			defer wg.Done()
 			defer func() { mu.Lock(); exits++; mu.Unlock() }()

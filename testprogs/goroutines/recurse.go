@@ -6,6 +6,7 @@ package main
 //go:noinline
 func runRecursion(depth int) int {
 	ch := make(chan int)
+	spawned()
 	go func() { ch <- recurse(depth, 0) }()
 	return <-ch
 }

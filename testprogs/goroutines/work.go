@@ -32,8 +32,10 @@ func runWorkers(n, rounds int) int64 {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
+		spawned()
 		go worker(i, jobs, results, &c, &wg)
 	}
+	spawned()
 	go func() { // a closure goroutine capturing n and rounds
 		for j := 0; j < n*rounds; j++ {
 			jobs <- j
@@ -42,6 +44,7 @@ func runWorkers(n, rounds int) int64 {
 	}()
 	done := make(chan struct{})
 	var sum int64
+	spawned()
 	go func() {
 		for r := range results {
 			sum += r
@@ -79,6 +82,7 @@ func sleepers(n int, d time.Duration) {
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		i := i
+		spawned()
 		go func() {
 			defer wg.Done()
 			if i%2 == 0 {

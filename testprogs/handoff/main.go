@@ -18,11 +18,14 @@
 // Output, one JSON object per line:
 //
 //	{"event":"ready","pid":1234,"go":"go1.26.8"}
-//	{"event":"handoff","waker":18,"sleeper":19,"rounds":20,"parked":20}
+//	{"event":"handoff","waker":18,"sleeper":19,"rounds":20,"parked":20,"wakes":21}
 //	{"event":"ok"}
 //
 // parked counts the rounds in which A saw B parked before sending (all of
-// them, unless the dump never showed it within a second).
+// them, unless the dump never showed it within a second); wakes counts
+// A's operations on the channel that found B parked: those sends, and
+// the final close when B was parked again by then (A waits for it too).
+// Each woke B, so B has exactly wakes unblock arrows, all from A.
 package main
 
 import (
@@ -88,8 +91,21 @@ func waker(n int, sleeperID int64, ch chan<- int) (seen int) {
 		}
 		ch <- i
 	}
-	close(ch)
 	return seen
+}
+
+// closeParked closes ch once B is parked in its receive again; it reports
+// whether B was (so the close woke it).
+//
+//go:noinline
+func closeParked(sleeperID int64, ch chan<- int) bool {
+	deadline := time.Now().Add(time.Second)
+	for !parked(sleeperID) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	was := parked(sleeperID)
+	close(ch)
+	return was
 }
 
 func main() {
@@ -105,8 +121,12 @@ func main() {
 	go func() {
 		id := goid()
 		seen := waker(*n, sid, ch)
+		wakes := seen
+		if closeParked(sid, ch) {
+			wakes++
+		}
 		res <- map[string]interface{}{"event": "handoff", "waker": id, "sleeper": sid,
-			"rounds": *n, "parked": seen}
+			"rounds": *n, "parked": seen, "wakes": wakes}
 	}()
 	r := <-res
 	<-done

@@ -28,6 +28,12 @@ import time
 import harness
 from harness import check
 
+# Tolerance between the program's clock_gettime(CLOCK_MONOTONIC) and the
+# BPF side's bpf_ktime_get_ns(): the same clock read two ways (overhead is
+# already inside the program's windows).
+CLOCK_SLACK_NS = 20000
+DEADLINES = {"test_launch": 1500}
+
 PROG = "funcgraph"
 PATTERN = "main.*fg*"
 SRC = os.path.join(harness.ROOT, "testprogs", PROG)
@@ -98,23 +104,40 @@ def truth(stdout):
     return counts, nest, goexit
 
 
-def traced(path):
-    counts, nest, ends = collections.Counter(), collections.defaultdict(int), collections.Counter()
+def marked(stdout, what):
+    """Goroutines the program labelled (fgbusy, fgheld lines)."""
+    return {int(l.split()[1]) for l in stdout.splitlines() if l.startswith(what + " ")}
+
+
+def calls_of(path):
     with open(path) as fh:
-        for line in fh:
-            o = json.loads(line)
-            if o.get("type") != "call":
-                continue
-            counts[(o["goid"], norm_func(o["func"]))] += 1
-            nest[o["goid"]] = max(nest[o["goid"]], o["depth"] + 1)
-            ends[o["end"]] += 1
+        return [o for o in map(json.loads, fh) if o.get("type") == "call"]
+
+
+def traced(path, busy=(), only=None):
+    """Counts per (goroutine, function), depth + 1 per goroutine and ends
+    of the calls in a jsonl file; for a goroutine in busy only the calls
+    from its main.fgMark call on; with only, only those goroutines."""
+    calls = calls_of(path)
+    mark = {c["goid"]: c["start_ns"] for c in calls if c["func"] == "main.fgMark"}
+    counts, nest, ends = collections.Counter(), collections.defaultdict(int), collections.Counter()
+    for o in calls:
+        g = o["goid"]
+        if (only is not None and g not in only) or (g in busy and o["start_ns"] < mark.get(g, 1 << 62)):
+            continue
+        counts[(g, norm_func(o["func"]))] += 1
+        nest[g] = max(nest[g], o["depth"] + 1)
+        ends[o["end"]] += 1
     return counts, nest, ends
 
 
-def compare(name, stdout, jsonl):
-    """Sub-checks: exact counts, exact nesting, nothing open."""
+def compare(name, stdout, jsonl, only_reported=False):
+    """Sub-checks: exact counts, exact nesting, nothing open.  Goroutines
+    the program labelled fgbusy count from their fgMark call on; with
+    only_reported, goroutines the program did not report are left out."""
     want, wnest, goexit = truth(stdout)
-    got, gnest, ends = traced(jsonl)
+    only = set(wnest) if only_reported else None
+    got, gnest, ends = traced(jsonl, marked(stdout, "fgbusy"), only)
     diffs = ["%s g%d: program says %d calls, trace has %d" % (k[1], k[0], want[k], got[k])
              for k in sorted(set(want) | set(got)) if want[k] != got[k]]
     check(name + ":counts", bool(want) and not diffs,
@@ -129,13 +152,77 @@ def compare(name, stdout, jsonl):
     return not diffs and not nd
 
 
+def check_times(name, stdout, jsonl, chrome=None):
+    """main.fgSleep's calls against the program's clock (fgtime lines):
+    each lasts at least what the program measured inside it and at most
+    what its caller measured around it; placed on the monotonic clock (the
+    Chrome trace's time_origin_ns, the origin of the jsonl's start_ns
+    too), each starts in [OUT0, IN0] and ends in [IN1, OUT1]."""
+    want = collections.defaultdict(list)
+    for line in stdout.splitlines():
+        f = line.split()
+        if f and f[0] == "fgtime":
+            want[int(f[1])].append([int(x) for x in f[2:6]])
+    origin, slices = None, collections.defaultdict(list)
+    if chrome:
+        try:
+            with open(chrome) as fh:
+                doc = json.load(fh)
+            origin = int(doc["otherData"]["time_origin_ns"])
+            for e in doc["traceEvents"]:
+                if e.get("ph") == "X" and e.get("name") == "main.fgSleep":
+                    slices[e["args"]["goid"]].append((int(round(float(e["ts"]) * 1000)),
+                                                      int(round(float(e["dur"]) * 1000))))
+        except (OSError, ValueError, KeyError) as e:
+            check(name + ":times-chrome", False, "cannot read %s: %s" % (chrome, e))
+            chrome = None
+    calls = collections.defaultdict(list)
+    for c in calls_of(jsonl):
+        if c["func"] == "main.fgSleep":
+            calls[c["goid"]].append((c["start_ns"], c["dur_ns"]))
+    bad, badc, n, margin = [], [], 0, 1 << 62
+    for g, ws in sorted(want.items()):
+        got = sorted(calls.get(g, []))
+        if len(got) != len(ws):
+            bad.append("g%d: %d fgSleep calls traced, the program timed %d" % (g, len(got), len(ws)))
+            continue
+        for (start, dur), (in0, in1, out0, out1) in zip(got, ws):
+            n += 1
+            if not in1 - in0 - CLOCK_SLACK_NS <= dur <= out1 - out0 + CLOCK_SLACK_NS:
+                bad.append("g%d: %d ns, the program measured %d inside, %d around"
+                           % (g, dur, in1 - in0, out1 - out0))
+            if origin is not None:
+                s, e = origin + start, origin + start + dur
+                margin = min(margin, s - out0, in0 - s, e - in1, out1 - e)
+                if not (out0 - CLOCK_SLACK_NS <= s <= in0 + CLOCK_SLACK_NS
+                        and in1 - CLOCK_SLACK_NS <= e <= out1 + CLOCK_SLACK_NS):
+                    bad.append("g%d: jsonl call at [%d, %d], the program's [%d..%d, %d..%d]"
+                               % (g, s, e, out0, in0, in1, out1))
+        if origin is not None:
+            sl = sorted(slices.get(g, []))
+            for (ts, dur), (in0, in1, out0, out1) in zip(sl, ws):
+                s, e = origin + ts, origin + ts + dur
+                if not (out0 - CLOCK_SLACK_NS <= s <= in0 + CLOCK_SLACK_NS
+                        and in1 - CLOCK_SLACK_NS <= e <= out1 + CLOCK_SLACK_NS):
+                    badc.append("g%d: slice [%d, %d], the program's [%d..%d, %d..%d]"
+                                % (g, s, e, out0, in0, in1, out1))
+            if len(sl) != len(ws):
+                badc.append("g%d: %d fgSleep slices, the program timed %d" % (g, len(sl), len(ws)))
+    check(name + ":times", n > 0 and not bad, "%d timed calls; %s (smallest margin %s ns)"
+          % (n, "; ".join(bad[:3]) or "ok", margin if origin is not None else "-"))
+    if chrome:
+        check(name + ":times-chrome", n > 0 and not badc, "; ".join(badc[:3]))
+
+
 def program_view(stdout):
-    """The program's output with goroutine ids and its pid taken out."""
+    """The program's output with goroutine ids, its pid and its times taken out."""
     out = []
     for line in stdout.splitlines():
         f = line.split()
         if f and f[0] in ("fgcount", "fgnest", "fggoexit"):
             out.append(" ".join([f[0]] + f[2:]))
+        elif f and f[0] == "fgtime":
+            out.append("fgtime")  # times differ from run to run
         elif line.startswith("funcgraph: pid "):
             out.append("funcgraph: pid")
         else:
@@ -200,9 +287,10 @@ def test_launch():
         for b in builds():
             name = "%s/%s" % (b["go"], b["variant"])
             out = os.path.join(tmp, name.replace("/", "_") + ".jsonl")
+            chrome = out + ".json"
             dump = out + ".events"
             p = subprocess.run([harness.GOTRACE, "funcgraph", "--format=jsonl", "-o", out,
-                                PATTERN, "--", b["path"], "-exit", "3"],
+                                "--json", chrome, PATTERN, "--", b["path"], "-exit", "3"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                timeout=300, env=dict(os.environ, GOTRACE_FG_DUMP=dump))
             if not check(name + ":runs", p.returncode == 3 and os.path.exists(out),
@@ -215,6 +303,7 @@ def test_launch():
             check(name + ":stderr-passes", "funcgraph: stderr passes through" in p.stderr,
                   p.stderr[-500:])
             ok = compare(name, p.stdout, out)
+            check_times(name, p.stdout, out, chrome)
             if not ok:
                 keep = os.path.join(harness.BUILD, "funcgraph-fail-" + name.replace("/", "_"))
                 shutil.copy(out, keep + ".jsonl")
@@ -256,6 +345,46 @@ def test_attach_mode_single():
             compare("single", p.stdout, out)
 
 
+def run_pid(b, tmp, extra=(), prog_args=(), pattern=PATTERN):
+    """funcgraph -p PID on b started with -wait (and prog_args): attach,
+    read the BPF objects gotrace holds, let the program go.  Returns
+    (gotrace exit, program exit, program stdout, gotrace stderr, jsonl, held)."""
+    out = os.path.join(tmp, "pid.jsonl")
+    prog = subprocess.Popen([b["path"], "-wait"] + list(prog_args), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    while True:
+        line = harness.readline(prog.stdout, 60)
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("funcgraph: ready"):
+            break
+    errpath = os.path.join(tmp, "err")
+    with open(errpath, "w+") as errlog:
+        tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl", "-o", out,
+                                   "-p", str(prog.pid)] + list(extra) + [pattern],
+                                  stdout=subprocess.DEVNULL, stderr=errlog, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            errlog.seek(0)
+            if "tracing pid" in errlog.read() or tracer.poll() is not None:
+                break
+            time.sleep(0.05)
+        held = harness.bpf_held(tracer.pid)
+        prog.stdin.write("go\n")
+        prog.stdin.flush()
+        try:
+            rest, _ = prog.communicate(timeout=120)
+            rc = tracer.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            rest, rc = "", None
+        lines.append(rest)
+        errlog.seek(0)
+        err = errlog.read()
+    return rc, prog.returncode, "".join(lines), err, out, held
+
+
 def test_pid_mode():
     """-p PID: attach to a waiting program, then let it run."""
     harness.need_root()
@@ -263,44 +392,82 @@ def test_pid_mode():
                                    if x["variant"] == "default" and harness.go_minor(x["go"]) == 19][:1]:
         name = "pid/%s" % b["go"]
         with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "pid.jsonl")
-            prog = subprocess.Popen([b["path"], "-wait"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            lines = []
-            tracer = None
-            try:
-                while True:
-                    line = prog.stdout.readline()
-                    if not line:
-                        break
-                    lines.append(line)
-                    if line.startswith("funcgraph: ready"):
-                        break
-                errlog = open(os.path.join(tmp, "err"), "w+")
-                tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl",
-                                           "-o", out, "-p", str(prog.pid), PATTERN],
-                                          stdout=subprocess.DEVNULL, stderr=errlog, text=True)
-                deadline = time.time() + 60
-                while time.time() < deadline:
-                    errlog.seek(0)
-                    if "tracing pid" in errlog.read() or tracer.poll() is not None:
-                        break
-                    time.sleep(0.05)
-                prog.stdin.write("go\n")
-                prog.stdin.flush()
-                rest, _ = prog.communicate(timeout=120)
-                lines.append(rest)
-                rc = tracer.wait(timeout=60)
-                errlog.seek(0)
-                err = errlog.read()
-                if check(name + ":runs", rc == 0 and prog.returncode == 0 and os.path.exists(out),
-                         "gotrace exit %s, program exit %s\n%s" % (rc, prog.returncode, err[-1500:])):
-                    compare(name, "".join(lines), out)
-            finally:
-                for pr in (prog, tracer):
-                    if pr and pr.poll() is None:
-                        pr.kill()
-                        pr.wait()
+            rc, prc, stdout, err, out, held = run_pid(b, tmp)
+            if check(name + ":runs", rc == 0 and prc == 0 and os.path.exists(out),
+                     "gotrace exit %s, program exit %s\n%s" % (rc, prc, err[-1500:])):
+                compare(name, stdout, out)
+                check_times(name, stdout, out)
+            harness.check_bpf_released(name, held)
+
+
+def test_pid_busy():
+    """-p PID on a program that is busy while gotrace attaches (-busy): two
+    goroutines looping through the traced workload, one blocked inside two
+    traced calls.  After the attach, exact: the new goroutines' calls, the
+    busy goroutines' calls from their fgMark call on, the blocked
+    goroutine's calls after its release (at depth 0: the calls around them
+    were entered before the attach).  Before: the two calls entered before
+    the attach end as unmatched returns, the busy goroutines' calls before
+    the mark are whole (returned or unwound, durations within the trace),
+    and none is left open."""
+    harness.need_root()
+    for b in [newest(builds())] + [x for x in builds()
+                                   if x["variant"] == "default" and harness.go_minor(x["go"]) == 19][:1]:
+        name = "pid-busy/%s" % b["go"]
+        with tempfile.TemporaryDirectory() as tmp:
+            rc, prc, stdout, err, out, held = run_pid(b, tmp, prog_args=["-busy", "-depth", "100"])
+            if not check(name + ":runs", rc == 0 and prc == 0 and os.path.exists(out),
+                         "gotrace exit %s, program exit %s\n%s" % (rc, prc, err[-1500:])):
+                continue
+            harness.check_bpf_released(name, held)
+            busy, heldg = marked(stdout, "fgbusy"), marked(stdout, "fgheld")
+            check(name + ":program-busy", len(busy) == 2 and len(heldg) == 1, stdout[-500:])
+            compare(name, stdout, out)
+            check_times(name, stdout, out)
+            check(name + ":unmatched-returns", stat(err, "unmatched returns") >= 2,
+                  "the held goroutine returned from 2 calls entered before the attach: %s" % err[-400:])
+            calls = calls_of(out)
+            mark = {c["goid"]: c["start_ns"] for c in calls if c["func"] == "main.fgMark"}
+            end = max(c["start_ns"] + c["dur_ns"] for c in calls) if calls else 0
+            pre = [c for c in calls if c["goid"] in busy and c["start_ns"] < mark.get(c["goid"], 0)]
+            bad = [c for c in pre if c["end"] not in ("ret", "unwound") or c["dur_ns"] < 0
+                   or c["start_ns"] + c["dur_ns"] > end]
+            check(name + ":before-mark-whole", bool(pre) and not bad,
+                  "%d calls before the mark; bad: %s" % (len(pre), bad[:3]))
+            unw = collections.Counter(c["func"] for c in pre if c["end"] == "unwound")
+            harness.log("%s: before the mark %d calls, unwound %s" % (name, len(pre), dict(unw)))
+
+
+def test_pid_single_stack():
+    """--attach=single (one perf-event uprobe per probe) with -p and
+    --stack together: exact calls, and each call's stack starts at the
+    function itself and goes down to runtime.goexit through main.workload."""
+    harness.need_root()
+    pattern = "main.fgClosures*"
+    for b in [newest(builds())] + [x for x in builds()
+                                   if x["variant"] == "default" and harness.go_minor(x["go"]) == 19][:1]:
+        name = "pid-single-stack/%s" % b["go"]
+        with tempfile.TemporaryDirectory() as tmp:
+            rc, prc, stdout, err, out, held = run_pid(b, tmp, extra=["--attach=single", "--stack"],
+                                                      pattern=pattern)
+            if not check(name + ":runs", rc == 0 and prc == 0 and os.path.exists(out)
+                         and "perf-event uprobes" in err,
+                         "gotrace exit %s, program exit %s\n%s" % (rc, prc, err[-1500:])):
+                continue
+            harness.check_bpf_released(name, held, need_links=False)
+            want, _, _ = truth(stdout)
+            want = collections.Counter({k: v for k, v in want.items()
+                                        if fnmatch.fnmatchcase(k[1], pattern)})
+            calls = calls_of(out)
+            got = collections.Counter((c["goid"], norm_func(c["func"])) for c in calls)
+            check(name + ":counts", bool(want) and got == want,
+                  "program %d calls, trace %d" % (sum(want.values()), sum(got.values())))
+            bad = [(c["func"], [f["func"] for f in c.get("stack", [])][:6], c.get("stack_stop"))
+                   for c in calls
+                   if not c.get("stack") or c["stack"][0]["func"] != c["func"]
+                   or c["stack"][-1]["func"] != "runtime.goexit"
+                   or "main.workload" not in [f["func"] for f in c["stack"]] or "stack_stop" in c]
+            check(name + ":stacks", bool(calls) and not bad, "%d calls; bad: %s" % (len(calls), bad[:2]))
 
 
 def test_text_and_folded():
@@ -407,7 +574,8 @@ def test_goroutines_prog():
 
 
 def test_filters():
-    """--goid, --depth and --min-duration filter the jsonl."""
+    """--goid, --depth and --min-duration filter the jsonl: only what was
+    asked for, and all of it that the program knows of."""
     harness.need_root()
     b = newest(builds())
     with tempfile.TemporaryDirectory() as tmp:
@@ -416,18 +584,97 @@ def test_filters():
                             "--depth", "3", "--no-summary", "-o", out, PATTERN, "--", b["path"]],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
         if check("filters:runs", p.returncode == 0, p.stderr[-1000:]):
-            objs = [o for o in map(json.loads, open(out)) if o["type"] == "call"]
-            check("filters:goid-depth", objs and all(o["goid"] == 1 and o["depth"] < 3
-                                                     for o in objs),
-                  "%d objects" % len(objs))
+            objs = calls_of(out)
+            # G1 (main) calls fgSleep twice at depth 0 (program's fgtime lines)
+            n1 = len([l for l in p.stdout.splitlines() if l.startswith("fgtime 1 ")])
+            sleeps = [o for o in objs if o["func"] == "main.fgSleep"]
+            check("filters:goid-depth", objs and all(o["goid"] == 1 and o["depth"] < 3 for o in objs)
+                  and len(sleeps) == n1 == 2,
+                  "%d objects, %d fgSleep (the program timed %d)" % (len(objs), len(sleeps), n1))
         p = subprocess.run([harness.GOTRACE, "funcgraph", "-q", "--format=jsonl",
                             "--min-duration", "1ms", "--no-summary", "-o", out, PATTERN, "--",
                             b["path"]],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
         if check("filters:min-duration-runs", p.returncode == 0, p.stderr[-1000:]):
-            objs = [o for o in map(json.loads, open(out)) if o["type"] == "call"]
-            check("filters:min-duration", all(o["dur_ns"] >= 1000000 for o in objs),
-                  "%d objects" % len(objs))
+            objs = calls_of(out)
+            # every fgSleep call sleeps 5 ms: all of them pass
+            n = len([l for l in p.stdout.splitlines() if l.startswith("fgtime ")])
+            sleeps = [o for o in objs if o["func"] == "main.fgSleep"]
+            check("filters:min-duration", all(o["dur_ns"] >= 1000000 for o in objs)
+                  and len(sleeps) == n > 0,
+                  "%d objects, %d fgSleep (the program timed %d)" % (len(objs), len(sleeps), n))
+
+
+def test_launch_signals():
+    """Launch mode: SIGINT / SIGTERM to gotrace reach the program and
+    tracing goes on until it exits.  A program that handles them (-sigwork)
+    runs one more counted round after the signal: those calls are in the
+    trace, exactly, and gotrace exits with its status (7); one that does
+    not dies of the signal: gotrace exits 128 + the signal."""
+    harness.need_root()
+    b = newest(builds())
+    for sig, handled in ((signal.SIGINT, True), (signal.SIGTERM, True), (signal.SIGTERM, False)):
+        name = "launch-signal/%s/%s" % (sig.name, "handled" if handled else "default")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "s.jsonl")
+            args = ["-loop", "-depth", "60"] + (["-sigwork"] if handled else [])
+            tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl", "-o", out,
+                                       PATTERN, "--", b["path"]] + args,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            held = harness.wait_bpf_held(tracer.pid)
+            time.sleep(0.5)  # the program is looping by then
+            tracer.send_signal(sig)
+            try:
+                pout, perr = tracer.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                tracer.kill()
+                pout, perr = tracer.communicate()
+            want = 7 if handled else 128 + sig
+            check(name + ":exit-status", tracer.returncode == want,
+                  "exit %s, want %d\n%s" % (tracer.returncode, want, perr[-800:]))
+            harness.check_bpf_released(name, held)
+            if handled:
+                check(name + ":program-saw-it", ("funcgraph: signal %s" % {
+                    signal.SIGINT: "interrupt", signal.SIGTERM: "terminated"}[sig]) in pout,
+                      pout[-300:])
+                if os.path.exists(out):
+                    compare(name, pout, out, only_reported=True)
+                    check_times(name, pout, out)
+                else:
+                    check(name + ":trace", False, "no %s" % out)
+
+
+def test_launch_duration():
+    """Launch mode with -d: tracing stops after D (the probes are released
+    while the program runs on), the program runs to its end untraced,
+    gotrace exits with its status, and no traced call began after D."""
+    harness.need_root()
+    b = newest(builds())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "d.jsonl")
+        t0 = time.monotonic()
+        tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl", "-o", out,
+                                   "-d", "300ms", PATTERN, "--", b["path"], "-loop", "-for", "2500ms",
+                                   "-depth", "60", "-exit", "4"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        held = harness.wait_bpf_held(tracer.pid)
+        time.sleep(max(0, 1.3 - (time.monotonic() - t0)))
+        check("launch-duration:program-runs-on", tracer.poll() is None,
+              "gotrace (and the program) ended within 1.3 s; the program loops 2.5 s")
+        harness.check_bpf_released("launch-duration:untraced-tail", held)
+        try:
+            pout, perr = tracer.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            tracer.kill()
+            pout, perr = tracer.communicate()
+        check("launch-duration:exit-status", tracer.returncode == 4 and "funcgraph: done" in pout,
+              "exit %s (want the program's 4)\n%s" % (tracer.returncode, perr[-800:]))
+        # Detaching takes a grace period or so after D: allow 200 ms for it
+        # (the program traced on to 2.5 s would leave calls to ~2.5 s).
+        calls = calls_of(out) if os.path.exists(out) else []
+        late = [c for c in calls if c["start_ns"] > 500000000]
+        check("launch-duration:stopped", bool(calls) and not late,
+              "%d calls, %d began after 300 ms + 200 ms: %s" % (len(calls), len(late), late[:2]))
 
 
 def test_bad_input():
@@ -469,84 +716,47 @@ def test_bad_input():
         p = run(["main.*", "--", old[0]["path"]])
         check("bad:old-go", p.returncode == 1 and "needs Go >= 1.17" in p.stderr,
               p.stderr[-800:])
+    else:
+        harness.missing("bad:old-go", "no build older than Go 1.17 in the manifest")
     p = run(["--bogus"])
     check("bad:usage", p.returncode == 2, p.stderr[-300:])
 
 
-def fg_bpf_ids():
-    """ids of BPF programs named fg_* and of the links using them."""
-    progs, links = set(), set()
-    p = subprocess.run(["bpftool", "-j", "prog", "show"], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, text=True)
-    for o in json.loads(p.stdout or "[]"):
-        if o.get("name", "").startswith("fg_"):
-            progs.add(o["id"])
-    p = subprocess.run(["bpftool", "-j", "link", "show"], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, text=True)
-    for o in json.loads(p.stdout or "[]"):
-        if o.get("prog_id") in progs:
-            links.add(o["id"])
-    return progs, links
-
-
 def test_zz_no_bpf_left():
-    """The programs and links one gotrace creates are gone once it exits, after
-    Ctrl-C in -p mode and after the target's exit in launch mode (ids taken
-    while it runs, so other tracers running meanwhile don't matter)."""
+    """The programs and links one gotrace holds while it traces (from
+    /proc/PID/fdinfo: they must be there) are gone once it exits, after
+    Ctrl-C in -p mode and after the target's exit in launch mode."""
     harness.need_root()
-    if not shutil.which("bpftool"):
-        raise harness.Skip("no bpftool")
     b = newest(builds())
     for how in ("sigint", "launch"):
-        before_p, before_l = fg_bpf_ids()
         prog = None
         with tempfile.TemporaryDirectory() as tmp:
-            errpath = os.path.join(tmp, "err")
-            with open(errpath, "w+") as err:
+            if how == "sigint":
+                prog = subprocess.Popen([b["path"], "-loop", "-depth", "20"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                cmd = ["-p", str(prog.pid), PATTERN]
+            else:
+                cmd = [PATTERN, "--", b["path"], "-wait"]
+            tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl",
+                                       "-o", os.path.join(tmp, "o.jsonl")] + cmd,
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True)
+            try:
+                held = harness.wait_bpf_held(tracer.pid)
                 if how == "sigint":
-                    prog = subprocess.Popen([b["path"], "-loop", "-depth", "20"],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    cmd = ["-p", str(prog.pid), PATTERN]
+                    tracer.send_signal(signal.SIGINT)
                 else:
-                    cmd = [PATTERN, "--", b["path"], "-wait"]
-                tracer = subprocess.Popen([harness.GOTRACE, "funcgraph", "--format=jsonl",
-                                           "-o", os.path.join(tmp, "o.jsonl")] + cmd,
-                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=err, text=True)
-                try:
-                    deadline = time.time() + 60
-                    while time.time() < deadline and tracer.poll() is None:
-                        err.seek(0)
-                        if "tracing pid" in err.read():
-                            break
-                        time.sleep(0.05)
-                    mine_p, mine_l = fg_bpf_ids()
-                    mine_p -= before_p
-                    mine_l -= before_l
-                    if how == "sigint":
-                        tracer.send_signal(signal.SIGINT)
-                    else:
-                        tracer.stdin.write("go\n")
-                        tracer.stdin.flush()
-                    rc = tracer.wait(timeout=120)
-                finally:
-                    for pr in (tracer, prog):
-                        if pr and pr.poll() is None:
-                            pr.kill()
-                            pr.wait()
-                # the kernel frees a released uprobe_multi link and its
-                # program after an RCU (tasks trace) grace period: give it time
-                for _ in range(100):
-                    after_p, after_l = fg_bpf_ids()
-                    if not (mine_p & after_p) and not (mine_l & after_l):
-                        break
-                    time.sleep(0.1)
-                err.seek(0)
-                check("no-bpf-left:" + how, rc == 0 and mine_p and mine_l and
-                      not (mine_p & after_p) and not (mine_l & after_l),
-                      "exit %s; programs %s links %s while tracing, left: %s %s\n%s" % (
-                          rc, sorted(mine_p), sorted(mine_l), sorted(mine_p & after_p),
-                          sorted(mine_l & after_l), err.read()[-800:]))
+                    tracer.stdin.write("go\n")
+                    tracer.stdin.flush()
+                _, err = tracer.communicate(timeout=120)
+            finally:
+                for pr in (tracer, prog):
+                    if pr and pr.poll() is None:
+                        pr.kill()
+                        pr.wait()
+            check("no-bpf-left:%s:exit" % how, tracer.returncode == 0,
+                  "exit %s\n%s" % (tracer.returncode, err[-800:]))
+            harness.check_bpf_released("no-bpf-left:" + how, held)
 
 
 def test_soak():

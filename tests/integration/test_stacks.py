@@ -44,7 +44,6 @@ registers, equal to the printed one from the blocking function down.
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 
@@ -146,7 +145,7 @@ def test_funcgraph_stacks_match_runtime_callers():
     bs = host_builds("stacks")
     gos = sorted(set(b["go"] for b in bs), key=harness.go_minor)
     harness.log("toolchains: %s" % " ".join(gos))
-    check("toolchains", len(gos) >= 2, "stacks builds for %s" % gos)
+    harness.check_toolchains("toolchains", gos, 17)
     with tempfile.TemporaryDirectory() as tmp:
         for b in sorted(bs, key=lambda b: (harness.go_minor(b["go"]), b["variant"])):
             for method in ("auto", "pclntab", "dwarf", "fp"):
@@ -286,7 +285,7 @@ def test_states_stack_is_the_goroutines_own():
     bs = host_builds("blockstack")
     gos = sorted(set(b["go"] for b in bs), key=harness.go_minor)
     harness.log("toolchains: %s" % " ".join(gos))
-    check("states:toolchains", len(gos) >= 2, "blockstack builds for %s" % gos)
+    harness.check_toolchains("states:toolchains", gos, 17)
     with tempfile.TemporaryDirectory() as tmp:
         for b in sorted(bs, key=lambda b: (harness.go_minor(b["go"]), b["variant"])):
             methods = ["auto", "pclntab", "fp"]
@@ -296,36 +295,29 @@ def test_states_stack_is_the_goroutines_own():
                 check_states_build(b, method, tmp)
 
 
-def bpf_prog_names():
-    p = subprocess.run(["bpftool", "-j", "prog", "show"], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, text=True)
-    return {o["id"]: o.get("name", "") for o in json.loads(p.stdout or "[]")}
-
-
 def test_zz_stack_programs_gone():
-    """After a --stack run of each subcommand, none of the programs it
-    loaded is left (ids seen during the run, so other tracers don't count)."""
+    """After a --stack run of each subcommand, none of the programs and
+    links it held while tracing (/proc/PID/fdinfo, read while the program
+    waits on stdin) is left."""
     harness.need_root()
-    if not shutil.which("bpftool"):
-        raise harness.Skip("no bpftool")
-    b = [x for x in host_builds("stacks") if x["variant"] == "default"]
+    b = [x for x in host_builds("funcgraph") if x["variant"] == "default"]
     b = max(b, key=lambda x: harness.go_minor(x["go"]))
-    for cmd, prefix in ((["funcgraph", "--stack", "main.marker"], "fg_"),
-                        (["states", "--stack"], "on_")):
-        before = set(bpf_prog_names())
-        tracer = subprocess.Popen([harness.GOTRACE] + cmd + ["--", b["path"]],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        mine = set()
-        while tracer.poll() is None:
-            mine |= {i for i, n in bpf_prog_names().items() if n.startswith(prefix)} - before
-        tracer.wait()
-        left = set()
-        for _ in range(100):
-            left = mine & set(bpf_prog_names())
-            if not left:
-                break
-            import time
-            time.sleep(0.1)
-        check("no-bpf-left:" + cmd[0], tracer.returncode == 0 and mine and not left,
-              "exit %s, programs seen %s, left %s" % (tracer.returncode, sorted(mine),
-                                                       sorted(left)))
+    for cmd, args in ((["funcgraph", "--stack", "-q", "-o", "/dev/null", "main.fgLeaf"],
+                       ["-wait", "-depth", "5"]),
+                      (["states", "--stack", "-q", "-o", "/dev/null"], None)):
+        path = b["path"]
+        if args is None:
+            s = [x for x in host_builds("states") if x["variant"] == "default"]
+            path, args = max(s, key=lambda x: harness.go_minor(x["go"]))["path"], ["-wait-stdin", "-n", "2"]
+        tracer = subprocess.Popen([harness.GOTRACE] + cmd + ["--", path] + args,
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        held = harness.wait_bpf_held(tracer.pid)
+        try:
+            _, err = tracer.communicate("go\n", timeout=120)
+        except subprocess.TimeoutExpired:
+            tracer.kill()
+            _, err = tracer.communicate()
+        check("no-bpf-left:%s:exit" % cmd[0], tracer.returncode == 0,
+              "exit %s: %s" % (tracer.returncode, err[-500:]))
+        harness.check_bpf_released("no-bpf-left:" + cmd[0], held)

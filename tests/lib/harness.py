@@ -192,6 +192,13 @@ def wait_bpf_held(pid, timeout=60, need_links=True):
         held = bpf_held(pid)
         if held[0] and (held[1] or not need_links):
             break
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+            if st[st.rindex(")") + 2] in "ZX":
+                break  # exited (not reaped yet)
+        except (OSError, ValueError):
+            break
         time.sleep(0.05)
     return held
 
