@@ -156,11 +156,21 @@ static int attach_error(struct gt_session *s, const char *how, int err)
 int gt_session_attach(struct gt_session *s,
 		      int (*attach)(void *ctx, struct gt_session *s, bool multi), void *ctx)
 {
-	uint64_t t = gt_now_ns();
+	uint64_t t;
 	int err = 0;
 
 	if (gt_session_interrupted(s))
 		return 1;
+	/* --stack: compile the unwind tables, and read a running program's
+	 * maps (-p), before the probes go in: events arrive from then on, and
+	 * a program may be gone by the time its first stack is read. */
+	if (s->stacks) {
+		gt_stacks_preload(s->stacks, s->target.pid, s->target.exe_open);
+		if (!s->target.launched && (err = gt_stacks_attach(s->stacks, s->target.pid, NULL)))
+			gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)s->target.pid,
+				errstr(err));
+	}
+	t = gt_now_ns();
 	if (s->multi) {
 		err = attach(ctx, s, true);
 		if (err) {
@@ -183,12 +193,14 @@ int gt_session_attach(struct gt_session *s,
 		s->ups = NULL;
 		return attach_error(s, "uprobes", -EINTR);
 	}
+	/* The trace starts now: the probes fire from here on. */
+	s->t0_ns = gt_now_ns();
 	/* what each hit will cost: docs/probes.md, `gotrace doctor` */
 	gt_progress("attached %zu probes%s%s%s with %s in %.1f ms; tracing pid %d%s",
 		    uprobes_count(s->ups), s->attach_note[0] ? " (" : "", s->attach_note,
 		    s->attach_note[0] ? ")" : "",
 		    uprobes_mode_name(s->multi ? UPROBES_MULTI : UPROBES_SINGLE),
-		    (gt_now_ns() - t) / 1e6, (int)s->target.pid, s->opts->pid ? ", Ctrl-C to stop" : "");
+		    (s->t0_ns - t) / 1e6, (int)s->target.pid, s->opts->pid ? ", Ctrl-C to stop" : "");
 	return 0;
 }
 
@@ -203,14 +215,11 @@ int gt_session_start(struct gt_session *s)
 	struct gt_target *t = &s->target;
 	int err;
 
-	if (s->stacks)
-		gt_stacks_preload(s->stacks, t->pid, t->exe_open);
-	s->t0_ns = gt_now_ns();
 	if (gt_target_release(t))
 		return gt_error("%s: %s", s->cmd, gt_target_errmsg());
-	/* --stack: the maps of the program itself, i.e. after the exec, read
-	 * before it can exit (a zombie's maps are empty) */
-	if (s->stacks && (err = gt_stacks_attach(s->stacks, t->pid, t->launched ? t->exe_open : NULL)))
+	/* --stack, launch mode: the maps of the program itself, i.e. after the
+	 * exec, read before it can exit (a zombie's maps are empty) */
+	if (s->stacks && t->launched && (err = gt_stacks_attach(s->stacks, t->pid, t->exe_open)))
 		gt_warn("--stack: cannot read /proc/%d/maps: %s", (int)t->pid, errstr(err));
 	return 0;
 }

@@ -11,10 +11,12 @@
  *	gt_session_load()     the command's BPF object, with the uprobe_multi
  *	                      programs if this kernel takes them, else without
  *	gt_session_ring()     the ring buffer reader on the object's ring map
- *	gt_session_attach()   the command's probes, as uprobe_multi links or
- *	                      (falling back in --attach auto) one uprobe each
- *	gt_session_run()      gt_session_start(): tracing starts (t0, the -d
- *	                      deadline, the launched program released);
+ *	gt_session_attach()   --stack's tables loaded (and with -p the maps
+ *	                      read), then the command's probes, as uprobe_multi
+ *	                      links or (falling back in --attach auto) one
+ *	                      uprobe each; the trace starts (t0) once they are in
+ *	gt_session_run()      gt_session_start(): the -d deadline, the launched
+ *	                      program released;
  *	                      gt_session_loop(): drain the ring until the end
  *	                      (below); gt_session_detach(): every probe
  *	                      detached, the ring drained
@@ -65,7 +67,7 @@ struct gt_session {
 	char attach_note[96];			/* set by the attach callback: what the
 						 * probes cost ("3 emulated, 2
 						 * single-stepped"), in the attached line */
-	uint64_t t0_ns;				/* probes in place, program released */
+	uint64_t t0_ns;				/* the trace's start: probes in place */
 	uint64_t end_ns;			/* tracing ended (before detaching) */
 	bool target_gone;			/* the target exited while traced */
 	/* live outputs whose failure ends the trace (gt_session_watch) */
@@ -98,7 +100,9 @@ int gt_session_ring(struct gt_session *s, int map_fd);
  * returns 0 or -errno.  Multi first when the object was loaded for it; in
  * --attach auto a failure falls back to single uprobes (with a warning:
  * detaching them costs an RCU grace period each).  Then says how many
- * probes are attached.  0 or 1. */
+ * probes are attached and sets s->t0_ns, the trace's start.  With --stack,
+ * the unwind tables are compiled and a running program's (-p) maps read
+ * first.  0 or 1. */
 int gt_session_attach(struct gt_session *s,
 		      int (*attach)(void *ctx, struct gt_session *s, bool multi), void *ctx);
 
@@ -112,9 +116,10 @@ int gt_session_interrupted(const struct gt_session *s);
 /* A live output whose first write error ends the trace (at most 4). */
 void gt_session_watch(struct gt_session *s, const struct gt_outfile *f);
 
-/* Tracing starts: --stack's tables loaded, t0 and the deadline set, the
- * launched program released (probes are in place before its first
- * instruction), its memory maps read for --stack.  0 or 1. */
+/* Tracing starts (t0 was set by gt_session_attach(): events arrive from
+ * the attach on): the launched program released (probes are in place
+ * before its first instruction), its memory maps read for --stack.  0 or
+ * 1. */
 int gt_session_start(struct gt_session *s);
 
 /* Drain the ring into fn(ctx, record, len) every poll_ms (or sooner when
