@@ -769,4 +769,7 @@ void fg_output_set_drops(struct fg_output *o, uint64_t drops)
 void fg_output_set_t0(struct fg_output *o, uint64_t t0)
 {
 	o->o.t0 = t0;
+	/* the Chrome trace counts from the same start as the jsonl */
+	if (o->ct)
+		chrome_trace_set_start(o->ct, t0);
 }

@@ -457,6 +457,14 @@ fail:
 	return err;
 }
 
+int chrome_trace_set_start(struct chrome_trace *ct, uint64_t start_ns)
+{
+	if (!ct)
+		return -EINVAL;
+	ct->opts.start_ns = start_ns;
+	return 0;
+}
+
 int chrome_trace_set_meta(struct chrome_trace *ct, const char *key, const char *value)
 {
 	struct ct_meta *m;

@@ -147,6 +147,11 @@ int chrome_trace_open(struct chrome_trace **ctp, struct gt_outfile *file,
 /* Add one "key":"value" pair to otherData (both copied; later wins). */
 int chrome_trace_set_meta(struct chrome_trace *ct, const char *key, const char *value);
 
+/* Set the time origin (opts.start_ns) once it is known, when the file had
+ * to be opened before tracing began.  Call it before adding events (times
+ * before it are clamped to it as they are added). */
+int chrome_trace_set_start(struct chrome_trace *ct, uint64_t start_ns);
+
 /* Declare a goroutine and/or set its start function (used in its state
  * track's name; NULL or "" leaves it unnamed: "G<goid>").  Optional: any
  * event of a new goid declares it.  Calling again renames it. */

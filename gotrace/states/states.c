@@ -626,6 +626,9 @@ static void started(void *ctx)
 	struct run *run = ctx;
 
 	run->out.t0_ns = run->s.t0_ns;
+	/* the Chrome trace counts from the same start as the stream */
+	if (run->out.ct)
+		chrome_trace_set_start(run->out.ct, run->out.t0_ns);
 	st_model_set_t0(run->model, run->s.t0_ns);
 	if (run->o->t.pid)
 		seed_model(run);

@@ -193,6 +193,34 @@ static void test_ns_format(void)
 		CHECK_PASS(name);
 }
 
+/* The origin set after open (what `states` does once tracing began). */
+static void test_set_start(void)
+{
+	const char *name = "set_start";
+	struct chrome_trace *ct = NULL;
+	char *raw = NULL;
+	size_t len;
+	bool ok = true;
+
+	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("start.json"), NULL), 0);
+	ok &= ASSERT_EQ(name, chrome_trace_set_start(ct, 5000000ULL), 0);
+	ok &= ASSERT_EQ(name, chrome_trace_set_start(NULL, 1), -EINVAL);
+	/* the earliest event is 2.5 us after the origin: ts says so */
+	ok &= ASSERT_EQ(name, chrome_trace_slice(ct, 3, CHROME_TRACE_STATES, 5002500ULL, 5003500ULL,
+						 "s", NULL, NULL, 0), 0);
+	ok &= ASSERT_EQ(name, chrome_trace_close(ct, NULL), 0);
+	raw = slurp(tpath("start.json"), &len);
+	if (!ASSERT_TRUE(name, raw != NULL))
+		return;
+	raw = realloc(raw, len + 1);
+	raw[len] = 0;
+	ok &= ASSERT_TRUE(name, strstr(raw, "\"ts\":2.500,\"dur\":1.000,\"name\":\"s\"") != NULL);
+	ok &= ASSERT_TRUE(name, strstr(raw, "\"time_origin_ns\":\"5000000\"") != NULL);
+	free(raw);
+	if (ok)
+		CHECK_PASS(name);
+}
+
 static void test_escaping(void)
 {
 	const char *name = "escaping";
@@ -897,6 +925,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	test_ns_format();
+	test_set_start();
 	test_escaping();
 	test_nesting_order();
 	test_gzip();
