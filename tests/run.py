@@ -58,16 +58,21 @@ failures = []
 # --- what one check is about, for the per-suite summary
 
 _BUILD_WORDS = r"default|pie-stripped|pie|stripped|amd64|arm64|386|mipsle|mips"
+_TESTPROGS = "|".join(sorted((d for d in os.listdir(os.path.join(harness.ROOT, "testprogs"))
+                              if os.path.isdir(os.path.join(harness.ROOT, "testprogs", d))),
+                             key=len, reverse=True))
 
 
 def behaviour(name):
     """The behaviour a check is about: its name with what only selects the
-    input taken out (Go version, build variant, architecture, the testprog
-    or replay file, goroutine ids, addresses and other numbers), so that
-    one check run on 13 toolchains x 4 variants counts once."""
+    input taken out (Go version, build variant, architecture, the test
+    program after them, the replay file, goroutine ids, addresses and other
+    numbers), so that one check run on 13 toolchains x 4 variants x 8
+    programs counts once."""
     n = re.sub(r"^asan/", "", name)
     n = re.sub(r"go1\.\d+(\.\d+)?", "go*", n)
     n = re.sub(r"(?<![\w-])(%s)(?![\w-])" % _BUILD_WORDS, "*", n)
+    n = re.sub(r"(?<=\*/)(%s)\b" % _TESTPROGS, "<prog>", n)
     n = re.sub(r"/[\w./-]*/build/[\w./-]+", "<path>", n)
     n = re.sub(r"[\w.-]+\.(snap|bin|json|jsonl)\b", "<file>", n)
     n = re.sub(r"0x[0-9a-fA-F]+", "0x*", n)
@@ -324,8 +329,8 @@ def build_fixtures():
 
 
 def print_summary(seconds):
-    print("# by suite (behaviours: distinct checks once toolchain, variant, arch, input and numbers "
-          "are taken out of their names):")
+    print("# by suite (behaviours: distinct checks once toolchain, variant, arch, program, input and "
+          "numbers are taken out of their names):")
     for s in SUITES:
         c = by_suite[s]
         if not sum(c.values()):
