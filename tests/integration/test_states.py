@@ -497,7 +497,7 @@ def test_attach_single_stack():
             name = "%s/single-p-stack" % b["go"]
             r = attach(b, tmp, extra=["--attach", "single", "--stack"])
             harness.check(name + "/exit-status", r.rc == 0 and r.prog_rc == 0
-                          and "(one uprobe each)" in r.stderr,
+                          and "with perf-event uprobes" in r.stderr,
                           "gotrace exit %d, program exit %d\nstderr: %s"
                           % (r.rc, r.prog_rc, r.stderr[-1500:]))
             workers, _, _ = check_workers(name, r, b["go"])

@@ -202,7 +202,7 @@ static void test_set_start(void)
 	size_t len;
 	bool ok = true;
 
-	ok &= ASSERT_EQ(name, chrome_trace_open(&ct, tpath("start.json"), NULL), 0);
+	ok &= ASSERT_EQ(name, ct_open(&ct, tpath("start.json"), NULL), 0);
 	ok &= ASSERT_EQ(name, chrome_trace_set_start(ct, 5000000ULL), 0);
 	ok &= ASSERT_EQ(name, chrome_trace_set_start(NULL, 1), -EINVAL);
 	/* the earliest event is 2.5 us after the origin: ts says so */
