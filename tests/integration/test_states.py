@@ -485,6 +485,115 @@ def test_attach_busy():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def traced_start(b, tmp, mode):
+    """gotrace states --json with the stream, launch or -p, on a program
+    waiting on stdin: (Run, the test's clock before gotrace started, when
+    it read gotrace's "attached" line, which is printed after the trace's
+    start is taken)."""
+    out, js = os.path.join(tmp, "start.jsonl"), os.path.join(tmp, "start.json")
+    prog = None
+    if mode == "attach":
+        prog, pid, ready = start_waiting(b, "-n", "3")
+        target = ["-p", str(pid)]
+    else:
+        target = ["--", b["path"], "-wait-stdin", "-n", "3"]
+    before = time.monotonic_ns()
+    g = subprocess.Popen([harness.GOTRACE, "states", "--format=jsonl", "-o", out, "--json", js]
+                         + target, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    err, seen = [], None
+    while True:
+        l = harness.readline(g.stderr, 60)
+        if not l:
+            break
+        err.append(l)
+        if l.startswith("attached "):
+            seen = time.monotonic_ns()
+            break
+    if mode == "launch":
+        ready = harness.readline(g.stdout, 60) or ""
+    held = harness.bpf_held(g.pid)
+    if prog:
+        pout, _ = _finish_prog(prog, "go\n", 120)
+        gout, gerr = _finish(g, 60)
+    else:
+        try:
+            g.stdin.write("go\n")
+            g.stdin.flush()
+        except OSError:
+            pass
+        gout, gerr = _finish(g, 120)
+        pout = gout
+    return Run(rc=g.returncode, prog_out=ready + pout, stderr="".join(err) + gerr, out=out,
+               js=js, held=held, window=(before, time.monotonic_ns())), before, seen
+
+
+def test_trace_start():
+    """The Chrome trace counts from when tracing began (the probes in
+    place), as the JSON Lines stream does (docs/formats.md), launch mode
+    and -p: its time_origin_ns lies after the test started gotrace and no
+    later than gotrace's "attached" line reached the test (nor, launch mode,
+    than the program's own first instant, its "start"); within the window
+    the program's own timing of each block and the stream's times since
+    the start leave for the start; and each block begins at the same time
+    since the start in both outputs, to the nanosecond.  A trace given no
+    start counts from its first event: in launch mode ~1 ms after the
+    start (the runtime's first transition comes after the exec); with -p
+    the goroutines there at attach have slices from the start, so -p
+    checks the same bounds without telling that case apart."""
+    require_bpf()
+    tmp = tempfile.mkdtemp(prefix="gt-states-")
+    try:
+        for b in [newest()] + [x for x in states_builds() if x["variant"] == "default"
+                               and goversion_tuple(x["go"]) == min(goversion_tuple(y["go"])
+                                                                   for y in states_builds())]:
+            for mode in ("launch", "attach"):
+                name = "%s/start-%s" % (b["go"], mode)
+                r, before, seen = traced_start(b, tmp, mode)
+                workers, ok, _ = parse_prog_output(r.prog_out)
+                if not harness.check(name + "/ran", r.rc == 0 and ok is not None and len(workers) == 4
+                                     and seen is not None and os.path.exists(r.out),
+                                     "exit %s, attached line %s, program: %r\n%s"
+                                     % (r.rc, seen, r.prog_out[-400:], r.stderr[-1000:])):
+                    continue
+                harness.check_bpf_released(name, r.held)
+                doc, origin, slices = chrome_doc(r.js)
+                latest = min(seen, ok["start"]) if mode == "launch" else seen
+                harness.check(name + "/origin-when-attached", doc is not None and
+                              before <= origin <= latest,
+                              "time_origin_ns %s: %+d ns after the test started gotrace, %+d ns "
+                              "after the attached line reached it%s"
+                              % (origin, (origin or 0) - before, (origin or 0) - seen,
+                                 ", %+d ns after the program's start" % ((origin or 0) - ok["start"])
+                                 if mode == "launch" else ""))
+                states, _, _ = parse_trace(r.out)
+                lo, hi, same, n = [], [], [], 0
+                for kind, w in sorted(workers.items()):
+                    mine = sorted((x for x in states if x["goid"] == w["goid"]),
+                                  key=lambda x: x["ts_ns"])
+                    blocks = blocked_intervals(mine, kind)
+                    spans = w.get("spans") or []
+                    # the start t0 with t0 + ts in the program's span
+                    for (s, e, _), (p0, p1) in zip(blocks, spans):
+                        lo.append(p0 - s)
+                        if e is not None:
+                            hi.append(p1 - e)
+                    sl = [e for e in slices.get(w["goid"], []) if e["name"] in TRACK_SLICES[kind]]
+                    n += len(blocks)
+                    same += [(us_to_ns(e["ts"]), s) for e, (s, _, _) in zip(sl, blocks)
+                             if abs(us_to_ns(e["ts"]) - s) > 1]
+                    if len(sl) != len(blocks):
+                        same.append(("%d slices" % len(sl), "%d blocks" % len(blocks)))
+                harness.check(name + "/origin-on-program-clock",
+                              lo and hi and max(lo) - CLOCK_SLACK_NS <= origin <= min(hi) + CLOCK_SLACK_NS,
+                              "time_origin_ns %s; the program's blocks and the stream's times put "
+                              "the start in [%s, %s]" % (origin, lo and max(lo), hi and min(hi)))
+                harness.check(name + "/same-start-as-stream", n > 0 and not same,
+                              "%d blocks; (trace ts, stream ts_ns) that differ: %s" % (n, same[:4]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_attach_single_stack():
     """--attach single (one perf-event uprobe per function) with -p and
     --stack together: the workers' blocks exact, each with the worker's
