@@ -17,7 +17,9 @@
 #           (GOTRACE_BENCH_SITES=start, the placement before
 #           docs/probes.md).  A row may start with VAR=value words.  Then
 #           the in-kernel aggregation commands: funccount and funclatency
-#           on the same package, states --aggregate.
+#           on the same package (with funccount's floor: its entry sites
+#           running an empty BPF program, GOTRACE_BENCH_SITES=entry-only
+#           funcgraph --bench-floor), states --aggregate.
 #           Each round runs every row once; the median of the rounds is
 #           reported.
 #   report  requests per second (wrk), the server's CPU per 1,000 requests
@@ -168,6 +170,8 @@ EOF
 		"  entries at +0, empty BPF program|GOTRACE_BENCH_SITES=start funcgraph --yes --no-summary --bench-floor -o /dev/null $BENCH_SRV_PKG"
 		# in-kernel aggregation (docs/funccount.md, docs/funclatency.md)
 		"gotrace funccount $BENCH_SRV_PKG|funccount --yes -o /dev/null $BENCH_SRV_PKG"
+		# funccount's floor: the same entry sites running an empty program
+		"  its entry probes, empty BPF program|GOTRACE_BENCH_SITES=entry-only funcgraph --yes --no-summary --bench-floor -o /dev/null $BENCH_SRV_PKG"
 		"gotrace funclatency $BENCH_SRV_PKG|funclatency --yes -o /dev/null $BENCH_SRV_PKG"
 		"gotrace states --aggregate|states --aggregate --no-summary -o /dev/null"
 		"gotrace states --aggregate --group|states --aggregate --group --no-summary -o /dev/null"

@@ -26,12 +26,32 @@
 #include "probes/retsites.c"
 #include "probes/probe_class.c"
 #include "probes/sites.c"
-#include "funcgraph/probes.c"
+#include "probes/funcs.c"
 #include "bpf/funcgraph.skel.h"
 
 bool gt_quiet = true;
 
+/* The CLI's message and signal hooks probes/funcs.c calls: silent, and
+ * never stopped (the benchmark has no signal handling of its own). */
 void gt_warn(const char *fmt, ...)
+{
+}
+
+void gt_progress(const char *fmt, ...)
+{
+}
+
+int gt_error(const char *fmt, ...)
+{
+	return 1;
+}
+
+bool gt_stop_requested(void)
+{
+	return false;
+}
+
+void gt_fault_point(const char *phase)
 {
 }
 
