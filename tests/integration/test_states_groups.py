@@ -115,6 +115,8 @@ class Run:
             if g.poll() is None:
                 g.kill()
                 g.wait()
+            if g.stdin:
+                g.stdin.close()     # the program, if left, reads end of input and exits
         self.err, self.rc = e, g.returncode
 
     def _read_prog(self, prog, until):
