@@ -164,7 +164,6 @@ static int report_groups(struct agg_run *a, struct st_goroutine **all, size_t n)
 	struct st_groups_opts go = *o->groups;
 
 	go.t0_ns = a->s->t0_ns;
-	sa_reader_finish(a->rd);
 	if (o->proc && !a->s->target_gone && o->groups->by == ST_GROUP_LABEL)
 		st_procread_labels_alive(o->proc, all, n);
 	if (!o->no_summary && !o->jsonl)
@@ -207,6 +206,8 @@ static int report_end(struct agg_run *a)
 		return 1;
 	for (uint32_t i = 0; i < SA_CNT_MAX; i++)
 		c.v[i] = gt_bpf_counter_sum(cfd, i);
+	/* the live goroutines' states end at the end, as the event model's */
+	sa_reader_finish(a->rd);
 	all = sa_reader_summaries(a->rd, &n);
 	if (!all)
 		return gt_error("states: out of memory");
