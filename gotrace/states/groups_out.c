@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aggregate/histogram.h"
+#include "output/csv.h"
 #include "output/json_out.h"
 #include "states/groups.h"
 #include "states/output.h"
@@ -348,15 +349,15 @@ void st_out_groups_csv(struct st_out *o, FILE *f, struct st_groups *gs, size_t t
 
 		snprintf(col, sizeof(col), "waiting_ns:%s", st_reason_name(o, all->waits[r].reason));
 		fputc(',', f);
-		st_csv_str(f, col);
+		gt_csv_str(f, col);
 	}
 	fputc('\n', f);
 	for (size_t i = 0; i < n && (!top || i < top); i++) {
 		const struct st_group *g = list[i];
 
-		st_csv_str(f, st_group_by_name(gs, by, sizeof(by)));
+		gt_csv_str(f, st_group_by_name(gs, by, sizeof(by)));
 		fputc(',', f);
-		st_csv_str(f, g->key ? g->key : "");
+		gt_csv_str(f, g->key ? g->key : "");
 		fprintf(f, ",%zu,%zu,%zu,%zu,%" PRIu64 ",%" PRIu64, g->n, g->at_start, g->created,
 			g->exited, g->transitions, g->lifetime_ns);
 		for (int s = 0; s < ST_NGS; s++)

@@ -10,6 +10,7 @@
 #include "states/groups.h"
 #include "aggregate/histogram.h"
 #include "states/output.h"
+#include "output/csv.h"
 #include "output/json_out.h"
 
 const char st_sort_names[] = "goid, running, runnable, syscall, waiting, transitions, lifetime, "
@@ -87,21 +88,6 @@ bool st_out_wants_goid(const struct st_out *o, int64_t goid)
 		if (o->goids[i] == goid)
 			return true;
 	return false;
-}
-
-void st_csv_str(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
 }
 
 /* A line under construction: the stream writes ~50 bytes per transition
@@ -611,7 +597,7 @@ static void csv_labels(FILE *f, const struct st_labels *l)
 	for (uint32_t k = 0; l && k < l->n && len < sizeof(buf); k++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s=%s", k ? ";" : "",
 					l->kv[k].key, l->kv[k].value);
-	st_csv_str(f, buf);
+	gt_csv_str(f, buf);
 }
 
 void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
@@ -633,7 +619,7 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 
 		snprintf(col, sizeof(col), "waiting_ns:%s", st_reason_name(o, (uint32_t)r));
 		fputc(',', f);
-		st_csv_str(f, col);
+		gt_csv_str(f, col);
 	}
 	fputc('\n', f);
 	for (size_t i = 0; i < n && (!top || shown < top); i++) {
@@ -643,9 +629,9 @@ void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, siz
 			continue;
 		shown++;
 		fprintf(f, "%" PRId64 ",", g->goid);
-		st_csv_str(f, g->start_func ? g->start_func : "");
+		gt_csv_str(f, g->start_func ? g->start_func : "");
 		fputc(',', f);
-		st_csv_str(f, g->created_at ? g->created_at : "");
+		gt_csv_str(f, g->created_at ? g->created_at : "");
 		fprintf(f, ",%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
 			g->parent, g->transitions, g->ns[STATES_G_RUNNING],
 			g->ns[STATES_G_RUNNABLE], g->ns[STATES_G_SYSCALL], g->ns[STATES_G_WAITING]);

@@ -108,9 +108,6 @@ void st_out_summary_jsonl(struct st_out *o, FILE *f, struct st_goroutine **gs, s
 void st_out_summary_csv(struct st_out *o, FILE *f, struct st_goroutine **gs, size_t n,
 			size_t top);
 
-/* A CSV field, quoted when it needs to be. */
-void st_csv_str(FILE *f, const char *s);
-
 /* The goroutines alive when tracing began, as the attach snapshot or
  * their first transition showed them: one stream line each, before the
  * first transition ("initial" objects with --format=jsonl). */

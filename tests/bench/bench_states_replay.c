@@ -26,6 +26,7 @@
 #include "../../gotrace/states/model.c"
 #include "../../gotrace/states/output.c"
 #include "../../gotrace/aggregate/histogram.c"
+#include "../../gotrace/output/csv.c"
 #include "../../gotrace/output/json_out.c"
 #include "../../gotrace/tracing/stacks.c"
 
