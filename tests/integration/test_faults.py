@@ -32,20 +32,12 @@ PHASES = ["target", "symbols", "load", "attach", "trace", "write"]
 BEFORE_TRACE = {"target", "symbols", "load", "attach"}
 
 
-def _newest(prog):
-    builds = [b for b in harness.testprog_builds()
-              if b["prog"] == prog and b["variant"] == "default" and b["goarch"] == harness.HOSTARCH]
-    if not builds:
-        raise AssertionError("no default build of %s" % prog)
-    return sorted(builds, key=lambda b: [int(x) for x in b["go"][2:].split(".")])[-1]["path"]
-
-
 class Target:
     """The states test program waiting on stdin: attached to, then asked
     to run its workload (which must complete) once gotrace is gone."""
 
     def __init__(self):
-        self.p = subprocess.Popen([_newest("states"), "-wait-stdin", "-n", "3"],
+        self.p = subprocess.Popen([harness.newest_build("states"), "-wait-stdin", "-n", "3"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         line = self.p.stdout.readline()
@@ -73,24 +65,6 @@ class Target:
         if self.alive():
             self.p.kill()
         self.p.wait()
-
-
-def _our_prog_ids(pid):
-    """BPF program ids held by pid's descriptors (program and link fds)."""
-    ids = set()
-    try:
-        fds = os.listdir("/proc/%d/fdinfo" % pid)
-    except OSError:
-        return ids
-    for fd in fds:
-        try:
-            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                m = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
-        except OSError:
-            continue
-        if m:
-            ids.add(int(m.group(1)))
-    return ids
 
 
 def _prog_exists(pid_):
@@ -177,7 +151,7 @@ def _case(label, cmd, env_fault=None, extra=(), at_stop=None, expect_trace=None,
         ids = set()
         if at_stop:
             if _stopped(g.pid):
-                ids |= _our_prog_ids(g.pid)
+                ids |= harness.bpf_held(g.pid)[0]
                 at_stop(g, t)
                 os.kill(g.pid, signal.SIGCONT)
             else:
@@ -262,7 +236,7 @@ def test_target_exits_during_attach():
                                  stderr=subprocess.PIPE, text=True, env=env)
             ids = set()
             if _stopped(g.pid):
-                ids = _our_prog_ids(g.pid)
+                ids = harness.bpf_held(g.pid)[0]
                 t.kill()
                 os.kill(g.pid, signal.SIGCONT)
             try:
@@ -299,7 +273,7 @@ def _random_kills(sig, n, seed):
                                  stderr=subprocess.PIPE, text=True)
             ids, t0 = set(), time.time()
             while time.time() - t0 < delay and g.poll() is None:
-                ids |= _our_prog_ids(g.pid)
+                ids |= harness.bpf_held(g.pid)[0]
                 time.sleep(0.02)
             if g.poll() is None:
                 os.kill(g.pid, sig)
@@ -367,7 +341,7 @@ def test_stdout_write_errors():
             ids, t0 = set(), time.time()
             # wait for tracing, then make the target produce output
             while g.poll() is None and time.time() - t0 < 60:
-                ids |= _our_prog_ids(g.pid)
+                ids |= harness.bpf_held(g.pid)[0]
                 if ids and time.time() - t0 > 1.5:
                     break
                 time.sleep(0.05)
@@ -410,8 +384,8 @@ def test_drop_counts_agree():
     for cmd in ("states", "funcgraph"):
         # states: a channel ping-pong; funcgraph: its test program's calls
         pat = ["main.*"] if cmd == "funcgraph" else []
-        prog = [_newest("states"), "-pingpong", "100000"] if cmd == "states" else \
-            [_newest("funcgraph")]
+        prog = [harness.newest_build("states"), "-pingpong", "100000"] if cmd == "states" else \
+            [harness.newest_build("funcgraph")]
         with tempfile.TemporaryDirectory() as d:
             tj = os.path.join(d, "t.json")
             p = harness.run([harness.GOTRACE, cmd, "--buffer-size", "4K", "--json", tj] + pat +
@@ -443,9 +417,9 @@ def test_corrupt_pclntab():
     is corrupt, not that the section is missing."""
     with tempfile.TemporaryDirectory() as d:
         b = os.path.join(d, "corrupt")
-        with open(_newest("states"), "rb") as f:
+        with open(harness.newest_build("states"), "rb") as f:
             data = bytearray(f.read())
-        out = subprocess.run(["readelf", "-S", "-W", _newest("states")],
+        out = subprocess.run(["readelf", "-S", "-W", harness.newest_build("states")],
                              stdout=subprocess.PIPE, text=True).stdout
         off = None
         for l in out.splitlines():

@@ -21,14 +21,6 @@ import tempfile
 import harness
 
 
-def _newest(prog):
-    builds = [b for b in harness.testprog_builds()
-              if b["prog"] == prog and b["variant"] == "default" and b["goarch"] == harness.HOSTARCH]
-    if not builds:
-        raise AssertionError("no default build of %s" % prog)
-    return sorted(builds, key=lambda b: [int(x) for x in b["go"][2:].split(".")])[-1]["path"]
-
-
 def _free_pid():
     pid = 4000000
     while os.path.exists("/proc/%d" % pid):
@@ -105,7 +97,7 @@ def test_planted_tmp_symlink():
     """An unprivileged user plants NAME.tmp -> victim where root will write
     NAME: the old writers followed it (issue 16, item 2)."""
     harness.need_root()
-    prog = _newest("states")
+    prog = harness.newest_build("states")
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o1777)
         victim = os.path.join(d, "victim")
@@ -129,8 +121,8 @@ def test_full_disk():
     harness.need_root()
     if not shutil.which("unshare"):
         raise harness.Skip("no unshare(1) for a private mount namespace")
-    prog = _newest("states")
-    fg = _newest("funcgraph")
+    prog = harness.newest_build("states")
+    fg = harness.newest_build("funcgraph")
     runs = [("states -o", ["states", "-o", "OUT", "--", prog, "-n", "200"]),
             ("states --raw", ["states", "-q", "--raw", "OUT", "--", prog, "-n", "200"]),
             ("funcgraph -o", ["funcgraph", "--format=jsonl", "-o", "OUT", "main.*", "--", fg,
@@ -155,7 +147,7 @@ def test_full_disk():
 
 def test_streams_in_place():
     harness.need_root()
-    prog = _newest("states")
+    prog = harness.newest_build("states")
     p = _gotrace(["states", "-q", "--format=jsonl", "-o", "-", "--", prog, "-n", "2"])
     harness.check("-o -: stdout", p.returncode == 0 and '"type":"stats"' in p.stdout,
                   p.stderr[-300:])

@@ -96,6 +96,15 @@ def testprog_builds():
         return json.load(f)
 
 
+def newest_build(prog):
+    """The path of prog's default build for this machine by the newest Go."""
+    builds = [b for b in testprog_builds()
+              if b["prog"] == prog and b["variant"] == "default" and b["goarch"] == HOSTARCH]
+    if not builds:
+        raise AssertionError("no default build of %s" % prog)
+    return sorted(builds, key=lambda b: [int(x) for x in b["go"][2:].split(".")])[-1]["path"]
+
+
 def need_root(exe=GOTRACE, hint="run make"):
     """Integration tests attach BPF programs: skip without root; a missing
     tool is a failure (the build should have made it)."""
