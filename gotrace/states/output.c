@@ -337,6 +337,19 @@ static void initial_text(struct st_out *o, FILE *f, const struct st_goroutine *g
 	fputs("]\n", f);
 }
 
+/* A goroutine's start function and creation site, where known. */
+static void json_names(FILE *f, const struct st_goroutine *g)
+{
+	if (g->start_func) {
+		fputs(",\"func\":", f);
+		gt_json_qstr(f, g->start_func);
+	}
+	if (g->created_at) {
+		fputs(",\"created_at\":", f);
+		gt_json_qstr(f, g->created_at);
+	}
+}
+
 static void initial_jsonl(struct st_out *o, FILE *f, const struct st_goroutine *g)
 {
 	fprintf(f, "{\"type\":\"initial\",\"ts_ns\":0,\"goid\":%" PRId64 ",\"state\":\"%s\"",
@@ -349,14 +362,7 @@ static void initial_jsonl(struct st_out *o, FILE *f, const struct st_goroutine *
 	if (g->waitsince && o->t0_ns > g->waitsince)
 		fprintf(f, ",\"waiting_before_ns\":%" PRIu64, o->t0_ns - g->waitsince);
 	fprintf(f, ",\"parent\":%" PRId64, g->parent);
-	if (g->start_func) {
-		fputs(",\"func\":", f);
-		gt_json_qstr(f, g->start_func);
-	}
-	if (g->created_at) {
-		fputs(",\"created_at\":", f);
-		gt_json_qstr(f, g->created_at);
-	}
+	json_names(f, g);
 	if (g->labels)
 		json_labels(f, g->labels);
 	fputs("}\n", f);
@@ -544,14 +550,7 @@ static void json_states(FILE *f, const struct st_goroutine *g)
 static void json_goroutine(struct st_out *o, FILE *f, const struct st_goroutine *g)
 {
 	fprintf(f, "{\"type\":\"goroutine\",\"goid\":%" PRId64, g->goid);
-	if (g->start_func) {
-		fputs(",\"func\":", f);
-		gt_json_qstr(f, g->start_func);
-	}
-	if (g->created_at) {
-		fputs(",\"created_at\":", f);
-		gt_json_qstr(f, g->created_at);
-	}
+	json_names(f, g);
 	fprintf(f, ",\"parent\":%" PRId64 ",\"created\":%s,\"exited\":%s", g->parent,
 		g->created ? "true" : "false", g->exited ? "true" : "false");
 	json_start(o, f, g);
